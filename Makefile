@@ -1,0 +1,223 @@
+# crosstenant -- build, lint and test (GNU make).
+#
+#   make            build build/plain/crosstenant/core.so
+#   make test       busted suite (Lua 5.4) against the in-tree build
+#   make check      everything CI runs; the last line is "N passed, N failed"
+#
+# See toolchain notes in the project guide: busted must run under lua5.4,
+# the module is never linked with -llua5.4, luarocks needs --lua-version=5.4.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/sh
+
+CC      ?= cc
+LUA     ?= lua5.4
+# Resolved by the shell when a recipe runs, so `make test` works on a fresh
+# machine where `deps` installs busted first.
+BUSTED  ?= $(LUA) "$$(command -v busted)"
+LUACHECK ?= luacheck
+LUAROCKS ?= luarocks
+GCOVR   ?= gcovr
+VALGRIND ?= valgrind
+
+# Recursive (=) so pkg-config runs at recipe time, after `deps`.
+LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+
+WARNFLAGS := -std=c99 -pedantic -Wall -Wextra -Wshadow -Wmissing-prototypes \
+             -Wstrict-prototypes -Wcast-qual -Wwrite-strings -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -fPIC $(LUA_CFLAGS)
+LDFLAGS ?=
+# Never -llua5.4: the lua5.4 executable exports the API itself.
+SO_LDFLAGS = -shared $(LDFLAGS)
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+ASAN_CFLAGS := $(SAN_FLAGS) -O1 -g
+COV_CFLAGS  := --coverage -O0 -g
+
+# Runtime of the sanitizers, preloaded into lua5.4 for the asan suite only.
+ASAN_RT = $$($(CC) -print-file-name=libasan.so)
+ASAN_OPTIONS_RUN := detect_leaks=1:abort_on_error=0:halt_on_error=1
+UBSAN_OPTIONS_RUN := print_stacktrace=1:halt_on_error=1
+
+VALGRIND_FLAGS := -q --keep-debuginfo=yes --leak-check=full --error-exitcode=99 \
+                  --errors-for-leak-kinds=definite
+
+# ---------------------------------------------------------------- sources
+CSRC     := $(sort $(wildcard csrc/*.c))
+CORE_SRC := $(sort $(wildcard csrc/ct_*.c))
+HDRS     := $(sort $(wildcard csrc/*.h))
+CTESTS   := $(sort $(wildcard spec/c/test_*.c))
+ROCKSPEC := crosstenant-0.1.0-1.rockspec
+
+LINT_PATHS := $(wildcard lua spec examples) $(wildcard bin/*)
+
+# ---------------------------------------------------------------- busted
+LPATH := ./lua/?.lua;./lua/?/init.lua
+SUMMARY := spec/support/summary.lua
+SPEC   ?= spec
+FILTER ?=
+BUSTED_ARGS = --lpath='$(LPATH)' --cpath='./build/$(1)/?.so' \
+              -o $(SUMMARY) \
+              $(if $(FILTER),--filter='$(FILTER)') $(SPEC)
+
+# ---------------------------------------------------------------- rules
+# flavour_rules(flavour, extra cflags, extra ldflags)
+define flavour_rules
+build/$(1)/obj/%.o: csrc/%.c $(HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $(2) -Icsrc -c $$< -o $$@
+
+build/$(1)/crosstenant/core.so: $(CSRC:csrc/%.c=build/$(1)/obj/%.o)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3)
+
+build/$(1)/ctest/%: spec/c/%.c $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $(HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $(2) -Icsrc -o $$@ $$< \
+	  $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) -lm
+endef
+
+$(eval $(call flavour_rules,plain,,))
+$(eval $(call flavour_rules,asan,$(ASAN_CFLAGS),$(SAN_FLAGS)))
+$(eval $(call flavour_rules,cov,$(COV_CFLAGS),--coverage))
+
+# Objects and test binaries are never intermediate files to delete.
+.SECONDARY:
+
+# Tools come first for the goals that run something, also under -j.
+DEPS_GOALS := test demo check lint ctest ctest-asan asan valgrind coverage rock
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+$(foreach f,plain asan cov,$(CSRC:csrc/%.c=build/$(f)/obj/%.o)): | deps
+endif
+
+.PHONY: all deps test ctest ctest-asan lint asan valgrind coverage rock \
+        check demo clean
+
+all: build/plain/crosstenant/core.so
+
+# ---------------------------------------------------------------- deps
+DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson \
+                lua-busted lua-check valgrind
+
+# ensure_pkgs(list): install the missing Debian packages of `list`, quietly
+# doing nothing when all are there.
+define ensure_pkgs
+if ! command -v dpkg-query >/dev/null 2>&1; then \
+  echo "deps: not a Debian system; install: $(1)" >&2; exit 0; fi; \
+have=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(1) 2>/dev/null \
+        | awk '$$1 == "ii" { print $$2 }'); \
+missing=; for p in $(1); do \
+  case " $$(echo $$have) " in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
+done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+  echo "deps: installing$$missing"; \
+  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends $$missing >/dev/null || exit 1; \
+fi
+endef
+
+deps:
+	@$(call ensure_pkgs,$(DEB_PACKAGES))
+
+# ---------------------------------------------------------------- tests
+test: deps build/plain/crosstenant/core.so
+	$(BUSTED) $(call BUSTED_ARGS,plain)
+
+# run_ctests(flavour, env): run every C test binary, fail if any failed.
+define run_ctests
+@if [ -z "$(CTESTS)" ]; then echo "ctest: no spec/c/test_*.c"; exit 0; fi; \
+rc=0; for t in $(CTESTS:spec/c/%.c=build/$(1)/ctest/%); do \
+  echo "== $$t"; $(2) ./$$t || { echo "FAILED: $$t" >&2; rc=1; }; \
+done; exit $$rc
+endef
+
+ctest: deps $(CTESTS:spec/c/%.c=build/plain/ctest/%)
+	$(call run_ctests,plain,)
+
+ctest-asan: deps $(CTESTS:spec/c/%.c=build/asan/ctest/%)
+	$(call run_ctests,asan,ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN))
+
+# The module is preloaded as well, so leak stacks keep its symbols.
+asan: deps build/asan/crosstenant/core.so
+	LD_PRELOAD="$(ASAN_RT) $(CURDIR)/build/asan/crosstenant/core.so" \
+	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+	$(BUSTED) $(call BUSTED_ARGS,asan)
+
+valgrind: deps build/plain/crosstenant/core.so
+	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) $(call BUSTED_ARGS,plain)
+
+# Coverage of the pure core (csrc/ct_*.c) by the busted suite and the
+# C unit tests together.  Extra gcovr flags: GCOVR_FLAGS=--fail-under-line=90
+GCOVR_FLAGS ?=
+coverage: deps build/cov/crosstenant/core.so $(CTESTS:spec/c/%.c=build/cov/ctest/%)
+	@$(call ensure_pkgs,gcovr)
+	@rm -f build/cov/obj/*.gcda
+	$(BUSTED) $(call BUSTED_ARGS,cov)
+	$(call run_ctests,cov,)
+	$(GCOVR) --root . --filter 'csrc/ct_[^/]*\.c$$' \
+	  --txt build/cov/coverage.txt --print-summary $(GCOVR_FLAGS) build/cov/obj
+	$(GCOVR) --root . --filter 'csrc/ct_[^/]*\.c$$' --branches \
+	  --txt build/cov/coverage-branches.txt build/cov/obj
+	@cat build/cov/coverage.txt build/cov/coverage-branches.txt
+	@echo "coverage: build/cov/coverage.txt build/cov/coverage-branches.txt"
+
+lint: deps
+	$(LUACHECK) --no-color $(LINT_PATHS)
+
+# ---------------------------------------------------------------- rock
+# luarocks' builtin build compiles inside the source folder, so it runs on
+# a copy under build/rock/src; the rock is installed into build/rock/tree.
+ROCK_DIR := build/rock
+ROCK_TREE = $(CURDIR)/$(ROCK_DIR)/tree
+ROCK_LUA := require "crosstenant";
+ROCK_LUA += local l = package.searchpath("crosstenant", package.path);
+ROCK_LUA += local c = package.searchpath("crosstenant.core", package.cpath);
+ROCK_LUA += assert(l and l:find("/$(ROCK_DIR)/tree/", 1, true), l);
+ROCK_LUA += assert(c and c:find("/$(ROCK_DIR)/tree/", 1, true), c);
+ROCK_LUA += print("rock: loaded " .. l .. " and " .. c)
+# The builtin build cannot glob: the rockspec must list every csrc/*.c.
+ROCKSPEC_LUA := local t = {}; assert(loadfile("$(ROCKSPEC)", "t", t))();
+ROCKSPEC_LUA += local got = t.build.modules["crosstenant.core"].sources;
+ROCKSPEC_LUA += table.sort(got); got = table.concat(got, " ");
+ROCKSPEC_LUA += local want = "$(CSRC)";
+ROCKSPEC_LUA += if got ~= want then io.stderr:write("rock: $(ROCKSPEC) lists\n  ",
+ROCKSPEC_LUA +=   got, "\nbut csrc/*.c is\n  ", want, "\n") os.exit(1) end
+rock: deps
+	@$(call ensure_pkgs,luarocks)
+	@$(LUA) -e '$(ROCKSPEC_LUA)'
+	@rm -rf $(ROCK_DIR) && mkdir -p $(ROCK_DIR)/src
+	@cp -R $(ROCKSPEC) csrc lua $(ROCK_DIR)/src/
+	@if [ -d bin ]; then cp -R bin $(ROCK_DIR)/src/; fi
+	@printf '%s\n' \
+	  'rocks_trees = { [[$(ROCK_TREE)]] }' \
+	  'rocks_provided = { ["lua-cjson"] = "2.1.0-1" }' \
+	  > $(ROCK_DIR)/config.lua
+	cd $(ROCK_DIR)/src && LUAROCKS_CONFIG=$(CURDIR)/$(ROCK_DIR)/config.lua \
+	  $(LUAROCKS) --lua-version=5.4 --tree=$(ROCK_TREE) make $(ROCKSPEC) \
+	  >$(CURDIR)/$(ROCK_DIR)/make.log 2>&1 || \
+	  { cat $(CURDIR)/$(ROCK_DIR)/make.log; exit 1; }
+	cd $(ROCK_DIR) && \
+	  LUA_PATH='$(ROCK_TREE)/share/lua/5.4/?.lua;$(ROCK_TREE)/share/lua/5.4/?/init.lua;;' \
+	  LUA_CPATH='$(ROCK_TREE)/lib/lua/5.4/?.so;;' \
+	  $(LUA) -e '$(ROCK_LUA)'
+
+# ---------------------------------------------------------------- check
+# What CI runs; the plain suite comes last so its summary is the last line.
+SUBMAKE = $(MAKE) --no-print-directory
+CHECK_STEPS := lint ctest ctest-asan asan valgrind rock test
+check: deps
+	@for step in $(CHECK_STEPS); do \
+	  echo "== make $$step"; \
+	  $(SUBMAKE) $$step || exit 1; \
+	done
+
+demo: deps build/plain/crosstenant/core.so
+	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
+	  $(LUA) examples/demo.lua
+
+clean:
+	rm -rf build

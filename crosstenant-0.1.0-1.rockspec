@@ -1,0 +1,43 @@
+rockspec_format = "3.0"
+package = "crosstenant"
+version = "0.1.0-1"
+source = {
+   url = "git+https://example.invalid/crosstenant.git",
+   tag = "v0.1.0",
+}
+description = {
+   summary = "A model of Microsoft Graph's cross-tenant migration API",
+   detailed = [[
+A Lua 5.4 module with a C core that models the cross-tenant migration
+jobs and tasks of Microsoft Graph: validation, store and JSON as Graph
+returns it.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4, < 5.5",
+   "lua-cjson",
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["crosstenant.core"] = {
+         sources = {
+            "csrc/ct_json.c",
+            "csrc/ct_life.c",
+            "csrc/ct_map.c",
+            "csrc/ct_schema.c",
+            "csrc/ct_store.c",
+            "csrc/ct_util.c",
+            "csrc/lcore.c",
+         },
+         incdirs = { "csrc" },
+      },
+      crosstenant = "lua/crosstenant/init.lua",
+      ["crosstenant.http"] = "lua/crosstenant/http.lua",
+   },
+}
+test = {
+   type = "command",
+   command = "make test",
+}
