@@ -1,0 +1,69 @@
+/*
+** ct_util.h -- GUIDs and DateTimeOffset values, as Graph writes them.
+** Pure functions, no state, no Lua.
+*/
+#ifndef CT_UTIL_H
+#define CT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------- GUIDs ---------- */
+typedef struct ct_guid { uint8_t b[16]; } ct_guid;
+
+/*
+** Parse exactly 36 bytes "8-4-4-4-12" hex digits, any case.  No braces,
+** no surrounding space, no other length.  Returns 0 or -1.
+*/
+int ct_guid_parse(const char *s, size_t n, ct_guid *out);
+/* writes 36 lowercase characters plus a NUL into out[37] */
+void ct_guid_format(const ct_guid *g, char out[37]);
+int ct_guid_eq(const ct_guid *a, const ct_guid *b);
+int ct_guid_is_nil(const ct_guid *g);
+uint64_t ct_guid_hash(const ct_guid *g);
+
+/* ---------- time ---------- */
+/*
+** A DateTimeOffset is held as 100-ns ticks since 1970-01-01T00:00:00Z
+** (int64; years 0001..9999 fit) plus how many fractional digits to
+** write back (0..7).
+*/
+typedef struct ct_time {
+  int64_t ticks;
+  int digits;       /* 0..7: digits written after the seconds */
+} ct_time;
+
+#define CT_TICKS_PER_SEC 10000000LL
+
+/*
+** Parse an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.f{1,7}](Z|+hh:mm|-hh:mm).
+** 'T' and 'Z' may be lower case.  Year 0001..9999; the day must exist in
+** that month (leap years per the Gregorian rules); hour 00..23, minute
+** 00..59, second 00..59 (no leap second); offset hours 00..23, minutes
+** 00..59.  The result is normalised to UTC.  `digits` is the count of
+** fractional digits given, or 0 when every given digit is zero.
+** Returns 0, or -1 and sets *why to a short static reason
+** ("invalid format", "day out of range", "hour out of range", ...).
+*/
+int ct_time_parse(const char *s, size_t n, ct_time *out, const char **why);
+
+/*
+** Write as "YYYY-MM-DDTHH:MM:SS[.fffffff]Z" with t->digits fractional
+** digits (the leading ones of the 7-digit tick fraction).  out must
+** hold 29 bytes; returns the length written (without the NUL).
+*/
+size_t ct_time_format(const ct_time *t, char out[29]);
+
+/*
+** Parse an ISO 8601 duration as used by the scenario engine: "PnDTnHnMnS"
+** with optional parts, also "PnW"; seconds may have up to 7 fractional
+** digits.  No years or months (their length is not fixed).  Returns 0
+** and sets *ticks, or -1.
+*/
+int ct_duration_parse(const char *s, size_t n, int64_t *ticks);
+
+/* days since 1970-01-01 for a civil date, and back */
+int64_t ct_days_from_civil(int64_t y, unsigned m, unsigned d);
+void ct_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+#endif
