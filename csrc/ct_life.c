@@ -1,0 +1,363 @@
+/*
+** ct_life.c -- the model clock and the migration lifecycle.
+** Each job with something pending sits once in a min-heap keyed on
+** (due, seq); advancing the clock pops due jobs in time order and runs
+** one step each, so the cost follows the transitions, not the store size.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct_life.h"
+
+double ct_store_random(ct_store *s);
+int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
+                        int phase, char **code, char **message);
+
+/* ---------- the heap ---------- */
+
+static int before(const ct_job *a, const ct_job *b) {
+  return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void heap_set(ct_store *s, size_t i, ct_job *j) {
+  s->heap[i] = j;
+  j->heappos = i;
+}
+
+static void sift_up(ct_store *s, size_t i) {
+  ct_job *j = s->heap[i];
+  while (i > 0 && before(j, s->heap[(i - 1) / 2])) {
+    heap_set(s, i, s->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  heap_set(s, i, j);
+}
+
+static void sift_down(ct_store *s, size_t i) {
+  ct_job *j = s->heap[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= s->nheap) break;
+    if (c + 1 < s->nheap && before(s->heap[c + 1], s->heap[c])) c++;
+    if (!before(s->heap[c], j)) break;
+    heap_set(s, i, s->heap[c]);
+    i = c;
+  }
+  heap_set(s, i, j);
+}
+
+int ct_life_reserve(ct_store *s) {
+  ct_job **p;
+  size_t cap;
+  if (s->nheap < s->capheap) return 0;
+  cap = s->capheap ? s->capheap * 2 : 16;
+  p = realloc(s->heap, cap * sizeof *p);
+  if (p == NULL) return -1;
+  s->heap = p;
+  s->capheap = cap;
+  return 0;
+}
+
+static void unschedule(ct_store *s, ct_job *j) {
+  size_t i = j->heappos;
+  ct_job *last;
+  if (j->due < 0) return;
+  j->due = -1;
+  last = s->heap[--s->nheap];
+  if (last == j) return;
+  heap_set(s, i, last);
+  sift_down(s, i);
+  sift_up(s, last->heappos);
+}
+
+void ct_life_schedule(ct_store *s, ct_job *j, int64_t due) {
+  unschedule(s, j);
+  if (due < 0) return;
+  /* room was made by ct_life_reserve when the job was created: every
+     job holds at most one place */
+  j->due = due;
+  heap_set(s, s->nheap++, j);
+  sift_up(s, s->nheap - 1);
+}
+
+int64_t ct_store_next_due(const ct_store *s) {
+  return s->nheap ? s->heap[0]->due : -1;
+}
+
+/* ---------- setters ---------- */
+
+ct_time ct_life_now(const ct_store *s) {
+  ct_time t;
+  t.ticks = s->now;
+  t.digits = (s->now % CT_TICKS_PER_SEC) != 0 ? 7 : 0;
+  return t;
+}
+
+int ct_life_job_active(int st) {
+  return st != CT_JS_COMPLETED && st != CT_JS_CANCELLED &&
+         st != CT_JS_PENDINGDELETE && st != CT_JS_DELETED;
+}
+
+void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
+                        ...) {
+  int old = j->status;
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->message, sizeof j->message, fmt, ap);
+    va_end(ap);
+  }
+  j->status = (uint8_t)st;
+  j->updated = ct_life_now(s);
+  if (ct_life_job_active(old) && !ct_life_job_active(st))
+    ct_life_release_users(j);
+  if (s->on_job != NULL && old != st) s->on_job(s->event_ud, j, old, st);
+}
+
+static void clear_detail(ct_task *t, int i) {
+  size_t k;
+  if (t->extra == NULL) return;
+  free(t->extra->message[i]);
+  t->extra->message[i] = NULL;
+  for (k = 0; k < t->extra->nerrors[i]; k++) {
+    free(t->extra->errors[i][k].code);
+    free(t->extra->errors[i][k].message);
+  }
+  free(t->extra->errors[i]);
+  t->extra->errors[i] = NULL;
+  t->extra->nerrors[i] = 0;
+}
+
+void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
+                         int st) {
+  int old = t->st[i];
+  if (st == CT_SS_NOTSTARTED) clear_detail(t, i);
+  if (old == st) return;
+  t->st[i] = (uint8_t)st;
+  t->updated = s->now;
+  t->digits = (uint8_t)ct_life_now(s).digits;
+  if (s->on_task != NULL) s->on_task(s->event_ud, j, t, t->svc[i], old, st);
+}
+
+/* attach one error to entry i; takes ownership of code and message */
+static void set_error(ct_task *t, int i, char *code, char *message) {
+  ct_errinfo *e;
+  clear_detail(t, i);
+  if (t->extra == NULL) t->extra = calloc(1, sizeof *t->extra);
+  e = t->extra ? malloc(sizeof *e) : NULL;
+  if (e == NULL) {          /* out of memory: the status still holds */
+    free(code);
+    free(message);
+    return;
+  }
+  e->code = code;
+  e->message = message;
+  t->extra->errors[i] = e;
+  t->extra->nerrors[i] = 1;
+}
+
+static char *text(const char *fmt, const char *a, const char *b) {
+  char buf[256];
+  size_t n;
+  char *p;
+  snprintf(buf, sizeof buf, fmt, a, b);
+  n = strlen(buf);
+  p = malloc(n + 1);
+  if (p != NULL) memcpy(p, buf, n + 1);
+  return p;
+}
+
+/*
+** The outcome of a phase for entry i of task t: a scripted fault, else
+** a seeded random failure, else `ok`.
+*/
+static void outcome(ct_store *s, ct_job *j, ct_task *t, int i, int phase,
+                    int ok, int bad) {
+  char *code = NULL, *msg = NULL;
+  char id[37];
+  int st = ct_store_take_fault(s, &t->id, t->svc[i], phase, &code, &msg);
+  if (st < 0 && s->failure_rate > 0 && ct_store_random(s) < s->failure_rate) {
+    ct_guid_format(&t->id, id);
+    st = bad;
+    code = text("%s%s", phase == CT_PHASE_VALIDATE ? "validationFailed"
+                                                   : "migrationFailed", "");
+    msg = text(phase == CT_PHASE_VALIDATE
+                 ? "%s validation failed for user %s."
+                 : "%s migration failed for user %s.",
+               ct_service_name(t->svc[i]), id);
+  }
+  if (st < 0) {
+    ct_life_task_status(s, j, t, i, ok);
+    return;
+  }
+  ct_life_task_status(s, j, t, i, st);
+  set_error(t, i, code, msg);
+}
+
+/* ---------- one step of a job ---------- */
+
+static void after(ct_store *s, ct_job *j, double seconds) {
+  ct_life_schedule(s, j, s->now + (int64_t)(seconds * CT_TICKS_PER_SEC));
+}
+
+#define EACH_TASK(j, t) \
+  for (t = (j)->tasks; t < (j)->tasks + (j)->ntasks; t++) \
+    if (!t->cancelled)
+
+static int failed_status(int st) {
+  return st == CT_SS_INVALID || st == CT_SS_ERROR || st == CT_SS_FAILED;
+}
+
+static void finish_validation(ct_store *s, ct_job *j) {
+  ct_task *t;
+  size_t bad = 0, all = 0;
+  int i;
+  EACH_TASK(j, t) {
+    int failed = 0;
+    for (i = 0; i < t->n; i++) {
+      outcome(s, j, t, i, CT_PHASE_VALIDATE, CT_SS_VALID, CT_SS_INVALID);
+      failed |= failed_status(t->st[i]);
+    }
+    bad += (size_t)failed;
+    all++;
+  }
+  if (bad == 0) {
+    j->validatedAt = s->now;
+    ct_life_job_status(s, j, CT_JS_VALIDATEPASSED,
+                       "Validation has completed successfully with no "
+                       "failures.");
+  } else {
+    ct_life_job_status(s, j, CT_JS_VALIDATEFAILED,
+                       "Validation failed for %zu of %zu users.", bad, all);
+  }
+}
+
+static void start_cutover(ct_store *s, ct_job *j) {
+  ct_task *t;
+  int i;
+  EACH_TASK(j, t) {
+    if (!t->retry) continue;
+    for (i = 0; i < t->n; i++) {
+      int st = t->st[i];
+      if (t->svc[i] == CT_SVC_EXCHANGE) {
+        if (st == CT_SS_SYNCED)
+          ct_life_task_status(s, j, t, i, CT_SS_FINALIZING);
+      } else if (st == CT_SS_NOTSTARTED) {
+        ct_life_task_status(s, j, t, i, CT_SS_INPROGRESS);
+      }
+    }
+  }
+  j->waiting = 0;
+  ct_life_job_status(s, j, CT_JS_CUTTINGOVER,
+                     "Mailboxes are cutting over and content is moving.");
+  after(s, j, s->timings.cutover);
+}
+
+static void finish_migration(ct_store *s, ct_job *j) {
+  ct_task *t;
+  size_t ok = 0, bad = 0;
+  int i;
+  EACH_TASK(j, t) {
+    int failed = 0;
+    for (i = 0; t->retry && i < t->n; i++) {
+      int st = t->st[i];
+      if (st == CT_SS_FINALIZING || st == CT_SS_INPROGRESS)
+        outcome(s, j, t, i, CT_PHASE_MIGRATE, CT_SS_COMPLETED,
+                CT_SS_FAILED);
+    }
+    for (i = 0; i < t->n; i++) failed |= failed_status(t->st[i]);
+    if (failed) bad++;
+    else ok++;
+  }
+  if (bad == 0)
+    ct_life_job_status(s, j, CT_JS_COMPLETED,
+                       "The batch and all of its users have been "
+                       "successfully migrated with no failures.");
+  else if (ok == 0)
+    ct_life_job_status(s, j, CT_JS_FAILED,
+                       "All %zu users failed to migrate.", bad);
+  else
+    ct_life_job_status(s, j, CT_JS_COMPLETEDWITHERRORS,
+                       "%zu of %zu users failed to migrate.", bad, ok + bad);
+}
+
+static void step(ct_store *s, ct_job *j) {
+  ct_task *t;
+  int i, syncing = 0;
+  switch (j->status) {
+    case CT_JS_VALIDATESUBMITTED:
+      ct_life_job_status(s, j, CT_JS_VALIDATEPROCESSING,
+                         "Validation is being set up.");
+      after(s, j, s->timings.validate_processing);
+      break;
+    case CT_JS_VALIDATEPROCESSING:
+      EACH_TASK(j, t)
+        for (i = 0; i < t->n; i++)
+          ct_life_task_status(s, j, t, i, CT_SS_INPROGRESS);
+      ct_life_job_status(s, j, CT_JS_VALIDATEINPROGRESS,
+                         "Prerequisite checks are running.");
+      after(s, j, s->timings.validate_in_progress);
+      break;
+    case CT_JS_VALIDATEINPROGRESS:
+      finish_validation(s, j);
+      break;
+    case CT_JS_PROCESSING:
+      EACH_TASK(j, t)
+        for (i = 0; t->retry && i < t->n; i++)
+          if (t->svc[i] == CT_SVC_EXCHANGE && t->st[i] == CT_SS_NOTSTARTED)
+            ct_life_task_status(s, j, t, i, CT_SS_SYNCING);
+      ct_life_job_status(s, j, CT_JS_INPROGRESS, "Mailboxes are syncing.");
+      after(s, j, s->timings.sync);
+      break;
+    case CT_JS_INPROGRESS:
+      EACH_TASK(j, t)
+        for (i = 0; i < t->n; i++)
+          if (t->st[i] == CT_SS_SYNCING) {
+            outcome(s, j, t, i, CT_PHASE_MIGRATE, CT_SS_SYNCED,
+                    CT_SS_FAILED);
+            syncing = 1;
+          }
+      if (s->now >= j->completeAfter.ticks) {
+        start_cutover(s, j);
+      } else {
+        if (syncing)
+          ct_life_job_status(s, j, CT_JS_INPROGRESS,
+                             "Mailboxes are synced; waiting for "
+                             "completeAfterDateTime.");
+        j->waiting = 1;
+        ct_life_schedule(s, j, j->completeAfter.ticks);
+      }
+      break;
+    case CT_JS_CUTTINGOVER:
+      finish_migration(s, j);
+      break;
+    case CT_JS_PENDINGCANCEL:
+      EACH_TASK(j, t)
+        for (i = 0; i < t->n; i++)
+          if (t->st[i] == CT_SS_PENDINGCANCEL)
+            ct_life_task_status(s, j, t, i, CT_SS_CANCELLED);
+      ct_life_job_status(s, j, CT_JS_CANCELLED, "The job was cancelled.");
+      break;
+    case CT_JS_PENDINGDELETE:
+      ct_life_job_status(s, j, CT_JS_DELETED, "The job was deleted.");
+      after(s, j, s->timings.deleted);
+      break;
+    case CT_JS_DELETED:
+      ct_life_remove_job(s, j);
+      break;
+    default:
+      break;
+  }
+}
+
+void ct_store_advance(ct_store *s, int64_t until) {
+  while (s->nheap > 0 && s->heap[0]->due <= until) {
+    ct_job *j = s->heap[0];
+    if (j->due > s->now) s->now = j->due;
+    unschedule(s, j);
+    step(s, j);
+  }
+  if (until > s->now) s->now = until;
+}

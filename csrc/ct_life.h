@@ -1,0 +1,34 @@
+/*
+** ct_life.h -- internal to the core: the lifecycle's scheduler and the
+** status setters that keep timestamps, indexes and events in step.
+*/
+#ifndef CT_LIFE_H
+#define CT_LIFE_H
+
+#include "ct_store.h"
+
+/* room in the heap for one more job, so scheduling cannot fail */
+int ct_life_reserve(ct_store *s);
+/* run `j`'s next step at `due` (ticks); -1 takes it off the schedule */
+void ct_life_schedule(ct_store *s, ct_job *j, int64_t due);
+/* set a job's status and message (printf-style; NULL keeps it) */
+void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
+                        ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 4, 5)))
+#endif
+  ;
+/* set entry `i` of task `t`; stamps lastUpdatedDateTime when it changes */
+void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
+                         int st);
+/* the clock as a DateTimeOffset */
+ct_time ct_life_now(const ct_store *s);
+/* 1 while a job's users are held by it (not completed, cancelled,
+   pendingDelete or deleted) */
+int ct_life_job_active(int status);
+/* drop a job's users from the tenant's active-user index */
+void ct_life_release_users(ct_job *j);
+/* take a job off the store for good (after `deleted`) */
+void ct_life_remove_job(ct_store *s, ct_job *j);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+** ct_schema.c -- Graph types as descriptor tables, and their validator.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "ct_schema.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const workload_values[] = {
+  "Teams", "Exchange", "ODSP", NULL
+};
+static const char *const resource_type_values[] = { "Users", NULL };
+static const char *const task_type_values[] = { "user", NULL };
+static const char *const service_values[] = {
+  "ODSP", "Meeting", "Teams", "Exchange", NULL
+};
+static const char *const svc_status_values[] = {
+  "notStarted", "valid", "invalid", "error", "inProgress", "completed",
+  "failed", "cancelled", "pendingCancel", "syncing", "synced",
+  "finalizing", "forceComplete", "unknownFutureValue", NULL
+};
+
+static const ct_prop error_props[] = {
+  { "code", CT_K_STRING, 0, NULL, NULL },
+  { "message", CT_K_STRING, 0, NULL, NULL },
+};
+const ct_type ct_type_error = {
+  "microsoft.graph.error", error_props, N(error_props)
+};
+
+static const ct_prop status_details_props[] = {
+  { "service", CT_K_STRING, 0, NULL, service_values },
+  { "status", CT_K_STRING, 0, NULL, svc_status_values },
+  { "message", CT_K_STRING, CT_P_NULLABLE, NULL, NULL },
+  { "errors", CT_K_OBJECTS, 0, &ct_type_error, NULL },
+};
+const ct_type ct_type_status_details = {
+  "microsoft.graph.crossTenantMigrationServiceStatusDetails",
+  status_details_props, N(status_details_props)
+};
+
+static const ct_prop exchange_props[] = {
+  { "sourceEndpoint", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+  { "targetDeliveryDomain", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+};
+const ct_type ct_type_exchange_settings = {
+  "microsoft.graph.exchangeOnlineCrossTenantMigrationSettings",
+  exchange_props, N(exchange_props)
+};
+
+static const ct_prop task_props[] = {
+  { "id", CT_K_GUID, 0, NULL, NULL },
+  { "taskType", CT_K_STRING, CT_P_REQUIRED, NULL, task_type_values },
+  { "lastUpdatedDateTime", CT_K_TIME, CT_P_REQUIRED, NULL, NULL },
+  { "currentStatus", CT_K_OBJECTS, 0, &ct_type_status_details, NULL },
+};
+const ct_type ct_type_task = {
+  "microsoft.graph.crossTenantMigrationTask", task_props, N(task_props)
+};
+
+static const ct_prop job_props[] = {
+  { "id", CT_K_GUID, CT_P_READONLY, NULL, NULL },
+  { "displayName", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+  { "jobType", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  { "sourceTenantId", CT_K_GUID, CT_P_REQUIRED, NULL, NULL },
+  { "targetTenantId", CT_K_GUID, CT_P_READONLY, NULL, NULL },
+  { "completeAfterDateTime", CT_K_TIME, CT_P_REQUIRED | CT_P_UPDATABLE,
+    NULL, NULL },
+  { "status", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  { "message", CT_K_STRING, CT_P_READONLY | CT_P_NULLABLE, NULL, NULL },
+  { "createdDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
+  { "createdBy", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  { "lastUpdatedDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
+  { "exchangeSettings", CT_K_OBJECT, CT_P_NULLABLE,
+    &ct_type_exchange_settings, NULL },
+  { "workloads", CT_K_STRINGS, 0, NULL, workload_values },
+  { "resourceType", CT_K_STRING, CT_P_REQUIRED, NULL, resource_type_values },
+  { "resources", CT_K_GUIDS, CT_P_REQUIRED, NULL, NULL },
+  { "users", CT_K_OBJECTS, CT_P_READONLY, &ct_type_task, NULL },
+};
+const ct_type ct_type_job = {
+  "microsoft.graph.crossTenantMigrationJob", job_props, N(job_props)
+};
+
+/* ---------- helpers ---------- */
+
+static int lower(int c) {
+  return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+int ct_schema_value_index(const char *const *values, const char *s,
+                          size_t n) {
+  int i;
+  for (i = 0; values[i] != NULL; i++) {
+    const char *v = values[i];
+    size_t k;
+    if (strlen(v) != n) continue;
+    for (k = 0; k < n && lower((unsigned char)v[k]) ==
+                          lower((unsigned char)s[k]); k++) ;
+    if (k == n) return i;
+  }
+  return -1;
+}
+
+const ct_prop *ct_schema_prop(const ct_type *t, const char *name) {
+  size_t i;
+  for (i = 0; i < t->nprops; i++)
+    if (strcmp(t->props[i].name, name) == 0) return &t->props[i];
+  return NULL;
+}
+
+/* a value quoted for a message: at most 64 bytes, control bytes as ? */
+static void quote(char *out, size_t cap, const char *s, size_t n) {
+  size_t i, k = 0;
+  size_t max = n > 64 ? 64 : n;
+  for (i = 0; i < max && k + 4 < cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+  }
+  if (n > max && k + 4 < cap) { memcpy(out + k, "...", 3); k += 3; }
+  out[k] = '\0';
+}
+
+static void list_values(char *out, size_t cap, const char *const *values) {
+  size_t k = 0;
+  int i;
+  out[0] = '\0';
+  for (i = 0; values[i] != NULL; i++) {
+    int w = snprintf(out + k, cap - k, "%s%s", i ? ", " : "", values[i]);
+    if (w < 0 || (size_t)w >= cap - k) break;
+    k += (size_t)w;
+  }
+}
+
+static const char *kind_name(unsigned kind) {
+  switch (kind) {
+    case CT_K_STRING: return "a string";
+    case CT_K_GUID: return "a string holding a GUID";
+    case CT_K_TIME: return "a string holding a DateTimeOffset";
+    case CT_K_OBJECT: return "an object";
+    default: return "a collection";
+  }
+}
+
+static const char *jkind_name(int k) {
+  switch (k) {
+    case CT_JNULL: return "null";
+    case CT_JFALSE: case CT_JTRUE: return "a boolean";
+    case CT_JINT: case CT_JNUM: return "a number";
+    case CT_JSTR: return "a string";
+    case CT_JARR: return "a collection";
+    case CT_JOBJ: return "an object";
+    default: return "an empty table";
+  }
+}
+
+static int bad(ct_err *e, const char *path, const char *fmt,
+               const char *a, const char *b) {
+  char msg[400];
+  snprintf(msg, sizeof msg, fmt, a, b);
+  ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+             "Property '%s' %s", path, msg);
+  return -1;
+}
+
+static int check_type(const ct_type *t, const ct_jval *v, int strict,
+                      int mode, const char *path, ct_err *e);
+
+/* a single scalar of kind `kind` */
+static int check_scalar(const ct_prop *p, unsigned kind, const ct_jval *v,
+                        const char *path, ct_err *e) {
+  char q[80];
+  if (v->kind != CT_JSTR)
+    return bad(e, path, "must be %s, not %s.", kind_name(kind),
+               jkind_name(v->kind));
+  quote(q, sizeof q, v->u.s, v->len);
+  if (kind == CT_K_GUID) {
+    ct_guid g;
+    if (ct_guid_parse(v->u.s, v->len, &g) != 0)
+      return bad(e, path, "is not a valid GUID: '%s'.%s", q, "");
+  } else if (kind == CT_K_TIME) {
+    ct_time tm;
+    const char *why = "invalid format";
+    if (ct_time_parse(v->u.s, v->len, &tm, &why) != 0)
+      return bad(e, path, "is not a valid DateTimeOffset: '%s' (%s).",
+                 q, why);
+  } else if (p->values != NULL &&
+             ct_schema_value_index(p->values, v->u.s, v->len) < 0) {
+    char list[200];
+    list_values(list, sizeof list, p->values);
+    return bad(e, path, "has an unsupported value '%s'; supported: %s.",
+               q, list);
+  }
+  return 0;
+}
+
+static int check_value(const ct_prop *p, const ct_jval *v, int strict,
+                       int mode, const char *path, ct_err *e) {
+  size_t i;
+  char sub[256];
+  if (v->kind == CT_JNULL) {
+    if (p->flags & CT_P_NULLABLE) return 0;
+    return bad(e, path, "must not be null.%s%s", "", "");
+  }
+  switch (p->kind) {
+    case CT_K_STRING: case CT_K_GUID: case CT_K_TIME:
+      return check_scalar(p, p->kind, v, path, e);
+    case CT_K_OBJECT:
+      if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY)
+        return bad(e, path, "must be an object, not %s.%s",
+                   jkind_name(v->kind), "");
+      return check_type(p->sub, v, strict, mode, path, e);
+    default:   /* collections */
+      if (v->kind == CT_JEMPTY) return 0;
+      if (v->kind != CT_JARR)
+        return bad(e, path, "must be a collection, not %s.%s",
+                   jkind_name(v->kind), "");
+      for (i = 0; i < v->len; i++) {
+        const ct_jval *item = &v->u.items[i];
+        if (snprintf(sub, sizeof sub, "%s[%zu]", path, i) < 0) return -1;
+        if (p->kind == CT_K_OBJECTS) {
+          if (item->kind != CT_JOBJ && item->kind != CT_JEMPTY)
+            return bad(e, sub, "must be an object, not %s.%s",
+                       jkind_name(item->kind), "");
+          if (check_type(p->sub, item, strict, mode, sub, e) != 0)
+            return -1;
+        } else {
+          unsigned k = p->kind == CT_K_GUIDS ? CT_K_GUID : CT_K_STRING;
+          if (item->kind == CT_JNULL)
+            return bad(e, sub, "must not be null.%s%s", "", "");
+          if (check_scalar(p, k, item, sub, e) != 0) return -1;
+        }
+      }
+      return 0;
+  }
+}
+
+static int check_odata_type(const ct_type *t, const ct_jval *v,
+                            const char *path, ct_err *e) {
+  const char *s;
+  size_t n;
+  char q[80];
+  if (v->kind != CT_JSTR)
+    return bad(e, path, "must be a string, not %s.%s", jkind_name(v->kind),
+               "");
+  s = v->u.s;
+  n = v->len;
+  if (n > 0 && s[0] == '#') { s++; n--; }
+  if (n == strlen(t->name) && memcmp(s, t->name, n) == 0) return 0;
+  quote(q, sizeof q, v->u.s, v->len);
+  return bad(e, path, "is '%s', but the body must be of type '#%s'.", q,
+             t->name);
+}
+
+static void join(char *out, size_t cap, const char *path, const char *name) {
+  int n = path[0] == '\0' ? snprintf(out, cap, "%s", name)
+                          : snprintf(out, cap, "%s.%s", path, name);
+  if (n < 0) out[0] = '\0';
+}
+
+static int check_type(const ct_type *t, const ct_jval *v, int strict,
+                      int mode, const char *path, ct_err *e) {
+  size_t i;
+  char sub[256];
+  size_t n = v->kind == CT_JOBJ ? v->len : 0;
+  for (i = 0; i < n; i++) {
+    const ct_jval *m = &v->u.items[i];
+    const ct_prop *p;
+    join(sub, sizeof sub, path, m->key);
+    if (strcmp(m->key, "@odata.type") == 0) {
+      if (check_odata_type(t, m, sub, e) != 0) return -1;
+      continue;
+    }
+    p = ct_schema_prop(t, m->key);
+    if (p == NULL) {
+      char q[80];
+      quote(q, sizeof q, m->key, m->keylen);
+      join(sub, sizeof sub, path, q);
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property '%s' does not exist on type '%s'.", sub,
+                 t->name);
+      return -1;
+    }
+    if (p->flags & CT_P_READONLY) {
+      if (!strict) continue;
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property '%s' is read-only and can't be set.", sub);
+      return -1;
+    }
+    if (mode == CT_CHECK_UPDATE && path[0] == '\0' &&
+        !(p->flags & CT_P_UPDATABLE)) {
+      ct_err_set(e, 400, "invalidRequest", "propertyNotUpdateable",
+                 "Property '%s' can't be updated; only "
+                 "completeAfterDateTime can.", sub);
+      return -1;
+    }
+    if (check_value(p, m, strict, mode, sub, e) != 0) return -1;
+  }
+  if (mode == CT_CHECK_CREATE || path[0] != '\0') {
+    for (i = 0; i < t->nprops; i++) {
+      const ct_prop *p = &t->props[i];
+      if ((p->flags & CT_P_REQUIRED) && ct_json_get(v, p->name) == NULL) {
+        join(sub, sizeof sub, path, p->name);
+        ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                   "Property '%s' is required.", sub);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+int ct_schema_check(const ct_type *t, const ct_jval *v, int strict,
+                    int mode, ct_err *e) {
+  if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY) {
+    ct_err_set(e, 400, "invalidRequest", NULL,
+               "The request body must be a JSON object, not %s.",
+               jkind_name(v->kind));
+    return -1;
+  }
+  return check_type(t, v, strict, mode, "", e);
+}

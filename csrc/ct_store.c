@@ -1,0 +1,1119 @@
+/*
+** ct_store.c -- the store and the rules of every job and task operation.
+** Every operation validates everything first and allocates everything it
+** needs before it changes anything, so a refused call (or one that runs
+** out of memory) leaves the store exactly as it was.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ct_life.h"
+#include "ct_schema.h"
+#include "ct_store.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_USERS 2000
+
+/* ---------- enums ---------- */
+
+static const char *const job_status_names[] = {
+  "submitted", "approved", "processing", "cuttingOver", "inProgress",
+  "completed", "completedWithErrors", "failed", "cancelled",
+  "pendingCancel", "adminActionRequired", "validateSubmitted",
+  "validateProcessing", "validateInProgress", "validatePassed",
+  "validateFailed", "pendingDelete", "deleted", "unknownFutureValue"
+};
+static const char *const job_type_names[] = {
+  "validate", "migrate", "unknownFutureValue"
+};
+static const char *const svc_status_names[] = {
+  "notStarted", "valid", "invalid", "error", "inProgress", "completed",
+  "failed", "cancelled", "pendingCancel", "syncing", "synced",
+  "finalizing", "forceComplete", "unknownFutureValue"
+};
+static const char *const service_names[] = {
+  "ODSP", "Meeting", "Teams", "Exchange"
+};
+static const char *const workload_names[] = { "Teams", "Exchange", "ODSP" };
+
+static const char *name_of(const char *const *names, size_t n, int i) {
+  return (i >= 0 && (size_t)i < n) ? names[i] : "unknown";
+}
+const char *ct_job_status_name(int s) {
+  return name_of(job_status_names, N(job_status_names), s);
+}
+const char *ct_job_type_name(int t) {
+  return name_of(job_type_names, N(job_type_names), t);
+}
+const char *ct_svc_status_name(int s) {
+  return name_of(svc_status_names, N(svc_status_names), s);
+}
+const char *ct_service_name(int s) {
+  return name_of(service_names, N(service_names), s);
+}
+const char *ct_workload_name(int w) {
+  return name_of(workload_names, N(workload_names), w);
+}
+
+static int lower(int c) {
+  return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static int ieq(const char *a, size_t n, const char *b) {
+  size_t i;
+  if (strlen(b) != n) return 0;
+  for (i = 0; i < n; i++)
+    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
+  return 1;
+}
+
+static int find_in(const char *const *names, size_t count, const char *s,
+                   size_t n) {
+  size_t i;
+  for (i = 0; i < count; i++)
+    if (ieq(s, n, names[i])) return (int)i;
+  return -1;
+}
+int ct_job_status_find(const char *s, size_t n) {
+  return find_in(job_status_names, N(job_status_names), s, n);
+}
+int ct_svc_status_find(const char *s, size_t n) {
+  return find_in(svc_status_names, N(svc_status_names), s, n);
+}
+int ct_service_find(const char *s, size_t n) {
+  return find_in(service_names, N(service_names), s, n);
+}
+
+int ct_job_status_final(int s) {
+  return s == CT_JS_COMPLETED || s == CT_JS_COMPLETEDWITHERRORS ||
+         s == CT_JS_FAILED || s == CT_JS_CANCELLED;
+}
+
+/* ---------- errors ---------- */
+
+void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
+                const char *fmt, ...) {
+  va_list ap;
+  e->status = status;
+  e->code = code;
+  e->inner = inner;
+  va_start(ap, fmt);
+  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  va_end(ap);
+}
+
+static void *oom(ct_err *e) {
+  ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
+  return NULL;
+}
+
+static char *dupn(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (p != NULL) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+/* ---------- random numbers: splitmix64 seeding, xorshift128+ ---------- */
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static uint64_t rng_next(ct_store *s) {
+  uint64_t a = s->rng[0], b = s->rng[1];
+  s->rng[0] = b;
+  a ^= a << 23;
+  s->rng[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+  return s->rng[1] + b;
+}
+
+double ct_store_random(ct_store *s);
+double ct_store_random(ct_store *s) {
+  return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void guid_from(ct_guid *g, uint64_t a, uint64_t b) {
+  int i;
+  for (i = 0; i < 8; i++) {
+    g->b[i] = (uint8_t)(a >> (8 * i));
+    g->b[8 + i] = (uint8_t)(b >> (8 * i));
+  }
+  g->b[6] = (uint8_t)((g->b[6] & 0x0f) | 0x40);   /* version 4 */
+  g->b[8] = (uint8_t)((g->b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+}
+
+void ct_store_newguid(ct_store *s, ct_guid *g) {
+  uint64_t a = rng_next(s);
+  guid_from(g, a, rng_next(s));
+}
+
+void ct_store_request_id(ct_store *s, ct_guid *g) {
+  uint64_t x = (s->rng_seed ^ 0x5bd1e9955bd1e995ULL) + 2 * s->nrequests++;
+  uint64_t a = splitmix(&x);
+  guid_from(g, a, splitmix(&x));
+}
+
+/* ---------- the store ---------- */
+
+void ct_store_default_timings(ct_timings *t) {
+  t->validate_submitted = 60;        /* queued */
+  t->validate_processing = 120;      /* setting up */
+  t->validate_in_progress = 600;     /* prerequisite checks */
+  t->processing = 300;               /* setting up the migration */
+  t->sync = 4 * 3600.0;              /* initial mailbox sync */
+  t->cutover = 1800;                 /* finalizing and moving content */
+  t->cancel = 60;
+  t->delete_pending = 3600;
+  t->deleted = 3600;
+  t->validation_expiry = 7 * 86400.0;
+}
+
+ct_store *ct_store_new(const ct_options *o) {
+  ct_store *s = calloc(1, sizeof *s);
+  uint64_t x;
+  if (s == NULL) return NULL;
+  ct_gmap_init(&s->tenants);
+  ct_gmap_init(&s->faults);
+  x = o->has_seed ? o->seed
+                  : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^
+                      (uint64_t)(uintptr_t)s;
+  s->rng_seed = x;
+  s->rng[0] = splitmix(&x);
+  s->rng[1] = splitmix(&x);
+  s->now = o->now;
+  s->strict = o->strict;
+  s->failure_rate = o->failure_rate;
+  s->nextseq = 1;
+  ct_store_default_timings(&s->timings);
+  return s;
+}
+
+static void free_extra(ct_task_extra *x) {
+  int i;
+  size_t k;
+  if (x == NULL) return;
+  free(x->taskType);
+  for (i = 0; i < CT_SVC__COUNT; i++) {
+    free(x->message[i]);
+    for (k = 0; k < x->nerrors[i]; k++) {
+      free(x->errors[i][k].code);
+      free(x->errors[i][k].message);
+    }
+    free(x->errors[i]);
+  }
+  free(x);
+}
+
+static void free_job(ct_job *j) {
+  size_t i;
+  for (i = 0; i < j->ntasks; i++) free_extra(j->tasks[i].extra);
+  free(j->tasks);
+  ct_gmap_free(&j->index);
+  free(j->displayName);
+  free(j->createdBy);
+  free(j->resourceType);
+  free(j->sourceEndpoint);
+  free(j->targetDeliveryDomain);
+  free(j);
+}
+
+struct ct_name_entry {
+  struct ct_name_entry *next;
+  uint64_t hash;
+  ct_job *job;
+};
+
+typedef struct ct_fault_rec {
+  struct ct_fault_rec *next;
+  int service, phase, status;
+  char *code, *message;
+} ct_fault_rec;
+
+static void free_tenant(ct_tenant *t) {
+  size_t i;
+  for (i = 0; i < t->njobs; i++) free_job(t->jobs[i]);
+  free(t->jobs);
+  for (i = 0; i < t->capnames; i++) {
+    struct ct_name_entry *n = t->names[i];
+    while (n != NULL) {
+      struct ct_name_entry *next = n->next;
+      free(n);
+      n = next;
+    }
+  }
+  free(t->names);
+  ct_gmap_free(&t->byid);
+  ct_gmap_free(&t->users);
+  free(t);
+}
+
+void ct_store_free(ct_store *s) {
+  size_t i;
+  if (s == NULL) return;
+  for (i = 0; i < s->tenants.cap; i++)
+    if (s->tenants.used[i]) free_tenant((ct_tenant *)s->tenants.slots[i].val);
+  ct_gmap_free(&s->tenants);
+  for (i = 0; i < s->faults.cap; i++) {
+    ct_fault_rec *f;
+    if (!s->faults.used[i]) continue;
+    f = (ct_fault_rec *)s->faults.slots[i].val;
+    while (f != NULL) {
+      ct_fault_rec *next = f->next;
+      free(f->code);
+      free(f->message);
+      free(f);
+      f = next;
+    }
+  }
+  ct_gmap_free(&s->faults);
+  free(s->heap);
+  free(s);
+}
+
+/* the caller's tenant; created on first write when `create` */
+static ct_tenant *tenant_of(ct_store *s, const ct_caller *c, int create) {
+  uintptr_t v;
+  ct_tenant *t;
+  if (ct_gmap_get(&s->tenants, &c->tenant, &v)) return (ct_tenant *)v;
+  if (!create) return NULL;
+  t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->id = c->tenant;
+  ct_gmap_init(&t->byid);
+  ct_gmap_init(&t->users);
+  if (ct_gmap_put(&s->tenants, &c->tenant, (uintptr_t)t) != 0) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+/* ---------- display names: ASCII case-insensitive chained hash ---------- */
+
+static uint64_t name_hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= (uint64_t)lower((unsigned char)s[i]);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static ct_job *name_get(const ct_tenant *t, const char *s, size_t n) {
+  uint64_t h;
+  struct ct_name_entry *e;
+  if (t->capnames == 0) return NULL;
+  h = name_hash(s, n);
+  for (e = t->names[h & (t->capnames - 1)]; e != NULL; e = e->next)
+    if (e->hash == h && ieq(s, n, e->job->displayName)) return e->job;
+  return NULL;
+}
+
+/* grow the bucket array so one more name keeps the load under 1 */
+static int name_reserve(ct_tenant *t) {
+  size_t cap, i;
+  struct ct_name_entry **b;
+  if (t->nnames + 1 <= t->capnames) return 0;
+  cap = t->capnames ? t->capnames * 2 : 16;
+  b = calloc(cap, sizeof *b);
+  if (b == NULL) return -1;
+  for (i = 0; i < t->capnames; i++) {
+    struct ct_name_entry *e = t->names[i];
+    while (e != NULL) {
+      struct ct_name_entry *next = e->next;
+      e->next = b[e->hash & (cap - 1)];
+      b[e->hash & (cap - 1)] = e;
+      e = next;
+    }
+  }
+  free(t->names);
+  t->names = b;
+  t->capnames = cap;
+  return 0;
+}
+
+static void name_link(ct_tenant *t, struct ct_name_entry *e, ct_job *j) {
+  e->job = j;
+  e->hash = name_hash(j->displayName, strlen(j->displayName));
+  e->next = t->names[e->hash & (t->capnames - 1)];
+  t->names[e->hash & (t->capnames - 1)] = e;
+  t->nnames++;
+}
+
+static void name_unlink(ct_tenant *t, ct_job *j) {
+  uint64_t h = name_hash(j->displayName, strlen(j->displayName));
+  struct ct_name_entry **p = &t->names[h & (t->capnames - 1)];
+  for (; *p != NULL; p = &(*p)->next) {
+    if ((*p)->job == j) {
+      struct ct_name_entry *e = *p;
+      *p = e->next;
+      free(e);
+      t->nnames--;
+      return;
+    }
+  }
+}
+
+/* ---------- finding jobs and tasks ---------- */
+
+static void quote(char *out, size_t cap, const char *s, size_t n) {
+  size_t i, k = 0, max = n > 80 ? 80 : n;
+  for (i = 0; i < max && k + 4 < cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+  }
+  if (n > max && k + 4 < cap) { memcpy(out + k, "...", 3); k += 3; }
+  out[k] = '\0';
+}
+
+static void *job_404(const char *key, size_t n, ct_err *e) {
+  char q[100];
+  quote(q, sizeof q, key, n);
+  ct_err_set(e, 404, "itemNotFound", NULL,
+             "crossTenantMigrationJob '%s' was not found.", q);
+  return NULL;
+}
+
+ct_job *ct_job_find(ct_store *s, const ct_caller *c, const char *key,
+                    size_t n, ct_err *e) {
+  ct_tenant *t = tenant_of(s, c, 0);
+  ct_guid g;
+  uintptr_t v;
+  ct_job *j;
+  if (t == NULL) return job_404(key, n, e);
+  if (ct_guid_parse(key, n, &g) == 0 && ct_gmap_get(&t->byid, &g, &v))
+    return (ct_job *)v;
+  j = name_get(t, key, n);
+  return j != NULL ? j : job_404(key, n, e);
+}
+
+ct_job *ct_job_find_name(ct_store *s, const ct_caller *c, const char *name,
+                         size_t n, ct_err *e) {
+  ct_tenant *t = tenant_of(s, c, 0);
+  ct_job *j = t != NULL ? name_get(t, name, n) : NULL;
+  return j != NULL ? j : job_404(name, n, e);
+}
+
+ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e) {
+  ct_guid g;
+  uintptr_t v;
+  char q[100], id[37];
+  if (ct_guid_parse(key, n, &g) == 0 && ct_gmap_get(&j->index, &g, &v))
+    return &j->tasks[v];
+  quote(q, sizeof q, key, n);
+  ct_guid_format(&j->id, id);
+  ct_err_set(e, 404, "itemNotFound", NULL,
+             "crossTenantMigrationTask '%s' was not found in job '%s'.", q,
+             id);
+  return NULL;
+}
+
+const char *ct_task_type(const ct_task *t) {
+  return (t->extra && t->extra->taskType) ? t->extra->taskType : "user";
+}
+
+const char *ct_task_message(const ct_task *t, int i) {
+  return (t->extra && t->extra->message[i]) ? t->extra->message[i] : "";
+}
+
+/* ---------- listing ---------- */
+
+size_t ct_job_count(ct_store *s, const ct_caller *c) {
+  ct_tenant *t = tenant_of(s, c, 0);
+  return t ? t->njobs : 0;
+}
+
+size_t ct_job_page(ct_store *s, const ct_caller *c, uint64_t from,
+                   size_t top, ct_job **out, uint64_t *next) {
+  ct_tenant *t = tenant_of(s, c, 0);
+  size_t lo = 0, hi, k = 0;
+  *next = 0;
+  if (t == NULL || t->njobs == 0) return 0;
+  /* hi = number of jobs with seq <= from (jobs are sorted by seq) */
+  hi = t->njobs;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (t->jobs[mid]->seq <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  while (lo > 0 && k < top) out[k++] = t->jobs[--lo];
+  if (lo > 0) *next = t->jobs[lo - 1]->seq;
+  return k;
+}
+
+/* ---------- reading a checked body ---------- */
+
+static const ct_jval *member(const ct_jval *obj, const char *name,
+                             int strict) {
+  const ct_jval *v = ct_json_get(obj, name);
+  (void)strict;
+  return v;
+}
+
+static int is_blank(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+      return 0;
+  return 1;
+}
+
+static size_t items_len(const ct_jval *v) {
+  return (v != NULL && v->kind == CT_JARR) ? v->len : 0;
+}
+
+/* the user `g` is held by an active job other than `self`: 409 */
+static int user_busy(ct_tenant *t, const ct_guid *g, const ct_job *self,
+                     const char *where, ct_err *e) {
+  uintptr_t v;
+  char id[37], jid[37];
+  if (!ct_gmap_get(&t->users, g, &v) || (const ct_job *)v == self) return 0;
+  ct_guid_format(g, id);
+  ct_guid_format(&((ct_job *)v)->id, jid);
+  ct_err_set(e, 409, "notAllowed", NULL,
+             "%sUser '%s' is already in active job '%s'; a user can be in "
+             "only one active job at a time.", where, id, jid);
+  return -1;
+}
+
+/* ---------- create a job ---------- */
+
+static int has_workload(const uint8_t *wls, size_t n, int w) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (wls[i] == w) return 1;
+  return 0;
+}
+
+/* a task's entries for a job's workloads, in the docs' order: ODSP,
+   Meeting, Teams, Exchange (the Teams workload yields Meeting and Teams) */
+static void default_entries(const ct_job *j, ct_task *k) {
+  static const uint8_t need[CT_SVC__COUNT] = {
+    CT_WL_ODSP, CT_WL_TEAMS, CT_WL_TEAMS, CT_WL_EXCHANGE
+  };
+  int w;
+  k->n = 0;
+  for (w = 0; w < CT_SVC__COUNT; w++) {
+    if (has_workload(j->workloads, j->nworkloads, need[w])) {
+      k->svc[k->n] = (uint8_t)w;
+      k->st[k->n] = CT_SS_NOTSTARTED;
+      k->n++;
+    }
+  }
+}
+
+ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
+                      ct_err *e) {
+  const ct_jval *name, *src, *cad, *rt, *res, *wl, *ex;
+  ct_guid source;
+  ct_time when;
+  const char *why;
+  uint8_t wls[CT_WL__COUNT];
+  size_t nwl = 0, nres, i;
+  int seen[CT_WL__COUNT] = { 0, 0, 0 }, has_exchange;
+  ct_tenant *t;
+  ct_job *j;
+  struct ct_name_entry *ne;
+  char tid[37];
+
+  if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_CREATE, e))
+    return NULL;
+  name = member(body, "displayName", s->strict);
+  src = member(body, "sourceTenantId", s->strict);
+  cad = member(body, "completeAfterDateTime", s->strict);
+  rt = member(body, "resourceType", s->strict);
+  res = member(body, "resources", s->strict);
+  wl = member(body, "workloads", s->strict);
+  ex = member(body, "exchangeSettings", s->strict);
+
+  if (is_blank(name->u.s, name->len)) {
+    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+               "Property 'displayName' must not be empty.");
+    return NULL;
+  }
+  ct_guid_parse(src->u.s, src->len, &source);
+  if (ct_guid_eq(&source, &c->tenant)) {
+    ct_guid_format(&c->tenant, tid);
+    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+               "Property 'sourceTenantId' must differ from the target "
+               "tenant '%s'.", tid);
+    return NULL;
+  }
+  ct_time_parse(cad->u.s, cad->len, &when, &why);
+
+  /* workloads: omitted means all three; no repeats */
+  if (wl == NULL || wl->kind == CT_JNULL) {
+    for (i = 0; i < CT_WL__COUNT; i++) wls[nwl++] = (uint8_t)i;
+  } else {
+    for (i = 0; i < items_len(wl); i++) {
+      const ct_jval *w = &wl->u.items[i];
+      int k = find_in(workload_names, N(workload_names), w->u.s, w->len);
+      if (seen[k]) {
+        ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                   "Property 'workloads[%zu]' repeats '%s'.", i,
+                   workload_names[k]);
+        return NULL;
+      }
+      seen[k] = 1;
+      wls[nwl++] = (uint8_t)k;
+    }
+  }
+  has_exchange = 0;
+  for (i = 0; i < nwl; i++) has_exchange |= wls[i] == CT_WL_EXCHANGE;
+  if (has_exchange && (ex == NULL || ex->kind == CT_JNULL)) {
+    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+               "Property 'exchangeSettings' is required when the Exchange "
+               "workload is selected.");
+    return NULL;
+  }
+
+  nres = items_len(res);
+  if (nres < 1 || nres > MAX_USERS) {
+    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+               "Property 'resources' must hold 1 to %d user ids; it holds "
+               "%zu.", MAX_USERS, nres);
+    return NULL;
+  }
+
+  t = tenant_of(s, c, 0);
+  if (t != NULL && name_get(t, name->u.s, name->len) != NULL) {
+    char q[100];
+    quote(q, sizeof q, name->u.s, name->len);
+    ct_err_set(e, 409, "nameAlreadyExists", NULL,
+               "A job named '%s' already exists in this tenant.", q);
+    return NULL;
+  }
+
+  /* build the job off to the side */
+  j = calloc(1, sizeof *j);
+  if (j == NULL) return oom(e);
+  ct_gmap_init(&j->index);
+  j->tasks = calloc(nres, sizeof *j->tasks);
+  j->captasks = nres;
+  if (j->tasks == NULL || ct_gmap_reserve(&j->index, nres) != 0) {
+    free_job(j);
+    return oom(e);
+  }
+  for (i = 0; i < nres; i++) {
+    const ct_jval *r = &res->u.items[i];
+    ct_task *k = &j->tasks[i];
+    char where[40];
+    ct_guid_parse(r->u.s, r->len, &k->id);
+    if (ct_gmap_get(&j->index, &k->id, NULL)) {
+      char id[37];
+      ct_guid_format(&k->id, id);
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property 'resources[%zu]' repeats '%s'.", i, id);
+      free_job(j);
+      return NULL;
+    }
+    snprintf(where, sizeof where, "resources[%zu]: ", i);
+    if (t != NULL && user_busy(t, &k->id, NULL, where, e) != 0) {
+      free_job(j);
+      return NULL;
+    }
+    ct_gmap_put(&j->index, &k->id, i);   /* reserved: cannot fail */
+  }
+  j->ntasks = nres;
+
+  j->displayName = dupn(name->u.s, name->len);
+  j->createdBy = dupn(c->upn, strlen(c->upn));
+  j->resourceType = dupn(rt->u.s, rt->len);
+  if (ex != NULL && ex->kind != CT_JNULL) {
+    const ct_jval *se = ct_json_get(ex, "sourceEndpoint");
+    const ct_jval *td = ct_json_get(ex, "targetDeliveryDomain");
+    j->hasExchangeSettings = 1;
+    j->sourceEndpoint = dupn(se->u.s, se->len);
+    j->targetDeliveryDomain = dupn(td->u.s, td->len);
+    if (!j->sourceEndpoint || !j->targetDeliveryDomain) {
+      free_job(j);
+      return oom(e);
+    }
+  }
+  if (!j->displayName || !j->createdBy || !j->resourceType) {
+    free_job(j);
+    return oom(e);
+  }
+
+  /* make room everywhere it will be linked, then link: nothing fails */
+  if (t == NULL) t = tenant_of(s, c, 1);
+  ne = malloc(sizeof *ne);
+  if (t == NULL || ne == NULL || ct_life_reserve(s) != 0 ||
+      ct_gmap_reserve(&t->byid, 1) != 0 ||
+      ct_gmap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0) {
+    free(ne);
+    free_job(j);
+    return oom(e);
+  }
+  if (t->njobs == t->capjobs) {
+    size_t cap = t->capjobs ? t->capjobs * 2 : 8;
+    ct_job **p = realloc(t->jobs, cap * sizeof *p);
+    if (p == NULL) {
+      free(ne);
+      free_job(j);
+      return oom(e);
+    }
+    t->jobs = p;
+    t->capjobs = cap;
+  }
+
+  ct_store_newguid(s, &j->id);
+  while (ct_gmap_get(&t->byid, &j->id, NULL)) ct_store_newguid(s, &j->id);
+  j->seq = s->nextseq++;
+  j->tenant = t;
+  j->sourceTenantId = source;
+  j->completeAfter = when;
+  j->created = j->updated = ct_life_now(s);
+  j->status = CT_JS_SUBMITTED;
+  j->jobType = CT_JT_VALIDATE;
+  j->message[0] = '\0';
+  j->due = -1;
+  j->nworkloads = (uint8_t)nwl;
+  memcpy(j->workloads, wls, nwl);
+  for (i = 0; i < nres; i++) {
+    ct_task *k = &j->tasks[i];
+    k->updated = j->created.ticks;
+    k->digits = (uint8_t)j->created.digits;
+    default_entries(j, k);
+    ct_gmap_put(&t->users, &k->id, (uintptr_t)j);
+  }
+  t->jobs[t->njobs++] = j;
+  ct_gmap_put(&t->byid, &j->id, (uintptr_t)j);
+  name_link(t, ne, j);
+  s->ntasks_total += nres;
+  return j;
+}
+
+/* ---------- update, delete and the job actions ---------- */
+
+static int conflict(ct_err *e, const char *what, const ct_job *j) {
+  ct_err_set(e, 409, "notAllowed", NULL,
+             "%s because the current status is %s.", what,
+             ct_job_status_name(j->status));
+  return -1;
+}
+
+static int cad_passed(const ct_store *s, const ct_job *j) {
+  return s->now >= j->completeAfter.ticks;
+}
+
+int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
+  const ct_jval *cad;
+  ct_time when;
+  const char *why;
+  if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_UPDATE, e))
+    return -1;
+  cad = ct_json_get(body, "completeAfterDateTime");
+  if (cad == NULL) return 0;                 /* nothing to change */
+  if (j->status == CT_JS_CUTTINGOVER || ct_job_status_final(j->status) ||
+      j->status == CT_JS_PENDINGCANCEL || j->status == CT_JS_PENDINGDELETE ||
+      j->status == CT_JS_DELETED)
+    return conflict(e, "completeAfterDateTime can't be changed", j);
+  ct_time_parse(cad->u.s, cad->len, &when, &why);
+  j->completeAfter = when;
+  j->updated = ct_life_now(s);
+  /* a synced job waiting for the old time reconsiders at once */
+  if (j->status == CT_JS_INPROGRESS && j->waiting)
+    ct_life_schedule(s, j, when.ticks > s->now ? when.ticks : s->now);
+  return 0;
+}
+
+int ct_job_delete(ct_store *s, ct_job *j, ct_err *e) {
+  if (!ct_job_status_final(j->status)) {
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "The job can't be deleted because the current status is %s; "
+               "only a job that is completed, completedWithErrors, failed "
+               "or cancelled can be deleted.",
+               ct_job_status_name(j->status));
+    return -1;
+  }
+  ct_life_job_status(s, j, CT_JS_PENDINGDELETE,
+                     "The job is being deleted.");
+  ct_life_schedule(s, j, s->now + (int64_t)(s->timings.delete_pending *
+                                            CT_TICKS_PER_SEC));
+  return 0;
+}
+
+/* every entry of every task still in the job back to notStarted */
+static void reset_tasks(ct_store *s, ct_job *j, int keep_completed) {
+  size_t i;
+  int k;
+  for (i = 0; i < j->ntasks; i++) {
+    ct_task *t = &j->tasks[i];
+    int done = 1;
+    if (t->cancelled) continue;
+    for (k = 0; k < t->n; k++) done &= t->st[k] == CT_SS_COMPLETED;
+    t->retry = (uint8_t)!(keep_completed && done);
+    if (!t->retry) continue;
+    for (k = 0; k < t->n; k++)
+      if (!(keep_completed && t->st[k] == CT_SS_COMPLETED))
+        ct_life_task_status(s, j, t, k, CT_SS_NOTSTARTED);
+  }
+}
+
+int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
+  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED)
+    return conflict(e, "Validation can't be started", j);
+  if (ct_life_reserve(s) != 0) { oom(e); return -1; }
+  j->jobType = CT_JT_VALIDATE;
+  reset_tasks(s, j, 0);
+  ct_life_job_status(s, j, CT_JS_VALIDATESUBMITTED,
+                     "Validation job has been submitted successfully");
+  ct_life_schedule(s, j, s->now + (int64_t)(s->timings.validate_submitted *
+                                            CT_TICKS_PER_SEC));
+  return 0;
+}
+
+int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
+  if (j->status != CT_JS_VALIDATEPASSED && j->status != CT_JS_FAILED &&
+      j->status != CT_JS_COMPLETEDWITHERRORS)
+    return conflict(e, "Migration can't be started", j);
+  if (j->status == CT_JS_VALIDATEPASSED &&
+      s->now - j->validatedAt >
+        (int64_t)(s->timings.validation_expiry * CT_TICKS_PER_SEC)) {
+    ct_time v;
+    char when[29];
+    v.ticks = j->validatedAt;
+    v.digits = 0;
+    ct_time_format(&v, when);
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "Migration can't be started because validation passed on "
+               "%s, more than 7 days ago; the results have expired.",
+               when);
+    return -1;
+  }
+  if (ct_life_reserve(s) != 0) { oom(e); return -1; }
+  j->jobType = CT_JT_MIGRATE;
+  reset_tasks(s, j, j->status != CT_JS_VALIDATEPASSED);
+  ct_life_job_status(s, j, CT_JS_PROCESSING,
+                     "Migration job has been submitted successfully");
+  ct_life_schedule(s, j, s->now + (int64_t)(s->timings.processing *
+                                            CT_TICKS_PER_SEC));
+  return 0;
+}
+
+int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e) {
+  size_t i;
+  int k;
+  switch (j->status) {
+    case CT_JS_SUBMITTED: case CT_JS_VALIDATESUBMITTED:
+    case CT_JS_VALIDATEPROCESSING: case CT_JS_VALIDATEINPROGRESS:
+    case CT_JS_VALIDATEPASSED: case CT_JS_VALIDATEFAILED:
+    case CT_JS_PROCESSING: case CT_JS_INPROGRESS:
+      break;
+    default:
+      ct_err_set(e, 409, "notAllowed", NULL,
+                 "Cancellation is not possible. Current status is %s.",
+                 ct_job_status_name(j->status));
+      return -1;
+  }
+  if (cad_passed(s, j)) {
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "Cancellation is not possible as migration passed "
+               "completeAfter date.");
+    return -1;
+  }
+  if (ct_life_reserve(s) != 0) { oom(e); return -1; }
+  for (i = 0; i < j->ntasks; i++) {
+    ct_task *t = &j->tasks[i];
+    if (t->cancelled) continue;
+    for (k = 0; k < t->n; k++)
+      if (t->st[k] != CT_SS_COMPLETED)
+        ct_life_task_status(s, j, t, k, CT_SS_PENDINGCANCEL);
+  }
+  ct_life_job_status(s, j, CT_JS_PENDINGCANCEL,
+                     "cancellation request has been accepted for the "
+                     "migration job");
+  ct_life_schedule(s, j, s->now + (int64_t)(s->timings.cancel *
+                                            CT_TICKS_PER_SEC));
+  return 0;
+}
+
+/* ---------- tasks ---------- */
+
+/* copy a checked currentStatus collection into `t` (and its extra) */
+static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
+  size_t i, k;
+  int seen[CT_SVC__COUNT] = { 0, 0, 0, 0 };
+  size_t n = items_len(cs);
+  if (n > CT_SVC__COUNT) {
+    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+               "Property 'currentStatus' holds %zu entries; at most %d, one "
+               "per service.", n, CT_SVC__COUNT);
+    return -1;
+  }
+  for (i = 0; i < n; i++) {
+    const ct_jval *en = &cs->u.items[i];
+    const ct_jval *sv = ct_json_get(en, "service");
+    const ct_jval *st = ct_json_get(en, "status");
+    int svc = sv ? ct_service_find(sv->u.s, sv->len) : -1;
+    if (svc < 0) {
+      /* the seed's example entry names no service: the entry takes the
+         first service not yet listed */
+      for (svc = 0; seen[svc]; svc++) ;
+    } else if (seen[svc]) {
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property 'currentStatus[%zu].service' repeats '%s'.", i,
+                 ct_service_name(svc));
+      return -1;
+    }
+    seen[svc] = 1;
+    t->svc[i] = (uint8_t)svc;
+    t->st[i] = (uint8_t)(st ? ct_svc_status_find(st->u.s, st->len)
+                            : CT_SS_NOTSTARTED);
+  }
+  t->n = (uint8_t)n;
+  for (i = 0; i < n; i++) {
+    const ct_jval *en = &cs->u.items[i];
+    const ct_jval *msg = ct_json_get(en, "message");
+    const ct_jval *errs = ct_json_get(en, "errors");
+    size_t ne = items_len(errs);
+    if ((msg == NULL || msg->kind != CT_JSTR || msg->len == 0) && ne == 0)
+      continue;
+    if (t->extra == NULL && (t->extra = calloc(1, sizeof *t->extra)) == NULL)
+      return -1;
+    if (msg != NULL && msg->kind == CT_JSTR && msg->len > 0 &&
+        (t->extra->message[i] = dupn(msg->u.s, msg->len)) == NULL)
+      return -1;
+    if (ne == 0) continue;
+    if (ne > UINT16_MAX) ne = UINT16_MAX;
+    t->extra->errors[i] = calloc(ne, sizeof(ct_errinfo));
+    if (t->extra->errors[i] == NULL) return -1;
+    t->extra->nerrors[i] = (uint16_t)ne;
+    for (k = 0; k < ne; k++) {
+      const ct_jval *c = ct_json_get(&errs->u.items[k], "code");
+      const ct_jval *m = ct_json_get(&errs->u.items[k], "message");
+      ct_errinfo *x = &t->extra->errors[i][k];
+      x->code = c ? dupn(c->u.s, c->len) : dupn("", 0);
+      x->message = m ? dupn(m->u.s, m->len) : dupn("", 0);
+      if (x->code == NULL || x->message == NULL) return -1;
+    }
+  }
+  return 0;
+}
+
+ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
+                        ct_err *e) {
+  const ct_jval *id, *tt, *lu, *cs;
+  ct_task t;
+  ct_time when;
+  const char *why;
+  ct_tenant *tn = j->tenant;
+  char uid[37], jid[37];
+
+  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
+      j->status != CT_JS_VALIDATEPASSED)
+    {
+    conflict(e, "Users can't be added to the job", j);
+    return NULL;
+  }
+  if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
+    return NULL;
+  id = ct_json_get(body, "id");
+  tt = ct_json_get(body, "taskType");
+  lu = ct_json_get(body, "lastUpdatedDateTime");
+  cs = ct_json_get(body, "currentStatus");
+
+  memset(&t, 0, sizeof t);
+  ct_time_parse(lu->u.s, lu->len, &when, &why);
+  t.updated = when.ticks;
+  t.digits = (uint8_t)when.digits;
+  ct_guid_format(&j->id, jid);
+  if (id != NULL) {
+    uintptr_t at;
+    ct_guid_parse(id->u.s, id->len, &t.id);
+    ct_guid_format(&t.id, uid);
+    if (ct_gmap_get(&j->index, &t.id, &at)) {
+      if (j->tasks[at].cancelled)
+        ct_err_set(e, 409, "notAllowed", NULL,
+                   "User '%s' was cancelled out of job '%s' and can't be "
+                   "added to it again.", uid, jid);
+      else
+        ct_err_set(e, 409, "notAllowed", NULL,
+                   "User '%s' is already in job '%s'.", uid, jid);
+      return NULL;
+    }
+    if (user_busy(tn, &t.id, j, "", e) != 0) return NULL;
+  }
+  if (j->ntasks >= MAX_USERS) {
+    ct_err_set(e, 400, "invalidRequest", NULL,
+               "Job '%s' already holds %d users, the most a job can hold.",
+               jid, MAX_USERS);
+    return NULL;
+  }
+
+  if (cs == NULL) default_entries(j, &t);
+  else if (read_entries(&t, cs, e) != 0) {
+    if (e->status == 400) {
+      free_extra(t.extra);
+      return NULL;
+    }
+    free_extra(t.extra);
+    return oom(e);
+  }
+  /* the type as sent, when it is not spelled "user" */
+  if (!(tt->len == 4 && memcmp(tt->u.s, "user", 4) == 0)) {
+    if (t.extra == NULL && (t.extra = calloc(1, sizeof *t.extra)) == NULL)
+      return oom(e);
+    if ((t.extra->taskType = dupn(tt->u.s, tt->len)) == NULL) {
+      free_extra(t.extra);
+      return oom(e);
+    }
+  }
+  if (j->ntasks == j->captasks) {
+    size_t cap = j->captasks ? j->captasks * 2 : 4;
+    ct_task *p;
+    if (cap > MAX_USERS) cap = MAX_USERS;
+    p = realloc(j->tasks, cap * sizeof *p);
+    if (p == NULL) {
+      free_extra(t.extra);
+      return oom(e);
+    }
+    j->tasks = p;
+    j->captasks = cap;
+  }
+  if (ct_gmap_reserve(&j->index, 1) != 0 ||
+      ct_gmap_reserve(&tn->users, 1) != 0) {
+    free_extra(t.extra);
+    return oom(e);
+  }
+  if (id == NULL) {        /* made last: a refused request uses no id */
+    do ct_store_newguid(s, &t.id);
+    while (ct_gmap_get(&j->index, &t.id, NULL) ||
+           ct_gmap_get(&tn->users, &t.id, NULL));
+  }
+  j->tasks[j->ntasks] = t;
+  ct_gmap_put(&j->index, &t.id, j->ntasks);
+  ct_gmap_put(&tn->users, &t.id, (uintptr_t)j);
+  j->ntasks++;
+  s->ntasks_total++;
+  j->updated = ct_life_now(s);
+  if (j->status == CT_JS_VALIDATEPASSED)   /* the new user is unvalidated */
+    ct_life_job_status(s, j, CT_JS_SUBMITTED,
+                       "A user was added; validate the job again.");
+  return &j->tasks[j->ntasks - 1];
+}
+
+int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
+  int k, done = 1;
+  for (k = 0; k < t->n; k++) done &= t->st[k] == CT_SS_COMPLETED;
+  if (t->cancelled || ct_job_status_final(j->status) ||
+      j->status == CT_JS_PENDINGCANCEL || j->status == CT_JS_PENDINGDELETE ||
+      j->status == CT_JS_DELETED || j->status == CT_JS_CUTTINGOVER ||
+      (done && t->n > 0)) {
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "Cancel is not possible. Current status is %s.",
+               t->cancelled ? "cancelled"
+                            : (done && t->n > 0) ? "completed"
+                                                 : ct_job_status_name(j->status));
+    return -1;
+  }
+  if (cad_passed(s, j)) {
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "Cancellation is not possible as migration passed "
+               "completeAfter date.");
+    return -1;
+  }
+  t->cancelled = 1;
+  for (k = 0; k < t->n; k++)
+    if (t->st[k] != CT_SS_COMPLETED)
+      ct_life_task_status(s, j, t, k, CT_SS_CANCELLED);
+  ct_gmap_del(&j->tenant->users, &t->id);
+  j->updated = ct_life_now(s);
+  return 0;
+}
+
+/* ---------- scripted outcomes ---------- */
+
+int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
+                  int status, const char *code, const char *message,
+                  ct_err *e) {
+  ct_fault_rec *f = calloc(1, sizeof *f), *head = NULL, **p;
+  uintptr_t v;
+  if (f == NULL) { oom(e); return -1; }
+  f->service = service;
+  f->phase = phase;
+  f->status = status;
+  f->code = dupn(code, strlen(code));
+  f->message = dupn(message, strlen(message));
+  if (ct_gmap_get(&s->faults, user, &v)) head = (ct_fault_rec *)v;
+  if (f->code == NULL || f->message == NULL ||
+      (head == NULL && ct_gmap_put(&s->faults, user, (uintptr_t)f) != 0)) {
+    free(f->code);
+    free(f->message);
+    free(f);
+    { oom(e); return -1; }
+  }
+  if (head != NULL) {           /* append: faults apply in script order */
+    for (p = &head->next; *p != NULL; p = &(*p)->next) ;
+    *p = f;
+  }
+  return 0;
+}
+
+/*
+** Take the first scripted outcome for (user, service, phase), if any.
+** Returns its status, or -1; *code and *message then belong to the
+** caller (free them).
+*/
+int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
+                        int phase, char **code, char **message);
+int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
+                        int phase, char **code, char **message) {
+  uintptr_t v;
+  ct_fault_rec *head, **p;
+  if (s->faults.count == 0 || !ct_gmap_get(&s->faults, user, &v)) return -1;
+  head = (ct_fault_rec *)v;
+  for (p = &head; *p != NULL; p = &(*p)->next) {
+    ct_fault_rec *f = *p;
+    int st;
+    if (f->service != service || f->phase != phase) continue;
+    *p = f->next;
+    if (head == NULL) ct_gmap_del(&s->faults, user);
+    else ct_gmap_put(&s->faults, user, (uintptr_t)head); /* key exists */
+    st = f->status;
+    *code = f->code;
+    *message = f->message;
+    free(f);
+    return st;
+  }
+  return -1;
+}
+
+/* ---------- leaving the store ---------- */
+
+void ct_life_release_users(ct_job *j) {
+  size_t i;
+  uintptr_t v;
+  for (i = 0; i < j->ntasks; i++) {
+    const ct_guid *g = &j->tasks[i].id;
+    if (ct_gmap_get(&j->tenant->users, g, &v) && (ct_job *)v == j)
+      ct_gmap_del(&j->tenant->users, g);
+  }
+}
+
+void ct_life_remove_job(ct_store *s, ct_job *j) {
+  ct_tenant *t = j->tenant;
+  size_t i;
+  ct_life_schedule(s, j, -1);
+  ct_life_release_users(j);
+  for (i = 0; i < t->njobs && t->jobs[i] != j; i++) ;
+  if (i < t->njobs) {
+    memmove(&t->jobs[i], &t->jobs[i + 1], (t->njobs - i - 1) * sizeof j);
+    t->njobs--;
+  }
+  ct_gmap_del(&t->byid, &j->id);
+  name_unlink(t, j);
+  s->ntasks_total -= j->ntasks;
+  free_job(j);
+}

@@ -1,0 +1,246 @@
+/*
+** ct_store.h -- the model's store: tenants, jobs and tasks as compact C
+** records, the rules of every operation, and the model clock.  No Lua.
+**
+** Ownership: the store owns every record; a pointer returned by a find
+** or create function stays valid until the next call that may remove a
+** job (ct_store_advance) or the store is freed.
+** Errors: a function that can be refused takes a ct_err * and returns
+** NULL / -1 after filling it; a refused call changes nothing.
+*/
+#ifndef CT_STORE_H
+#define CT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct_json.h"
+#include "ct_util.h"
+
+/* ---------- enums: wire names in ct_*_name(); order as the SDK's ---- */
+enum ct_job_status {
+  CT_JS_SUBMITTED, CT_JS_APPROVED, CT_JS_PROCESSING, CT_JS_CUTTINGOVER,
+  CT_JS_INPROGRESS, CT_JS_COMPLETED, CT_JS_COMPLETEDWITHERRORS,
+  CT_JS_FAILED, CT_JS_CANCELLED, CT_JS_PENDINGCANCEL,
+  CT_JS_ADMINACTIONREQUIRED, CT_JS_VALIDATESUBMITTED,
+  CT_JS_VALIDATEPROCESSING, CT_JS_VALIDATEINPROGRESS, CT_JS_VALIDATEPASSED,
+  CT_JS_VALIDATEFAILED, CT_JS_PENDINGDELETE, CT_JS_DELETED,
+  CT_JS_UNKNOWNFUTUREVALUE, CT_JS__COUNT
+};
+enum ct_job_type { CT_JT_VALIDATE, CT_JT_MIGRATE, CT_JT_UNKNOWNFUTUREVALUE };
+enum ct_svc_status {
+  CT_SS_NOTSTARTED, CT_SS_VALID, CT_SS_INVALID, CT_SS_ERROR,
+  CT_SS_INPROGRESS, CT_SS_COMPLETED, CT_SS_FAILED, CT_SS_CANCELLED,
+  CT_SS_PENDINGCANCEL, CT_SS_SYNCING, CT_SS_SYNCED, CT_SS_FINALIZING,
+  CT_SS_FORCECOMPLETE, CT_SS_UNKNOWNFUTUREVALUE, CT_SS__COUNT
+};
+/* services, in the docs' order of currentStatus entries */
+enum ct_service { CT_SVC_ODSP, CT_SVC_MEETING, CT_SVC_TEAMS,
+                  CT_SVC_EXCHANGE, CT_SVC__COUNT };
+/* workloads of a job */
+enum ct_workload { CT_WL_TEAMS, CT_WL_EXCHANGE, CT_WL_ODSP, CT_WL__COUNT };
+
+const char *ct_job_status_name(int s);
+const char *ct_job_type_name(int t);
+const char *ct_svc_status_name(int s);
+const char *ct_service_name(int s);
+const char *ct_workload_name(int w);
+/* case-insensitive lookups; -1 when unknown */
+int ct_job_status_find(const char *s, size_t n);
+int ct_svc_status_find(const char *s, size_t n);
+int ct_service_find(const char *s, size_t n);
+/* 1 for completed, completedWithErrors, failed, cancelled */
+int ct_job_status_final(int s);
+
+/* ---------- errors ---------- */
+typedef struct ct_err {
+  int status;           /* HTTP status */
+  const char *code;     /* Graph error code, e.g. "invalidRequest" */
+  const char *inner;    /* more specific code for innerError, or NULL */
+  char message[512];
+} ct_err;
+
+void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 5, 6)))
+#endif
+  ;
+
+/* ---------- records ---------- */
+typedef struct ct_errinfo { char *code, *message; } ct_errinfo;
+
+/* the rarely-used parts of a task, allocated only when non-default */
+typedef struct ct_task_extra {
+  char *taskType;                    /* NULL: "user" */
+  char *message[CT_SVC__COUNT];      /* per entry; NULL: "" */
+  ct_errinfo *errors[CT_SVC__COUNT]; /* per entry; NULL: [] */
+  uint16_t nerrors[CT_SVC__COUNT];
+} ct_task_extra;
+
+typedef struct ct_task {
+  ct_guid id;
+  int64_t updated;         /* lastUpdatedDateTime, ticks */
+  ct_task_extra *extra;
+  uint8_t digits;          /* fractional digits of `updated` */
+  uint8_t n;               /* currentStatus entries */
+  uint8_t cancelled;       /* cancelled out of its job */
+  uint8_t retry;           /* runs in the current migrate attempt */
+  uint8_t svc[CT_SVC__COUNT];    /* entry i: its service */
+  uint8_t st[CT_SVC__COUNT];     /* entry i: its status */
+} ct_task;
+
+/* an open-addressing map from GUID to a word */
+typedef struct ct_gmap_slot { ct_guid key; uintptr_t val; } ct_gmap_slot;
+typedef struct ct_gmap {
+  ct_gmap_slot *slots;
+  uint8_t *used;
+  size_t cap, count;
+} ct_gmap;
+
+struct ct_tenant;
+
+typedef struct ct_job {
+  ct_guid id;
+  uint64_t seq;                     /* creation order in the store */
+  struct ct_tenant *tenant;
+  char *displayName;
+  char message[160];                /* set by the service */
+  char *createdBy;
+  char *resourceType;
+  char *sourceEndpoint, *targetDeliveryDomain;  /* NULL: null */
+  ct_guid sourceTenantId;
+  ct_time completeAfter, created, updated;
+  int64_t validatedAt;              /* when validation passed, ticks */
+  int64_t due;                      /* next lifecycle step; -1: none */
+  size_t heappos;
+  uint8_t status, jobType, hasExchangeSettings;
+  uint8_t waiting;                  /* synced, waiting for completeAfter */
+  uint8_t nworkloads, workloads[CT_WL__COUNT];
+  /* tasks, in the order users were added; `index` maps id -> position */
+  ct_task *tasks;
+  size_t ntasks, captasks;
+  ct_gmap index;
+} ct_job;
+
+typedef struct ct_tenant {
+  ct_guid id;
+  ct_job **jobs;        /* by seq, oldest first */
+  size_t njobs, capjobs;
+  ct_gmap byid;         /* job id -> job */
+  ct_gmap users;        /* user id -> job holding it actively */
+  /* displayName (ASCII case-folded) -> job: chained hash */
+  struct ct_name_entry **names;
+  size_t capnames, nnames;
+} ct_tenant;
+
+/* ---------- the store ---------- */
+typedef struct ct_timings {       /* seconds each lifecycle step takes */
+  double validate_submitted, validate_processing, validate_in_progress;
+  double processing, sync, cutover, cancel, delete_pending, deleted;
+  double validation_expiry;
+} ct_timings;
+
+typedef struct ct_fault ct_fault;
+
+typedef struct ct_store {
+  ct_gmap tenants;                 /* tenant id -> ct_tenant* */
+  uint64_t nextseq;
+  uint64_t rng[2];                 /* xorshift128+ state: ids, failures */
+  uint64_t rng_seed;
+  int64_t now;                     /* model clock, ticks */
+  int strict;
+  double failure_rate;
+  ct_timings timings;
+  /* due jobs: a binary min-heap on (due, seq) */
+  ct_job **heap;
+  size_t nheap, capheap;
+  ct_gmap faults;                  /* user id -> ct_fault list */
+  size_t ntasks_total;
+  uint64_t nrequests;               /* request ids are made from this */
+  /* event sink: called for every lifecycle transition (may be NULL) */
+  void (*on_job)(void *ud, const ct_job *job, int old, int new_);
+  void (*on_task)(void *ud, const ct_job *job, const ct_task *task,
+                  int service, int old, int new_);
+  void *event_ud;
+} ct_store;
+
+typedef struct ct_options {
+  uint64_t seed;
+  int has_seed;
+  int64_t now;           /* ticks */
+  int strict;
+  double failure_rate;   /* 0..1 */
+} ct_options;
+
+ct_store *ct_store_new(const ct_options *o);   /* NULL: out of memory */
+void ct_store_free(ct_store *s);               /* NULL is fine */
+void ct_store_default_timings(ct_timings *t);
+
+/* who calls: the request's tenant and UPN */
+typedef struct ct_caller {
+  ct_guid tenant;
+  const char *upn;
+} ct_caller;
+
+/* a fresh random GUID from the store's generator */
+void ct_store_newguid(ct_store *s, ct_guid *g);
+
+/* jobs */
+ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
+                      ct_err *e);
+/* by id (GUID text) or by displayName (case-insensitive); 404 otherwise */
+ct_job *ct_job_find(ct_store *s, const ct_caller *c, const char *key,
+                    size_t n, ct_err *e);
+/* only by displayName, for the alternate key form */
+ct_job *ct_job_find_name(ct_store *s, const ct_caller *c, const char *name,
+                         size_t n, ct_err *e);
+int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e);
+int ct_job_delete(ct_store *s, ct_job *j, ct_err *e);
+int ct_job_validate(ct_store *s, ct_job *j, ct_err *e);
+int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e);
+int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e);
+
+/*
+** One page of the caller's jobs, newest first.  `from` is the seq of the
+** first job to return (UINT64_MAX: from the newest).  Fills up to `top`
+** pointers into out[]; *next is the seq to continue from, or 0 when this
+** is the last page.  O(log jobs + top).
+*/
+size_t ct_job_page(ct_store *s, const ct_caller *c, uint64_t from,
+                   size_t top, ct_job **out, uint64_t *next);
+size_t ct_job_count(ct_store *s, const ct_caller *c);
+
+/* tasks */
+ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
+                        ct_err *e);
+ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e);
+int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e);
+const char *ct_task_type(const ct_task *t);
+const char *ct_task_message(const ct_task *t, int entry);
+
+/* scripted outcome for one user and service */
+enum ct_phase { CT_PHASE_VALIDATE, CT_PHASE_MIGRATE };
+int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
+                  int status, const char *code, const char *message,
+                  ct_err *e);
+
+/* a request id: a GUID from a generator apart from the ids' one, so
+   answering a request never changes the ids the store makes later */
+void ct_store_request_id(ct_store *s, ct_guid *g);
+
+/* run every transition due up to `until` (ticks), in time order */
+void ct_store_advance(ct_store *s, int64_t until);
+/* the time of the next due transition, or -1 */
+int64_t ct_store_next_due(const ct_store *s);
+
+/* GUID map (also used by the binding) */
+void ct_gmap_init(ct_gmap *m);
+void ct_gmap_free(ct_gmap *m);
+int ct_gmap_get(const ct_gmap *m, const ct_guid *k, uintptr_t *val);
+int ct_gmap_put(ct_gmap *m, const ct_guid *k, uintptr_t val); /* -1: OOM */
+/* room for `extra` more keys, so the next puts cannot fail; -1: OOM */
+int ct_gmap_reserve(ct_gmap *m, size_t extra);
+void ct_gmap_del(ct_gmap *m, const ct_guid *k);
+
+#endif
