@@ -1,0 +1,1116 @@
+/*
+** lcore.c -- crosstenant.core: the one binding between Lua and the core.
+** It turns Lua values into core calls and core records into Lua tables,
+** and writes Graph's JSON.  Everything it holds lives in the store
+** userdata; there is no C global state.
+**
+** Error policy: a wrong Lua type in an argument raises (luaL_argerror);
+** data the model rejects returns nil plus an error table
+** { status = 400, code = "invalidRequest", inner = ..., message = ... }.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "ct_json.h"
+#include "ct_store.h"
+#include "ct_util.h"
+
+#define STORE "crosstenant.store"
+
+/* one transition seen during ct_store_advance */
+typedef struct event {
+  ct_guid job, user;
+  int64_t time;
+  int8_t kind;         /* 0 job, 1 task */
+  int8_t service, old, new_;
+} event;
+
+typedef struct box {
+  ct_store *s;
+  event *ev;           /* events of the advance under way */
+  size_t nev, capev;
+  int ev_oom;
+} box;
+
+/* ---------- the userdata ---------- */
+
+static box *checkbox(lua_State *L) {
+  box *b = (box *)luaL_checkudata(L, 1, STORE);
+  if (b->s == NULL) luaL_error(L, "attempt to use a closed store");
+  return b;
+}
+
+static int store_close(lua_State *L) {
+  box *b = (box *)luaL_checkudata(L, 1, STORE);
+  ct_store_free(b->s);          /* idempotent: NULL after the first */
+  b->s = NULL;
+  free(b->ev);
+  b->ev = NULL;
+  b->nev = b->capev = 0;
+  return 0;
+}
+
+static void on_event(box *b, const ct_job *j, const ct_task *t, int service,
+                     int old, int new_) {
+  event *e;
+  if (b->nev == b->capev) {
+    size_t cap = b->capev ? b->capev * 2 : 64;
+    event *p = realloc(b->ev, cap * sizeof *p);
+    if (p == NULL) {
+      b->ev_oom = 1;
+      return;
+    }
+    b->ev = p;
+    b->capev = cap;
+  }
+  e = &b->ev[b->nev++];
+  e->job = j->id;
+  if (t != NULL) e->user = t->id;
+  e->time = b->s->now;
+  e->kind = (int8_t)(t != NULL);
+  e->service = (int8_t)service;
+  e->old = (int8_t)old;
+  e->new_ = (int8_t)new_;
+}
+
+static void on_job(void *ud, const ct_job *j, int old, int new_) {
+  on_event((box *)ud, j, NULL, -1, old, new_);
+}
+
+static void on_task(void *ud, const ct_job *j, const ct_task *t,
+                    int service, int old, int new_) {
+  on_event((box *)ud, j, t, service, old, new_);
+}
+
+static double opt_number(lua_State *L, int t, const char *k, double d) {
+  double v;
+  lua_getfield(L, t, k);
+  v = lua_isnil(L, -1) ? d : luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* core.new{ seed =, now =, strict =, failure_rate =, timings = {} } */
+static int core_new(lua_State *L) {
+  ct_options o;
+  box *b;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  memset(&o, 0, sizeof o);
+  lua_getfield(L, 1, "seed");
+  if (!lua_isnil(L, -1)) {
+    o.has_seed = 1;
+    o.seed = (uint64_t)luaL_checkinteger(L, -1);
+  }
+  lua_getfield(L, 1, "now");
+  o.now = (int64_t)luaL_checkinteger(L, -1);
+  lua_getfield(L, 1, "strict");
+  o.strict = lua_toboolean(L, -1);
+  lua_pop(L, 3);
+  o.failure_rate = opt_number(L, 1, "failure_rate", 0);
+  b = (box *)lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, STORE);
+  b->s = ct_store_new(&o);
+  if (b->s == NULL) return luaL_error(L, "not enough memory");
+  b->s->on_job = on_job;
+  b->s->on_task = on_task;
+  b->s->event_ud = b;
+  lua_getfield(L, 1, "timings");
+  if (lua_istable(L, -1)) {
+    ct_timings *t = &b->s->timings;
+    int i = lua_gettop(L);
+    t->validate_submitted = opt_number(L, i, "validate_submitted",
+                                       t->validate_submitted);
+    t->validate_processing = opt_number(L, i, "validate_processing",
+                                        t->validate_processing);
+    t->validate_in_progress = opt_number(L, i, "validate_in_progress",
+                                         t->validate_in_progress);
+    t->processing = opt_number(L, i, "processing", t->processing);
+    t->sync = opt_number(L, i, "sync", t->sync);
+    t->cutover = opt_number(L, i, "cutover", t->cutover);
+    t->cancel = opt_number(L, i, "cancel", t->cancel);
+    t->delete_pending = opt_number(L, i, "delete_pending",
+                                   t->delete_pending);
+    t->deleted = opt_number(L, i, "deleted", t->deleted);
+    t->validation_expiry = opt_number(L, i, "validation_expiry",
+                                      t->validation_expiry);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* ---------- errors to Lua ---------- */
+
+static int push_err(lua_State *L, const ct_err *e) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, e->status);
+  lua_setfield(L, -2, "status");
+  lua_pushstring(L, e->code);
+  lua_setfield(L, -2, "code");
+  if (e->inner != NULL) {
+    lua_pushstring(L, e->inner);
+    lua_setfield(L, -2, "inner");
+  }
+  lua_pushstring(L, e->message);
+  lua_setfield(L, -2, "message");
+  return 2;
+}
+
+/* ---------- Lua values to the core's JSON tree ---------- */
+
+typedef struct conv {
+  lua_State *L;
+  ct_arena *a;
+  ct_err *e;
+} conv;
+
+static int conv_fail(conv *c, int status, const char *fmt, const char *p) {
+  ct_err_set(c->e, status, "invalidRequest", NULL, fmt, p);
+  return -1;
+}
+
+static int from_lua(conv *c, int idx, ct_jval *out, int depth,
+                    const char *path);
+
+static int from_table(conv *c, int idx, ct_jval *out, int depth,
+                      const char *path) {
+  lua_State *L = c->L;
+  size_t n = 0, len = lua_rawlen(L, idx), i;
+  int strkeys = 0, intkeys = 0;
+  char sub[160];
+  if (depth >= CT_LIMIT_DEPTH)
+    return conv_fail(c, 413, "The body nests deeper than 16 at '%s'.",
+                     path);
+  luaL_checkstack(L, 4, NULL);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    n++;
+    if (lua_type(L, -2) == LUA_TSTRING) strkeys = 1;
+    else if (lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+             (size_t)lua_tointeger(L, -2) <= len)
+      intkeys = 1;
+    else {
+      lua_pop(L, 2);
+      return conv_fail(c, 400, "The body has a table key that is neither "
+                       "a name nor a sequence index at '%s'.", path);
+    }
+    lua_pop(L, 1);
+  }
+  if (n > CT_LIMIT_ITEMS)
+    return conv_fail(c, 413, "The body has more than 10000 items at '%s'.",
+                     path);
+  if (n == 0) {
+    out->kind = CT_JEMPTY;
+    out->len = 0;
+    out->u.items = NULL;
+    return 0;
+  }
+  if (strkeys && intkeys)
+    return conv_fail(c, 400, "The body has a table that mixes names and "
+                     "sequence items at '%s'.", path);
+  out->len = n;
+  out->u.items = ct_arena_alloc(c->a, n * sizeof(ct_jval));
+  if (out->u.items == NULL)
+    return conv_fail(c, 500, "Out of memory at '%s'.", path);
+  if (intkeys) {
+    if (n != len)
+      return conv_fail(c, 400, "The body has a sequence with holes at "
+                       "'%s'.", path);
+    out->kind = CT_JARR;
+    for (i = 0; i < n; i++) {
+      int r;
+      snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+      lua_rawgeti(L, idx, (lua_Integer)i + 1);
+      out->u.items[i].key = NULL;
+      r = from_lua(c, lua_gettop(L), &out->u.items[i], depth + 1, sub);
+      lua_pop(L, 1);
+      if (r != 0) return -1;
+    }
+    return 0;
+  }
+  out->kind = CT_JOBJ;
+  i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    size_t kl;
+    const char *k = lua_tolstring(L, -2, &kl);
+    ct_jval *m = &out->u.items[i++];
+    char *kc;
+    if (kl > CT_LIMIT_STRING || !ct_utf8_valid(k, kl)) {
+      lua_pop(L, 2);
+      return conv_fail(c, kl > CT_LIMIT_STRING ? 413 : 400,
+                       "The body has a property name that is too long or "
+                       "not valid UTF-8 at '%s'.", path);
+    }
+    kc = ct_arena_alloc(c->a, kl + 1);
+    if (kc == NULL) {
+      lua_pop(L, 2);
+      return conv_fail(c, 500, "Out of memory at '%s'.", path);
+    }
+    memcpy(kc, k, kl);
+    kc[kl] = '\0';
+    m->key = kc;
+    m->keylen = kl;
+    snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", kc);
+    if (from_lua(c, lua_gettop(L), m, depth + 1, sub) != 0) {
+      lua_pop(L, 2);
+      return -1;
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+static int from_lua(conv *c, int idx, ct_jval *out, int depth,
+                    const char *path) {
+  lua_State *L = c->L;
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      char *p;
+      if (n > CT_LIMIT_STRING)
+        return conv_fail(c, 413, "The body has a string longer than 4096 "
+                         "bytes at '%s'.", path);
+      if (!ct_utf8_valid(s, n))
+        return conv_fail(c, 400, "The body has a string that is not valid "
+                         "UTF-8 at '%s'.", path);
+      p = ct_arena_alloc(c->a, n + 1);
+      if (p == NULL) return conv_fail(c, 500, "Out of memory at '%s'.", path);
+      memcpy(p, s, n);
+      p[n] = '\0';
+      out->kind = CT_JSTR;
+      out->u.s = p;
+      out->len = n;
+      return 0;
+    }
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        out->kind = CT_JINT;
+        out->u.i = (int64_t)lua_tointeger(L, idx);
+      } else {
+        double d = lua_tonumber(L, idx);
+        if (!isfinite(d))
+          return conv_fail(c, 400, "The body has a number that is not "
+                           "finite at '%s'.", path);
+        out->kind = CT_JNUM;
+        out->u.d = d;
+      }
+      return 0;
+    case LUA_TBOOLEAN:
+      out->kind = lua_toboolean(L, idx) ? CT_JTRUE : CT_JFALSE;
+      return 0;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) {   /* cjson.null */
+        out->kind = CT_JNULL;
+        return 0;
+      }
+      break;
+    case LUA_TTABLE:
+      return from_table(c, idx, out, depth, path);
+    default:
+      break;
+  }
+  ct_err_set(c->e, 400, "invalidRequest", NULL,
+             "The body has a %s, which JSON can't hold, at '%s'.",
+             luaL_typename(L, idx), path);
+  return -1;
+}
+
+/*
+** The body argument at `idx`: JSON text, a table, or nil (absent).
+** Returns the tree (in arena `a`), or NULL with *e set.
+*/
+static const ct_jval *body_arg(lua_State *L, int idx, ct_arena *a,
+                               ct_err *e) {
+  ct_jval *v;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    ct_jerr je;
+    if (ct_json_parse(a, s, n, &v, &je) != 0) {
+      ct_err_set(e, je.status, "invalidRequest", NULL,
+                 "The request body is not valid JSON: %s.", je.message);
+      return NULL;
+    }
+    return v;
+  }
+  if (lua_istable(L, idx)) {
+    conv c;
+    c.L = L;
+    c.a = a;
+    c.e = e;
+    v = ct_arena_alloc(a, sizeof *v);
+    if (v == NULL) {
+      ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
+      return NULL;
+    }
+    v->key = NULL;
+    if (from_lua(&c, idx, v, 0, "") != 0) return NULL;
+    return v;
+  }
+  if (lua_isnoneornil(L, idx)) {
+    ct_err_set(e, 400, "invalidRequest", NULL,
+               "A request body is required.");
+    return NULL;
+  }
+  luaL_typeerror(L, idx, "string or table");
+  return NULL;
+}
+
+/* ---------- core records to Lua tables ---------- */
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_guid(lua_State *L, const char *k, const ct_guid *g) {
+  char s[37];
+  ct_guid_format(g, s);
+  lua_pushlstring(L, s, 36);
+  lua_setfield(L, -2, k);
+}
+
+static void set_time(lua_State *L, const char *k, int64_t ticks,
+                     int digits) {
+  char s[29];
+  ct_time t;
+  size_t n;
+  t.ticks = ticks;
+  t.digits = digits;
+  n = ct_time_format(&t, s);
+  lua_pushlstring(L, s, n);
+  lua_setfield(L, -2, k);
+}
+
+static void push_job(lua_State *L, const ct_job *j) {
+  size_t i;
+  lua_createtable(L, 0, 16);
+  set_guid(L, "id", &j->id);
+  set_str(L, "displayName", j->displayName);
+  set_str(L, "jobType", ct_job_type_name(j->jobType));
+  set_guid(L, "sourceTenantId", &j->sourceTenantId);
+  set_guid(L, "targetTenantId", &j->tenant->id);
+  set_time(L, "completeAfterDateTime", j->completeAfter.ticks,
+           j->completeAfter.digits);
+  set_str(L, "status", ct_job_status_name(j->status));
+  set_str(L, "message", j->message);
+  set_time(L, "createdDateTime", j->created.ticks, j->created.digits);
+  set_str(L, "createdBy", j->createdBy);
+  set_time(L, "lastUpdatedDateTime", j->updated.ticks, j->updated.digits);
+  if (j->hasExchangeSettings) {
+    lua_createtable(L, 0, 2);
+    set_str(L, "sourceEndpoint", j->sourceEndpoint);
+    set_str(L, "targetDeliveryDomain", j->targetDeliveryDomain);
+  } else {
+    lua_pushlightuserdata(L, NULL);
+  }
+  lua_setfield(L, -2, "exchangeSettings");
+  lua_createtable(L, j->nworkloads, 0);
+  for (i = 0; i < j->nworkloads; i++) {
+    lua_pushstring(L, ct_workload_name(j->workloads[i]));
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "workloads");
+  set_str(L, "resourceType", j->resourceType);
+  lua_createtable(L, (int)j->ntasks, 0);
+  for (i = 0; i < j->ntasks; i++) {
+    char s[37];
+    ct_guid_format(&j->tasks[i].id, s);
+    lua_pushlstring(L, s, 36);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "resources");
+}
+
+#define TASK_TYPE "#microsoft.graph.crossTenantMigrationTask"
+#define SSD_TYPE "microsoft.graph.crossTenantMigrationServiceStatusDetails"
+
+/* a task; `seed` adds the @odata.type annotations the seed page shows */
+static void push_task(lua_State *L, const ct_task *t, int seed) {
+  int i;
+  lua_createtable(L, 0, 5);
+  if (seed) set_str(L, "@odata.type", TASK_TYPE);
+  set_guid(L, "id", &t->id);
+  set_str(L, "taskType", ct_task_type(t));
+  set_time(L, "lastUpdatedDateTime", t->updated, t->digits);
+  lua_createtable(L, t->n, 0);
+  for (i = 0; i < t->n; i++) {
+    size_t k, ne = t->extra ? t->extra->nerrors[i] : 0;
+    lua_createtable(L, 0, 5);
+    if (seed) set_str(L, "@odata.type", SSD_TYPE);
+    set_str(L, "service", ct_service_name(t->svc[i]));
+    set_str(L, "status", ct_svc_status_name(t->st[i]));
+    set_str(L, "message", ct_task_message(t, i));
+    lua_createtable(L, (int)ne, 0);
+    for (k = 0; k < ne; k++) {
+      lua_createtable(L, 0, 2);
+      set_str(L, "code", t->extra->errors[i][k].code);
+      set_str(L, "message", t->extra->errors[i][k].message);
+      lua_rawseti(L, -2, (lua_Integer)k + 1);
+    }
+    lua_setfield(L, -2, "errors");
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "currentStatus");
+}
+
+/* ---------- arguments ---------- */
+
+static void caller_arg(lua_State *L, int idx, ct_caller *c) {
+  size_t n;
+  const char *s = luaL_checklstring(L, idx, &n);
+  if (ct_guid_parse(s, n, &c->tenant) != 0)
+    luaL_argerror(L, idx, "tenant must be a GUID");
+  c->upn = luaL_optstring(L, idx + 1, "");
+}
+
+/* the job named by (tenant, key, byname) at idx..idx+2 */
+static ct_job *job_arg(lua_State *L, ct_store *s, int idx, ct_err *e) {
+  ct_caller c;
+  size_t n;
+  const char *key;
+  caller_arg(L, idx, &c);
+  key = luaL_checklstring(L, idx + 1, &n);
+  if (lua_toboolean(L, idx + 2)) return ct_job_find_name(s, &c, key, n, e);
+  return ct_job_find(s, &c, key, n, e);
+}
+
+/* ---------- store methods ---------- */
+
+/* s:job_create(tenant, upn, body) */
+static int s_job_create(lua_State *L) {
+  box *b = checkbox(L);
+  ct_caller c;
+  ct_arena a;
+  ct_err e;
+  const ct_jval *body;
+  ct_job *j = NULL;
+  caller_arg(L, 2, &c);
+  ct_arena_init(&a);
+  body = body_arg(L, 4, &a, &e);
+  if (body != NULL) j = ct_job_create(b->s, &c, body, &e);
+  ct_arena_free(&a);
+  if (j == NULL) return push_err(L, &e);
+  push_job(L, j);
+  return 1;
+}
+
+/* s:job_get(tenant, key, byname) */
+static int s_job_get(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_job *j = job_arg(L, b->s, 2, &e);
+  if (j == NULL) return push_err(L, &e);
+  push_job(L, j);
+  return 1;
+}
+
+/* s:job_update(tenant, key, byname, body) */
+static int s_job_update(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_arena a;
+  const ct_jval *body;
+  int r = -1;
+  ct_job *j = job_arg(L, b->s, 2, &e);
+  if (j == NULL) return push_err(L, &e);
+  ct_arena_init(&a);
+  body = body_arg(L, 5, &a, &e);
+  if (body != NULL) r = ct_job_update(b->s, j, body, &e);
+  ct_arena_free(&a);
+  if (r != 0) return push_err(L, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+typedef int (*job_action)(ct_store *, ct_job *, ct_err *);
+
+static int do_action(lua_State *L, job_action f, int push) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_job *j = job_arg(L, b->s, 2, &e);
+  if (j == NULL || f(b->s, j, &e) != 0) return push_err(L, &e);
+  if (push == 1) push_job(L, j);
+  else if (push == 2) {
+    lua_createtable(L, 0, 4);
+    set_guid(L, "id", &j->id);
+    set_str(L, "displayName", j->displayName);
+    set_str(L, "status", "pendingCancel");
+    set_str(L, "message", j->message);
+  } else lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int s_job_delete(lua_State *L) {
+  return do_action(L, ct_job_delete, 0);
+}
+static int s_job_validate(lua_State *L) {
+  return do_action(L, ct_job_validate, 1);
+}
+static int s_job_migrate(lua_State *L) {
+  return do_action(L, ct_job_migrate, 1);
+}
+static int s_job_cancel(lua_State *L) {
+  return do_action(L, ct_job_cancel, 2);
+}
+
+/* s:job_list(tenant, from, top) -> jobs, next_from | nil */
+static int s_job_list(lua_State *L) {
+  box *b = checkbox(L);
+  ct_caller c;
+  lua_Integer from = luaL_optinteger(L, 3, -1);
+  lua_Integer top = luaL_checkinteger(L, 4);
+  ct_job **out;
+  uint64_t next;
+  size_t n, i;
+  caller_arg(L, 2, &c);
+  c.upn = "";
+  luaL_argcheck(L, top >= 1 && top <= 100000, 4, "top out of range");
+  out = (ct_job **)lua_newuserdatauv(L, (size_t)top * sizeof *out, 0);
+  n = ct_job_page(b->s, &c, from < 0 ? UINT64_MAX : (uint64_t)from,
+                  (size_t)top, out, &next);
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    push_job(L, out[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  if (next) lua_pushinteger(L, (lua_Integer)next);
+  else lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)ct_job_count(b->s, &c));
+  return 3;
+}
+
+/* s:task_create(tenant, key, byname, body, seedform) */
+static int s_task_create(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_arena a;
+  const ct_jval *body;
+  ct_task *t = NULL;
+  ct_job *j = job_arg(L, b->s, 2, &e);
+  if (j == NULL) return push_err(L, &e);
+  ct_arena_init(&a);
+  body = body_arg(L, 5, &a, &e);
+  if (body != NULL) t = ct_task_create(b->s, j, body, &e);
+  ct_arena_free(&a);
+  if (t == NULL) return push_err(L, &e);
+  push_task(L, t, lua_toboolean(L, 6));
+  set_guid(L, "@job", &j->id);        /* for the Lua layer's context */
+  return 1;
+}
+
+static ct_task *task_arg(lua_State *L, box *b, ct_job **jp, ct_err *e) {
+  size_t n;
+  const char *key;
+  ct_job *j = job_arg(L, b->s, 2, e);
+  *jp = j;
+  if (j == NULL) return NULL;
+  key = luaL_checklstring(L, 5, &n);
+  return ct_task_find(j, key, n, e);
+}
+
+/* s:task_get(tenant, key, byname, taskkey) */
+static int s_task_get(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_job *j;
+  ct_task *t = task_arg(L, b, &j, &e);
+  if (t == NULL) return push_err(L, &e);
+  push_task(L, t, 0);
+  set_guid(L, "@job", &j->id);
+  return 1;
+}
+
+/* s:task_cancel(tenant, key, byname, taskkey) */
+static int s_task_cancel(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  ct_job *j;
+  char uid[37], jid[37];
+  ct_task *t = task_arg(L, b, &j, &e);
+  if (t == NULL || ct_task_cancel(b->s, j, t, &e) != 0)
+    return push_err(L, &e);
+  ct_guid_format(&t->id, uid);
+  ct_guid_format(&j->id, jid);
+  lua_createtable(L, 0, 2);
+  set_str(L, "status", "Accepted");
+  lua_pushfstring(L, "Cancellation request for user id: %s from batch: %s "
+                  "was accepted.", uid, jid);
+  lua_setfield(L, -2, "message");
+  return 1;
+}
+
+/* s:task_list(tenant, key, byname, from, top) -> tasks, next|nil, jobid,
+   count */
+static int s_task_list(lua_State *L) {
+  box *b = checkbox(L);
+  ct_err e;
+  lua_Integer from = luaL_optinteger(L, 5, 0);
+  lua_Integer top = luaL_checkinteger(L, 6);
+  size_t i, end;
+  char jid[37];
+  ct_job *j = job_arg(L, b->s, 2, &e);
+  if (j == NULL) return push_err(L, &e);
+  luaL_argcheck(L, from >= 0, 5, "from out of range");
+  luaL_argcheck(L, top >= 1 && top <= 100000, 6, "top out of range");
+  i = (size_t)from < j->ntasks ? (size_t)from : j->ntasks;
+  end = j->ntasks - i > (size_t)top ? i + (size_t)top : j->ntasks;
+  lua_createtable(L, (int)(end - i), 0);
+  for (; i < end; i++) {
+    push_task(L, &j->tasks[i], 0);
+    lua_rawseti(L, -2, (lua_Integer)(i - (size_t)from) + 1);
+  }
+  if (end < j->ntasks) lua_pushinteger(L, (lua_Integer)end);
+  else lua_pushnil(L);
+  ct_guid_format(&j->id, jid);
+  lua_pushlstring(L, jid, 36);
+  lua_pushinteger(L, (lua_Integer)j->ntasks);
+  return 4;
+}
+
+/* s:advance(until_ticks, want_events) -> events | count */
+static int s_advance(lua_State *L) {
+  box *b = checkbox(L);
+  lua_Integer until = luaL_checkinteger(L, 2);
+  int want = lua_toboolean(L, 3);
+  size_t i;
+  b->nev = 0;
+  b->ev_oom = 0;
+  if (!want) {
+    b->s->on_job = NULL;
+    b->s->on_task = NULL;
+  }
+  ct_store_advance(b->s, (int64_t)until);
+  b->s->on_job = on_job;
+  b->s->on_task = on_task;
+  if (!want) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  lua_createtable(L, (int)b->nev, 0);
+  for (i = 0; i < b->nev; i++) {
+    const event *ev = &b->ev[i];
+    lua_createtable(L, 0, 7);
+    set_str(L, "type", ev->kind ? "task" : "job");
+    set_guid(L, "job", &ev->job);
+    set_time(L, "time", ev->time, (ev->time % CT_TICKS_PER_SEC) ? 7 : 0);
+    if (ev->kind) {
+      set_guid(L, "user", &ev->user);
+      set_str(L, "service", ct_service_name(ev->service));
+      set_str(L, "old", ct_svc_status_name(ev->old));
+      set_str(L, "new", ct_svc_status_name(ev->new_));
+    } else {
+      set_str(L, "old", ct_job_status_name(ev->old));
+      set_str(L, "new", ct_job_status_name(ev->new_));
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  b->nev = 0;
+  if (b->capev > 4096) {      /* do not hold a big buffer between calls */
+    free(b->ev);
+    b->ev = NULL;
+    b->capev = 0;
+  }
+  return 1;
+}
+
+static int s_now(lua_State *L) {
+  box *b = checkbox(L);
+  lua_pushinteger(L, (lua_Integer)b->s->now);
+  return 1;
+}
+
+static int s_next_due(lua_State *L) {
+  box *b = checkbox(L);
+  int64_t d = ct_store_next_due(b->s);
+  if (d < 0) lua_pushnil(L);
+  else lua_pushinteger(L, (lua_Integer)d);
+  return 1;
+}
+
+static int s_request_id(lua_State *L) {
+  box *b = checkbox(L);
+  ct_guid g;
+  char s[37];
+  ct_store_request_id(b->s, &g);
+  ct_guid_format(&g, s);
+  lua_pushlstring(L, s, 36);
+  return 1;
+}
+
+/* s:fail(user, service, phase, status, code, message) */
+static int s_fail(lua_State *L) {
+  static const char *const phases[] = { "validate", "migrate", NULL };
+  box *b = checkbox(L);
+  size_t n;
+  const char *u = luaL_checklstring(L, 2, &n);
+  const char *svc, *st;
+  size_t ns, nt;
+  int service, status, phase;
+  ct_guid g;
+  ct_err e;
+  if (ct_guid_parse(u, n, &g) != 0)
+    return luaL_argerror(L, 2, "user must be a GUID");
+  svc = luaL_checklstring(L, 3, &ns);
+  service = ct_service_find(svc, ns);
+  if (service < 0)
+    return luaL_argerror(L, 3, "service must be ODSP, Meeting, Teams or "
+                         "Exchange");
+  phase = luaL_checkoption(L, 4, NULL, phases);
+  st = luaL_checklstring(L, 5, &nt);
+  status = ct_svc_status_find(st, nt);
+  if (phase == CT_PHASE_VALIDATE ? (status != CT_SS_INVALID &&
+                                    status != CT_SS_ERROR)
+                                 : (status != CT_SS_FAILED &&
+                                    status != CT_SS_ERROR))
+    return luaL_argerror(L, 5, phase == CT_PHASE_VALIDATE
+                                 ? "status must be invalid or error"
+                                 : "status must be failed or error");
+  if (ct_store_fail(b->s, &g, service, phase, status,
+                    luaL_checkstring(L, 6), luaL_checkstring(L, 7), &e))
+    return push_err(L, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int s_stats(lua_State *L) {
+  box *b = checkbox(L);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)b->s->ntasks_total);
+  lua_setfield(L, -2, "tasks");
+  lua_pushinteger(L, (lua_Integer)b->s->tenants.count);
+  lua_setfield(L, -2, "tenants");
+  return 1;
+}
+
+/* ---------- JSON output ---------- */
+
+/*
+** Graph's documented property order.  One list serves every type: the
+** types' orders never disagree.  Unknown keys follow, sorted by name.
+*/
+static const char *const key_order[] = {
+  "@odata.context", "@odata.count", "@odata.nextLink", "@odata.type",
+  "error", "id", "displayName", "taskType", "jobType", "sourceTenantId",
+  "targetTenantId", "completeAfterDateTime", "service", "status", "code",
+  "message", "target", "details", "innerError", "date", "request-id",
+  "client-request-id", "createdDateTime", "createdBy",
+  "lastUpdatedDateTime", "currentStatus", "errors", "exchangeSettings",
+  "sourceEndpoint", "targetDeliveryDomain", "workloads", "resourceType",
+  "resources", "users", "value"
+};
+#define NKEYS (sizeof key_order / sizeof key_order[0])
+
+static size_t key_rank(const char *k) {
+  size_t i;
+  for (i = 0; i < NKEYS; i++)
+    if (strcmp(key_order[i], k) == 0) return i;
+  return NKEYS;
+}
+
+typedef struct okey { const char *k; size_t n; size_t rank; } okey;
+
+static int okey_cmp(const void *a, const void *b) {
+  const okey *x = (const okey *)a, *y = (const okey *)b;
+  size_t n;
+  int c;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  n = x->n < y->n ? x->n : y->n;
+  c = memcmp(x->k, y->k, n);
+  if (c != 0) return c;
+  return x->n < y->n ? -1 : x->n > y->n;
+}
+
+static void enc_value(lua_State *L, ct_buf *b, int idx, int depth);
+
+static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
+  size_t len = lua_rawlen(L, idx), n = 0, i;
+  int strkeys = 0;
+  okey *keys;
+  if (depth > 100) luaL_error(L, "encode: table nested too deep (cycle?)");
+  luaL_checkstack(L, 6, NULL);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    n++;
+    if (lua_type(L, -2) == LUA_TSTRING) strkeys = 1;
+    else if (!(lua_isinteger(L, -2) && lua_tointeger(L, -2) >= 1 &&
+               (size_t)lua_tointeger(L, -2) <= len))
+      luaL_error(L, "encode: a table key must be a string or a sequence "
+                 "index");
+    lua_pop(L, 1);
+  }
+  if (!strkeys) {           /* a sequence; empty tables are [] */
+    if (n != len) luaL_error(L, "encode: a sequence has holes");
+    ct_buf_addc(b, '[');
+    for (i = 1; i <= len; i++) {
+      if (i > 1) ct_buf_addc(b, ',');
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      enc_value(L, b, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+    }
+    ct_buf_addc(b, ']');
+    return;
+  }
+  if (n != 0 && len != 0)
+    luaL_error(L, "encode: a table mixes names and sequence items");
+  keys = (okey *)lua_newuserdatauv(L, n * sizeof *keys, 0);
+  i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    keys[i].k = lua_tolstring(L, -2, &keys[i].n);  /* anchored by idx */
+    keys[i].rank = key_rank(keys[i].k);
+    i++;
+    lua_pop(L, 1);
+  }
+  qsort(keys, n, sizeof *keys, okey_cmp);
+  ct_buf_addc(b, '{');
+  for (i = 0; i < n; i++) {
+    if (i > 0) ct_buf_addc(b, ',');
+    ct_buf_json_string(b, keys[i].k, keys[i].n);
+    ct_buf_addc(b, ':');
+    lua_pushlstring(L, keys[i].k, keys[i].n);
+    lua_rawget(L, idx);
+    enc_value(L, b, lua_gettop(L), depth + 1);
+    lua_pop(L, 1);
+  }
+  ct_buf_addc(b, '}');
+  lua_pop(L, 1);            /* keys */
+}
+
+static void enc_value(lua_State *L, ct_buf *b, int idx, int depth) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      ct_buf_json_string(b, s, n);
+      break;
+    }
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx))
+        ct_buf_json_int(b, (int64_t)lua_tointeger(L, idx));
+      else {
+        double d = lua_tonumber(L, idx);
+        if (!isfinite(d)) luaL_error(L, "encode: number is not finite");
+        ct_buf_json_number(b, d);
+      }
+      break;
+    case LUA_TBOOLEAN:
+      ct_buf_adds(b, lua_toboolean(L, idx) ? "true" : "false");
+      break;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) {
+        ct_buf_adds(b, "null");
+        break;
+      }
+      luaL_error(L, "encode: can't encode a light userdata");
+      break;
+    case LUA_TTABLE:
+      enc_table(L, b, idx, depth);
+      break;
+    default:
+      luaL_error(L, "encode: can't encode a %s", luaL_typename(L, idx));
+  }
+}
+
+/* the buffer lives in a userdata so an error while encoding frees it */
+static int buf_gc(lua_State *L) {
+  ct_buf_free((ct_buf *)lua_touserdata(L, 1));
+  return 0;
+}
+
+static int core_encode(lua_State *L) {
+  ct_buf *b;
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  b = (ct_buf *)lua_newuserdatauv(L, sizeof *b, 0);
+  ct_buf_init(b);
+  luaL_setmetatable(L, "crosstenant.buf");
+  enc_value(L, b, 1, 0);
+  if (b->oom) return luaL_error(L, "not enough memory");
+  lua_pushlstring(L, b->p, b->len);
+  ct_buf_free(b);
+  return 1;
+}
+
+/* ---------- small pure helpers for the Lua layer ---------- */
+
+static int core_time_parse(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ct_time t;
+  const char *why = "invalid format";
+  if (ct_time_parse(s, n, &t, &why) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)t.ticks);
+  lua_pushinteger(L, t.digits);
+  return 2;
+}
+
+static int core_time_format(lua_State *L) {
+  ct_time t;
+  char s[29];
+  size_t n;
+  t.ticks = (int64_t)luaL_checkinteger(L, 1);
+  t.digits = (int)luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, t.digits >= 0 && t.digits <= 7, 2, "0 to 7 digits");
+  n = ct_time_format(&t, s);
+  lua_pushlstring(L, s, n);
+  return 1;
+}
+
+static int core_duration_parse(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  int64_t ticks;
+  if (ct_duration_parse(s, n, &ticks) != 0) return 0;
+  lua_pushinteger(L, (lua_Integer)ticks);
+  return 1;
+}
+
+/* a GUID in its stored form (lowercase), or nil */
+static int core_guid(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ct_guid g;
+  char out[37];
+  if (ct_guid_parse(s, n, &g) != 0) return 0;
+  ct_guid_format(&g, out);
+  lua_pushlstring(L, out, 36);
+  return 1;
+}
+
+static int core_utf8_valid(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushboolean(L, ct_utf8_valid(s, n));
+  return 1;
+}
+
+/* parse JSON text into Lua values (for tokens): value | nil, message */
+static void to_lua(lua_State *L, const ct_jval *v) {
+  size_t i;
+  luaL_checkstack(L, 3, NULL);
+  switch (v->kind) {
+    case CT_JNULL: lua_pushlightuserdata(L, NULL); break;
+    case CT_JFALSE: lua_pushboolean(L, 0); break;
+    case CT_JTRUE: lua_pushboolean(L, 1); break;
+    case CT_JINT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
+    case CT_JNUM: lua_pushnumber(L, v->u.d); break;
+    case CT_JSTR: lua_pushlstring(L, v->u.s, v->len); break;
+    case CT_JARR:
+      lua_createtable(L, (int)v->len, 0);
+      for (i = 0; i < v->len; i++) {
+        to_lua(L, &v->u.items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
+      break;
+    case CT_JOBJ:
+      lua_createtable(L, 0, (int)v->len);
+      for (i = 0; i < v->len; i++) {
+        lua_pushlstring(L, v->u.items[i].key, v->u.items[i].keylen);
+        to_lua(L, &v->u.items[i]);
+        lua_rawset(L, -3);
+      }
+      break;
+    default:
+      lua_newtable(L);
+  }
+}
+
+static int arena_gc(lua_State *L) {
+  ct_arena_free((ct_arena *)lua_touserdata(L, 1));
+  return 0;
+}
+
+static int core_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ct_arena *a = (ct_arena *)lua_newuserdatauv(L, sizeof *a, 0);
+  ct_jval *v;
+  ct_jerr je;
+  ct_arena_init(a);
+  luaL_setmetatable(L, "crosstenant.arena");
+  if (ct_json_parse(a, s, n, &v, &je) != 0) {
+    ct_arena_free(a);
+    lua_pushnil(L);
+    lua_pushstring(L, je.message);
+    lua_pushinteger(L, je.status);
+    return 3;
+  }
+  to_lua(L, v);
+  ct_arena_free(a);
+  return 1;
+}
+
+static const luaL_Reg store_methods[] = {
+  { "advance", s_advance },
+  { "close", store_close },
+  { "fail", s_fail },
+  { "job_cancel", s_job_cancel },
+  { "job_create", s_job_create },
+  { "job_delete", s_job_delete },
+  { "job_get", s_job_get },
+  { "job_list", s_job_list },
+  { "job_migrate", s_job_migrate },
+  { "job_update", s_job_update },
+  { "job_validate", s_job_validate },
+  { "next_due", s_next_due },
+  { "now", s_now },
+  { "request_id", s_request_id },
+  { "stats", s_stats },
+  { "task_cancel", s_task_cancel },
+  { "task_create", s_task_create },
+  { "task_get", s_task_get },
+  { "task_list", s_task_list },
+  { NULL, NULL }
+};
+
+static const luaL_Reg core_funcs[] = {
+  { "decode", core_decode },
+  { "duration_parse", core_duration_parse },
+  { "encode", core_encode },
+  { "guid", core_guid },
+  { "new", core_new },
+  { "time_format", core_time_format },
+  { "time_parse", core_time_parse },
+  { "utf8_valid", core_utf8_valid },
+  { NULL, NULL }
+};
+
+int luaopen_crosstenant_core(lua_State *L);
+int luaopen_crosstenant_core(lua_State *L) {
+  luaL_checkversion(L);
+  if (luaL_newmetatable(L, STORE)) {
+    luaL_newlib(L, store_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, store_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, store_close);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, "crosstenant.buf")) {
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, "crosstenant.arena")) {
+    lua_pushcfunction(L, arena_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, core_funcs);
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  return 1;
+}
