@@ -1,0 +1,405 @@
+--- crosstenant: a local model of Microsoft Graph's cross-tenant migration
+-- API.  The store and every rule live in the C core (crosstenant.core);
+-- this module holds the Lua-facing API: options, the methods, error
+-- objects and the model clock.  `graph:request` is in crosstenant.http.
+local core = require "crosstenant.core"
+
+local M = {
+  _VERSION = "crosstenant 0.1.0",
+  null = core.null,            -- JSON null, the same sentinel as cjson.null
+}
+
+local DEFAULTS = {
+  tenant = "87654321-4321-4321-4321-210987654321",
+  user = "admin@fabrikam.onmicrosoft.com",
+  strict = true,
+  require_token = false,
+}
+
+local TICKS = 10000000         -- 100-ns ticks a second
+
+local Graph = {}
+Graph.__index = Graph
+
+-- Errors ------------------------------------------------------------------
+
+local Error = {}
+Error.__index = Error
+Error.__tostring = function(e)
+  return string.format("%d %s: %s", e.status, e.code, e.message)
+end
+
+--- Builds the Graph error body and the error object for a core error.
+-- `ctx` carries the request's client-request-id, if any.
+function Graph:_error(err, client_request_id)
+  local inner = {
+    date = core.time_format(self._core:now() // TICKS * TICKS, 0),
+    ["request-id"] = self._core:request_id(),
+    ["client-request-id"] = client_request_id,
+  }
+  if err.inner then inner.code = err.inner end
+  local body = { error = { code = err.code, message = err.message,
+                           innerError = inner } }
+  return setmetatable({ status = err.status, code = err.code,
+                        message = err.message, inner = err.inner,
+                        body = body }, Error)
+end
+
+M.Error = Error
+
+-- Options -----------------------------------------------------------------
+
+local OPTIONS = {
+  tenant = "string", user = "string", strict = "boolean", seed = "number",
+  now = "string", require_token = "boolean", failure_rate = "number",
+  timings = "table",
+}
+
+local TIMINGS = {
+  validate_submitted = true, validate_processing = true,
+  validate_in_progress = true, processing = true, sync = true,
+  cutover = true, cancel = true, delete_pending = true, deleted = true,
+  validation_expiry = true,
+}
+
+local function opt_error(msg)
+  error("crosstenant.new: " .. msg, 3)
+end
+
+--- Creates a store.  Every option is optional; an unknown one raises.
+function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("crosstenant.new: options must be a table", 2)
+  end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then opt_error("unknown option '" .. tostring(k) .. "'") end
+    if type(v) ~= want then
+      opt_error("option '" .. k .. "' must be a " .. want)
+    end
+  end
+  local tenant = core.guid(opts.tenant or DEFAULTS.tenant)
+  if not tenant then opt_error("option 'tenant' must be a GUID") end
+  local seed = opts.seed
+  if seed ~= nil and math.type(seed) ~= "integer" then
+    opt_error("option 'seed' must be an integer")
+  end
+  local now
+  if opts.now then
+    local ticks, why = core.time_parse(opts.now)
+    if not ticks then
+      opt_error("option 'now' is not a DateTimeOffset (" .. why .. ")")
+    end
+    now = ticks
+  else
+    now = os.time() * TICKS
+  end
+  local rate = opts.failure_rate or 0
+  if rate < 0 or rate > 1 or rate ~= rate then
+    opt_error("option 'failure_rate' must be between 0 and 1")
+  end
+  if opts.timings then
+    for k, v in pairs(opts.timings) do
+      if not TIMINGS[k] then opt_error("unknown timing '" .. tostring(k) .. "'") end
+      if type(v) ~= "number" or v < 0 or v ~= v or v == math.huge then
+        opt_error("timing '" .. k .. "' must be a number of seconds >= 0")
+      end
+    end
+  end
+  local strict = opts.strict
+  if strict == nil then strict = DEFAULTS.strict end
+  local require_token = opts.require_token
+  if require_token == nil then require_token = DEFAULTS.require_token end
+  local self = setmetatable({
+    _core = core.new { seed = seed, now = now, strict = strict,
+                       failure_rate = rate, timings = opts.timings },
+    _tenant = tenant,
+    _user = opts.user or DEFAULTS.user,
+    _strict = strict,
+    _require_token = require_token,
+    _handlers = { job = {}, task = {} },
+  }, Graph)
+  return self
+end
+
+-- Contexts ----------------------------------------------------------------
+
+local ROOT = "https://graph.microsoft.com/"
+
+function M.context(version, what)
+  return ROOT .. version .. "/$metadata#" .. what
+end
+
+local JOBS = "solutions/migrations/crossTenantMigrationJobs"
+M.JOBS = JOBS
+
+-- Arguments ---------------------------------------------------------------
+
+local function check_arg(n, name, v, ...)
+  local t = type(v)
+  for i = 1, select("#", ...) do
+    if t == select(i, ...) then return end
+  end
+  error(string.format("bad argument #%d to '%s' (%s expected, got %s)",
+                      n, name, table.concat({ ... }, " or "), t), 3)
+end
+
+-- Methods: each answers what `request` answers, as a table, or nil + err --
+
+function Graph:_fail(err)
+  return nil, self:_error(err)
+end
+
+function Graph:create_job(props)
+  check_arg(1, "create_job", props, "table", "string")
+  local job, err = self._core:job_create(self._tenant, self._user, props)
+  if not job then return self:_fail(err) end
+  job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
+  return job
+end
+
+function Graph:get_job(id)
+  check_arg(1, "get_job", id, "string")
+  local job, err = self._core:job_get(self._tenant, id, false)
+  if not job then return self:_fail(err) end
+  job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
+  return job
+end
+
+function Graph:update_job(id, patch)
+  check_arg(1, "update_job", id, "string")
+  check_arg(2, "update_job", patch, "table", "string")
+  local ok, err = self._core:job_update(self._tenant, id, false, patch)
+  if not ok then return self:_fail(err) end
+  return true
+end
+
+function Graph:delete_job(id)
+  check_arg(1, "delete_job", id, "string")
+  local ok, err = self._core:job_delete(self._tenant, id, false)
+  if not ok then return self:_fail(err) end
+  return true
+end
+
+local function action(name, context)
+  return function(self, id)
+    check_arg(1, name, id, "string")
+    local r, err = self._core["job_" .. name:gsub("_job$", "")](
+      self._core, self._tenant, id, false)
+    if not r then return self:_fail(err) end
+    if context then
+      r["@odata.context"] = M.context("beta", context)
+    end
+    return r
+  end
+end
+
+Graph.validate_job = action("validate_job", "microsoft.graph.crossTenantMigrationJob")
+Graph.migrate_job = action("migrate_job", "microsoft.graph.crossTenantMigrationJob")
+Graph.cancel_job = action("cancel_job", nil)
+
+function Graph:create_task(job_id, props)
+  check_arg(1, "create_task", job_id, "string")
+  check_arg(2, "create_task", props, "table", "string")
+  local task, err = self._core:task_create(self._tenant, job_id, false,
+                                           props, true)
+  if not task then return self:_fail(err) end
+  task["@odata.context"] = M.context("beta", JOBS .. "('" .. task["@job"]
+                                     .. "')/users/$entity")
+  task["@job"] = nil
+  return task
+end
+
+function Graph:get_task(job_id, task_id)
+  check_arg(1, "get_task", job_id, "string")
+  check_arg(2, "get_task", task_id, "string")
+  local task, err = self._core:task_get(self._tenant, job_id, false, task_id)
+  if not task then return self:_fail(err) end
+  task["@odata.context"] = M.context("beta", JOBS .. "('" .. task["@job"]
+                                     .. "')/users/$entity")
+  task["@job"] = nil
+  return task
+end
+
+function Graph:cancel_task(job_id, task_id)
+  check_arg(1, "cancel_task", job_id, "string")
+  check_arg(2, "cancel_task", task_id, "string")
+  local r, err = self._core:task_cancel(self._tenant, job_id, false, task_id)
+  if not r then return self:_fail(err) end
+  return r
+end
+
+function Graph:list_jobs(query)
+  check_arg(1, "list_jobs", query, "table", "nil")
+  local http = require "crosstenant.http"
+  local q, err = http.query_from_table(query)
+  if not q then return self:_fail(err) end
+  return http.list_jobs(self, "beta", self._tenant, q)
+end
+
+function Graph:list_tasks(job_id, query)
+  check_arg(1, "list_tasks", job_id, "string")
+  check_arg(2, "list_tasks", query, "table", "nil")
+  local http = require "crosstenant.http"
+  local q, err = http.query_from_table(query)
+  if not q then return self:_fail(err) end
+  return http.list_tasks(self, "beta", self._tenant, job_id, false, q)
+end
+
+function Graph:request(method, url, body, headers)
+  return require("crosstenant.http").request(self, method, url, body,
+                                             headers)
+end
+
+-- The model clock ---------------------------------------------------------
+
+local function duration_ticks(d, name)
+  if type(d) == "number" then
+    if d ~= d or d < 0 or d == math.huge then
+      error("bad argument #1 to '" .. name .. "' (seconds must be >= 0)", 3)
+    end
+    return math.floor(d * TICKS + 0.5)
+  elseif type(d) == "string" then
+    local t = core.duration_parse(d)
+    if not t then
+      error("bad argument #1 to '" .. name .. "' (not an ISO 8601 " ..
+            "duration: '" .. d .. "')", 3)
+    end
+    return t
+  end
+  error("bad argument #1 to '" .. name .. "' (number or string expected, " ..
+        "got " .. type(d) .. ")", 3)
+end
+
+--- The model clock, as ISO 8601 UTC text.
+function Graph:now()
+  local t = self._core:now()
+  return core.time_format(t, t % TICKS ~= 0 and 7 or 0)
+end
+
+function Graph:_dispatch(events)
+  local hj, ht = self._handlers.job, self._handlers.task
+  if #hj == 0 and #ht == 0 then return end
+  for _, ev in ipairs(events) do
+    if ev.type == "job" then
+      local job = self._core:job_get(self._tenant, ev.job, false)
+      for _, fn in ipairs(hj) do fn(job or ev, ev.old, ev.new) end
+    else
+      local task = self._core:task_get(self._tenant, ev.job, false, ev.user)
+      if task then task["@job"] = nil end
+      for _, fn in ipairs(ht) do
+        fn(ev.job, task or ev, ev.service, ev.old, ev.new)
+      end
+    end
+  end
+end
+
+-- Runs the transitions due up to `stop`.  With observers, it stops at
+-- each due time and hands them that instant's events while the jobs are
+-- as the events left them; either way it returns every event.
+function Graph:_advance_to(stop)
+  local c = self._core
+  if #self._handlers.job == 0 and #self._handlers.task == 0 then
+    return c:advance(stop, true)
+  end
+  local all = {}
+  repeat
+    local due = c:next_due()
+    local to = (due and due < stop) and due or stop
+    local events = c:advance(to, true)
+    self:_dispatch(events)
+    table.move(events, 1, #events, #all + 1, all)
+  until to == stop
+  return all
+end
+
+--- Moves the clock forward by `d` (seconds or an ISO 8601 duration) and
+-- runs every transition due in that span; returns the events.
+function Graph:advance(d)
+  local ticks = duration_ticks(d, "advance")
+  return self:_advance_to(self._core:now() + ticks)
+end
+
+--- Advances until pred(graph) holds or `limit` has passed; returns
+-- whether pred held.  pred may be a job id and a set of statuses.
+function Graph:run_until(pred, a, b)
+  local limit
+  if type(pred) == "string" then
+    check_arg(2, "run_until", a, "table")
+    local id, set = pred, {}
+    for _, s in ipairs(a) do set[s] = true end
+    pred = function(g)
+      local job = g._core:job_get(g._tenant, id, false)
+      return job ~= nil and set[job.status] == true
+    end
+    limit = b
+  else
+    check_arg(1, "run_until", pred, "function")
+    limit = a
+  end
+  local stop = self._core:now() + duration_ticks(limit or "P30D", "run_until")
+  while true do
+    if pred(self) then return true end
+    local due = self._core:next_due()
+    if not due or due > stop then
+      self:_advance_to(stop)
+      return pred(self) and true or false
+    end
+    self:_advance_to(due)
+  end
+end
+
+--- Scripts an outcome for one user and service in one phase.
+function Graph:fail(spec)
+  check_arg(1, "fail", spec, "table")
+  for k in pairs(spec) do
+    if not ({ user = 1, service = 1, phase = 1, status = 1, code = 1,
+              message = 1 })[k] then
+      error("bad argument #1 to 'fail' (unknown field '" .. tostring(k)
+            .. "')", 2)
+    end
+  end
+  local phase = spec.phase or "validate"
+  local status = spec.status or (phase == "validate" and "invalid" or "failed")
+  local ok, err = self._core:fail(spec.user, spec.service, phase, status,
+                                  spec.code or "scriptedFailure",
+                                  spec.message or "Scripted failure.")
+  if not ok then return self:_fail(err) end
+  return true
+end
+
+--- Observes transitions: "job" (job, old, new), "task" (job_id, task,
+-- service, old, new).
+function Graph:on(event, fn)
+  check_arg(1, "on", event, "string")
+  check_arg(2, "on", fn, "function")
+  local list = self._handlers[event]
+  if not list then
+    error("bad argument #1 to 'on' (event must be 'job' or 'task')", 2)
+  end
+  list[#list + 1] = fn
+  return self
+end
+
+function Graph:close()
+  self._core:close()
+end
+Graph.__close = Graph.close
+
+-- JSON --------------------------------------------------------------------
+
+--- Any table the model returned, as the exact JSON Graph sends.
+function M.encode(t)
+  return core.encode(t)
+end
+
+--- JSON text to Lua values, with the model's strict reader (integers
+-- stay integers, null is crosstenant.null); nil + message on bad input.
+function M.decode(s)
+  check_arg(1, "decode", s, "string")
+  return core.decode(s)
+end
+
+M.Graph = Graph
+return M
