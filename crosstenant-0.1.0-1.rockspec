@@ -16,7 +16,12 @@ returns it.
 }
 dependencies = {
    "lua >= 5.4, < 5.5",
+}
+-- the module reads and writes JSON itself (exact integers, key order, []);
+-- the specs use lua-cjson to check that what it writes reads back
+test_dependencies = {
    "lua-cjson",
+   "busted",
 }
 build = {
    type = "builtin",
@@ -30,6 +35,7 @@ build = {
             "csrc/ct_store.c",
             "csrc/ct_util.c",
             "csrc/lcore.c",
+            "csrc/lquery.c",
          },
          incdirs = { "csrc" },
       },

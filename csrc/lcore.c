@@ -19,26 +19,13 @@
 #include "ct_store.h"
 #include "ct_util.h"
 
-#define STORE "crosstenant.store"
+#include "lcore.h"
 
-/* one transition seen during ct_store_advance */
-typedef struct event {
-  ct_guid job, user;
-  int64_t time;
-  int8_t kind;         /* 0 job, 1 task */
-  int8_t service, old, new_;
-} event;
-
-typedef struct box {
-  ct_store *s;
-  event *ev;           /* events of the advance under way */
-  size_t nev, capev;
-  int ev_oom;
-} box;
+#define STORE LCT_STORE
 
 /* ---------- the userdata ---------- */
 
-static box *checkbox(lua_State *L) {
+box *lct_checkbox(lua_State *L) {
   box *b = (box *)luaL_checkudata(L, 1, STORE);
   if (b->s == NULL) luaL_error(L, "attempt to use a closed store");
   return b;
@@ -145,7 +132,7 @@ static int core_new(lua_State *L) {
 
 /* ---------- errors to Lua ---------- */
 
-static int push_err(lua_State *L, const ct_err *e) {
+int lct_push_err(lua_State *L, const ct_err *e) {
   lua_pushnil(L);
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, e->status);
@@ -326,8 +313,8 @@ static int from_lua(conv *c, int idx, ct_jval *out, int depth,
 ** The body argument at `idx`: JSON text, a table, or nil (absent).
 ** Returns the tree (in arena `a`), or NULL with *e set.
 */
-static const ct_jval *body_arg(lua_State *L, int idx, ct_arena *a,
-                               ct_err *e) {
+const ct_jval *lct_body_arg(lua_State *L, int idx, ct_arena *a,
+                            ct_err *e) {
   ct_jval *v;
   if (lua_type(L, idx) == LUA_TSTRING) {
     size_t n;
@@ -389,7 +376,7 @@ static void set_time(lua_State *L, const char *k, int64_t ticks,
   lua_setfield(L, -2, k);
 }
 
-static void push_job(lua_State *L, const ct_job *j) {
+void lct_push_job(lua_State *L, const ct_job *j) {
   size_t i;
   lua_createtable(L, 0, 16);
   set_guid(L, "id", &j->id);
@@ -433,7 +420,7 @@ static void push_job(lua_State *L, const ct_job *j) {
 #define SSD_TYPE "microsoft.graph.crossTenantMigrationServiceStatusDetails"
 
 /* a task; `seed` adds the @odata.type annotations the seed page shows */
-static void push_task(lua_State *L, const ct_task *t, int seed) {
+void lct_push_task(lua_State *L, const ct_task *t, int seed) {
   int i;
   lua_createtable(L, 0, 5);
   if (seed) set_str(L, "@odata.type", TASK_TYPE);
@@ -472,7 +459,7 @@ static void caller_arg(lua_State *L, int idx, ct_caller *c) {
 }
 
 /* the job named by (tenant, key, byname) at idx..idx+2 */
-static ct_job *job_arg(lua_State *L, ct_store *s, int idx, ct_err *e) {
+ct_job *lct_job_arg(lua_State *L, ct_store *s, int idx, ct_err *e) {
   ct_caller c;
   size_t n;
   const char *key;
@@ -486,7 +473,7 @@ static ct_job *job_arg(lua_State *L, ct_store *s, int idx, ct_err *e) {
 
 /* s:job_create(tenant, upn, body) */
 static int s_job_create(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_caller c;
   ct_arena a;
   ct_err e;
@@ -494,38 +481,38 @@ static int s_job_create(lua_State *L) {
   ct_job *j = NULL;
   caller_arg(L, 2, &c);
   ct_arena_init(&a);
-  body = body_arg(L, 4, &a, &e);
+  body = lct_body_arg(L, 4, &a, &e);
   if (body != NULL) j = ct_job_create(b->s, &c, body, &e);
   ct_arena_free(&a);
-  if (j == NULL) return push_err(L, &e);
-  push_job(L, j);
+  if (j == NULL) return lct_push_err(L, &e);
+  lct_push_job(L, j);
   return 1;
 }
 
 /* s:job_get(tenant, key, byname) */
 static int s_job_get(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
-  ct_job *j = job_arg(L, b->s, 2, &e);
-  if (j == NULL) return push_err(L, &e);
-  push_job(L, j);
+  ct_job *j = lct_job_arg(L, b->s, 2, &e);
+  if (j == NULL) return lct_push_err(L, &e);
+  lct_push_job(L, j);
   return 1;
 }
 
 /* s:job_update(tenant, key, byname, body) */
 static int s_job_update(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
   ct_arena a;
   const ct_jval *body;
   int r = -1;
-  ct_job *j = job_arg(L, b->s, 2, &e);
-  if (j == NULL) return push_err(L, &e);
+  ct_job *j = lct_job_arg(L, b->s, 2, &e);
+  if (j == NULL) return lct_push_err(L, &e);
   ct_arena_init(&a);
-  body = body_arg(L, 5, &a, &e);
+  body = lct_body_arg(L, 5, &a, &e);
   if (body != NULL) r = ct_job_update(b->s, j, body, &e);
   ct_arena_free(&a);
-  if (r != 0) return push_err(L, &e);
+  if (r != 0) return lct_push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -533,11 +520,11 @@ static int s_job_update(lua_State *L) {
 typedef int (*job_action)(ct_store *, ct_job *, ct_err *);
 
 static int do_action(lua_State *L, job_action f, int push) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
-  ct_job *j = job_arg(L, b->s, 2, &e);
-  if (j == NULL || f(b->s, j, &e) != 0) return push_err(L, &e);
-  if (push == 1) push_job(L, j);
+  ct_job *j = lct_job_arg(L, b->s, 2, &e);
+  if (j == NULL || f(b->s, j, &e) != 0) return lct_push_err(L, &e);
+  if (push == 1) lct_push_job(L, j);
   else if (push == 2) {
     lua_createtable(L, 0, 4);
     set_guid(L, "id", &j->id);
@@ -563,7 +550,7 @@ static int s_job_cancel(lua_State *L) {
 
 /* s:job_list(tenant, from, top) -> jobs, next_from | nil */
 static int s_job_list(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_caller c;
   lua_Integer from = luaL_optinteger(L, 3, -1);
   lua_Integer top = luaL_checkinteger(L, 4);
@@ -578,7 +565,7 @@ static int s_job_list(lua_State *L) {
                   (size_t)top, out, &next);
   lua_createtable(L, (int)n, 0);
   for (i = 0; i < n; i++) {
-    push_job(L, out[i]);
+    lct_push_job(L, out[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   if (next) lua_pushinteger(L, (lua_Integer)next);
@@ -589,19 +576,19 @@ static int s_job_list(lua_State *L) {
 
 /* s:task_create(tenant, key, byname, body, seedform) */
 static int s_task_create(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
   ct_arena a;
   const ct_jval *body;
   ct_task *t = NULL;
-  ct_job *j = job_arg(L, b->s, 2, &e);
-  if (j == NULL) return push_err(L, &e);
+  ct_job *j = lct_job_arg(L, b->s, 2, &e);
+  if (j == NULL) return lct_push_err(L, &e);
   ct_arena_init(&a);
-  body = body_arg(L, 5, &a, &e);
+  body = lct_body_arg(L, 5, &a, &e);
   if (body != NULL) t = ct_task_create(b->s, j, body, &e);
   ct_arena_free(&a);
-  if (t == NULL) return push_err(L, &e);
-  push_task(L, t, lua_toboolean(L, 6));
+  if (t == NULL) return lct_push_err(L, &e);
+  lct_push_task(L, t, lua_toboolean(L, 6));
   set_guid(L, "@job", &j->id);        /* for the Lua layer's context */
   return 1;
 }
@@ -609,7 +596,7 @@ static int s_task_create(lua_State *L) {
 static ct_task *task_arg(lua_State *L, box *b, ct_job **jp, ct_err *e) {
   size_t n;
   const char *key;
-  ct_job *j = job_arg(L, b->s, 2, e);
+  ct_job *j = lct_job_arg(L, b->s, 2, e);
   *jp = j;
   if (j == NULL) return NULL;
   key = luaL_checklstring(L, 5, &n);
@@ -618,25 +605,25 @@ static ct_task *task_arg(lua_State *L, box *b, ct_job **jp, ct_err *e) {
 
 /* s:task_get(tenant, key, byname, taskkey) */
 static int s_task_get(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
   ct_job *j;
   ct_task *t = task_arg(L, b, &j, &e);
-  if (t == NULL) return push_err(L, &e);
-  push_task(L, t, 0);
+  if (t == NULL) return lct_push_err(L, &e);
+  lct_push_task(L, t, 0);
   set_guid(L, "@job", &j->id);
   return 1;
 }
 
 /* s:task_cancel(tenant, key, byname, taskkey) */
 static int s_task_cancel(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
   ct_job *j;
   char uid[37], jid[37];
   ct_task *t = task_arg(L, b, &j, &e);
   if (t == NULL || ct_task_cancel(b->s, j, t, &e) != 0)
-    return push_err(L, &e);
+    return lct_push_err(L, &e);
   ct_guid_format(&t->id, uid);
   ct_guid_format(&j->id, jid);
   lua_createtable(L, 0, 2);
@@ -650,21 +637,21 @@ static int s_task_cancel(lua_State *L) {
 /* s:task_list(tenant, key, byname, from, top) -> tasks, next|nil, jobid,
    count */
 static int s_task_list(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_err e;
   lua_Integer from = luaL_optinteger(L, 5, 0);
   lua_Integer top = luaL_checkinteger(L, 6);
   size_t i, end;
   char jid[37];
-  ct_job *j = job_arg(L, b->s, 2, &e);
-  if (j == NULL) return push_err(L, &e);
+  ct_job *j = lct_job_arg(L, b->s, 2, &e);
+  if (j == NULL) return lct_push_err(L, &e);
   luaL_argcheck(L, from >= 0, 5, "from out of range");
   luaL_argcheck(L, top >= 1 && top <= 100000, 6, "top out of range");
   i = (size_t)from < j->ntasks ? (size_t)from : j->ntasks;
   end = j->ntasks - i > (size_t)top ? i + (size_t)top : j->ntasks;
   lua_createtable(L, (int)(end - i), 0);
   for (; i < end; i++) {
-    push_task(L, &j->tasks[i], 0);
+    lct_push_task(L, &j->tasks[i], 0);
     lua_rawseti(L, -2, (lua_Integer)(i - (size_t)from) + 1);
   }
   if (end < j->ntasks) lua_pushinteger(L, (lua_Integer)end);
@@ -677,7 +664,7 @@ static int s_task_list(lua_State *L) {
 
 /* s:advance(until_ticks, want_events) -> events | count */
 static int s_advance(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   lua_Integer until = luaL_checkinteger(L, 2);
   int want = lua_toboolean(L, 3);
   size_t i;
@@ -722,13 +709,13 @@ static int s_advance(lua_State *L) {
 }
 
 static int s_now(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   lua_pushinteger(L, (lua_Integer)b->s->now);
   return 1;
 }
 
 static int s_next_due(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   int64_t d = ct_store_next_due(b->s);
   if (d < 0) lua_pushnil(L);
   else lua_pushinteger(L, (lua_Integer)d);
@@ -736,7 +723,7 @@ static int s_next_due(lua_State *L) {
 }
 
 static int s_request_id(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   ct_guid g;
   char s[37];
   ct_store_request_id(b->s, &g);
@@ -748,7 +735,7 @@ static int s_request_id(lua_State *L) {
 /* s:fail(user, service, phase, status, code, message) */
 static int s_fail(lua_State *L) {
   static const char *const phases[] = { "validate", "migrate", NULL };
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   size_t n;
   const char *u = luaL_checklstring(L, 2, &n);
   const char *svc, *st;
@@ -775,13 +762,13 @@ static int s_fail(lua_State *L) {
                                  : "status must be failed or error");
   if (ct_store_fail(b->s, &g, service, phase, status,
                     luaL_checkstring(L, 6), luaL_checkstring(L, 7), &e))
-    return push_err(L, &e);
+    return lct_push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int s_stats(lua_State *L) {
-  box *b = checkbox(L);
+  box *b = lct_checkbox(L);
   lua_createtable(L, 0, 3);
   lua_pushinteger(L, (lua_Integer)b->s->ntasks_total);
   lua_setfield(L, -2, "tasks");
@@ -1092,6 +1079,7 @@ int luaopen_crosstenant_core(lua_State *L) {
   luaL_checkversion(L);
   if (luaL_newmetatable(L, STORE)) {
     luaL_newlib(L, store_methods);
+    lct_query_open(L, 1);          /* the query functions, as methods */
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, store_close);
     lua_setfield(L, -2, "__gc");
@@ -1110,6 +1098,7 @@ int luaopen_crosstenant_core(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, core_funcs);
+  lct_query_open(L, 0);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   return 1;

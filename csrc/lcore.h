@@ -1,0 +1,50 @@
+/*
+** lcore.h -- shared by the binding files of crosstenant.core (lcore.c
+** and each lxxx.c that adds functions to it).  Stack effects: the
+** lct_push_* functions push one value; lct_push_err pushes two (nil and
+** the error table) and returns 2.  lct_checkbox and lct_job_arg raise
+** on a wrong Lua type (luaL_argerror); they never raise for data.
+*/
+#ifndef LCORE_H
+#define LCORE_H
+
+#include "lua.h"
+
+#include "ct_json.h"
+#include "ct_store.h"
+
+#define LCT_STORE "crosstenant.store"
+
+/* one transition seen during ct_store_advance */
+typedef struct event {
+  ct_guid job, user;
+  int64_t time;
+  int8_t kind;         /* 0 job, 1 task */
+  int8_t service, old, new_;
+} event;
+
+/* the store userdata */
+typedef struct box {
+  ct_store *s;
+  event *ev;           /* events of the advance under way */
+  size_t nev, capev;
+  int ev_oom;
+} box;
+
+/* the store at stack index 1; raises when it is not one, or closed */
+box *lct_checkbox(lua_State *L);
+int lct_push_err(lua_State *L, const ct_err *e);
+void lct_push_job(lua_State *L, const ct_job *j);
+void lct_push_task(lua_State *L, const ct_task *t, int seed);
+/* the job named by (tenant, key, byname) at idx..idx+2, or NULL + *e */
+ct_job *lct_job_arg(lua_State *L, ct_store *s, int idx, ct_err *e);
+/* a request body (JSON text or table) at idx, as a tree in `a` */
+const ct_jval *lct_body_arg(lua_State *L, int idx, ct_arena *a, ct_err *e);
+
+/*
+** lquery.c: adds the query functions to the table on the stack top:
+** the store methods (methods = 1) or the module's functions (0).
+*/
+void lct_query_open(lua_State *L, int methods);
+
+#endif
