@@ -170,6 +170,17 @@ describe("graph:request", function()
         crosstenant.encode(body))
     end)
 
+    it("uses the request-id as client-request-id when none is sent",
+       function()
+      local _, body, headers = graph:request("GET", JOBS .. "/nope")
+      local inner = body.error.innerError
+      assert.are.equal(inner["request-id"], inner["client-request-id"])
+      assert.are.equal(inner["request-id"], headers["client-request-id"])
+      local _, b2 = graph:request("GET", JOBS .. "/nope")
+      assert.are_not.equal(inner["request-id"],
+                           b2.error.innerError["request-id"])
+    end)
+
     it("puts the specific code in innerError.code", function()
       local status, body = graph:request("PATCH", JOBS .. "/" .. job.id,
                                          { displayName = "x" })

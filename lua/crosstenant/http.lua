@@ -25,7 +25,8 @@ end
 
 local function response_headers(client_request_id, request_id, extra)
   local h = setmetatable({ ["request-id"] = request_id,
-                           ["client-request-id"] = client_request_id }, Headers)
+                           ["client-request-id"] = client_request_id
+                                                   or request_id }, Headers)
   for k, v in pairs(extra or {}) do h[k] = v end
   return h
 end

@@ -32,10 +32,12 @@ end
 --- Builds the Graph error body and the error object for a core error.
 -- `ctx` carries the request's client-request-id, if any.
 function Graph:_error(err, client_request_id)
+  -- like Graph, client-request-id is the request-id when none was sent
+  local request_id = self._core:request_id()
   local inner = {
     date = core.time_format(self._core:now() // TICKS * TICKS, 0),
-    ["request-id"] = self._core:request_id(),
-    ["client-request-id"] = client_request_id,
+    ["request-id"] = request_id,
+    ["client-request-id"] = client_request_id or request_id,
   }
   if err.inner then inner.code = err.inner end
   local body = { error = { code = err.code, message = err.message,
