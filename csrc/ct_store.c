@@ -426,31 +426,6 @@ const char *ct_task_message(const ct_task *t, int i) {
   return (t->extra && t->extra->message[i]) ? t->extra->message[i] : "";
 }
 
-/* ---------- listing ---------- */
-
-size_t ct_job_count(ct_store *s, const ct_caller *c) {
-  ct_tenant *t = tenant_of(s, c, 0);
-  return t ? t->njobs : 0;
-}
-
-size_t ct_job_page(ct_store *s, const ct_caller *c, uint64_t from,
-                   size_t top, ct_job **out, uint64_t *next) {
-  ct_tenant *t = tenant_of(s, c, 0);
-  size_t lo = 0, hi, k = 0;
-  *next = 0;
-  if (t == NULL || t->njobs == 0) return 0;
-  /* hi = number of jobs with seq <= from (jobs are sorted by seq) */
-  hi = t->njobs;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (t->jobs[mid]->seq <= from) lo = mid + 1;
-    else hi = mid;
-  }
-  while (lo > 0 && k < top) out[k++] = t->jobs[--lo];
-  if (lo > 0) *next = t->jobs[lo - 1]->seq;
-  return k;
-}
-
 /* ---------- reading a checked body ---------- */
 
 static const ct_jval *member(const ct_jval *obj, const char *name,

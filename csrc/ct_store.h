@@ -201,16 +201,6 @@ int ct_job_validate(ct_store *s, ct_job *j, ct_err *e);
 int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e);
 int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e);
 
-/*
-** One page of the caller's jobs, newest first.  `from` is the seq of the
-** first job to return (UINT64_MAX: from the newest).  Fills up to `top`
-** pointers into out[]; *next is the seq to continue from, or 0 when this
-** is the last page.  O(log jobs + top).
-*/
-size_t ct_job_page(ct_store *s, const ct_caller *c, uint64_t from,
-                   size_t top, ct_job **out, uint64_t *next);
-size_t ct_job_count(ct_store *s, const ct_caller *c);
-
 /* tasks */
 ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
                         ct_err *e);

@@ -548,32 +548,6 @@ static int s_job_cancel(lua_State *L) {
   return do_action(L, ct_job_cancel, 2);
 }
 
-/* s:job_list(tenant, from, top) -> jobs, next_from | nil */
-static int s_job_list(lua_State *L) {
-  box *b = lct_checkbox(L);
-  ct_caller c;
-  lua_Integer from = luaL_optinteger(L, 3, -1);
-  lua_Integer top = luaL_checkinteger(L, 4);
-  ct_job **out;
-  uint64_t next;
-  size_t n, i;
-  caller_arg(L, 2, &c);
-  c.upn = "";
-  luaL_argcheck(L, top >= 1 && top <= 100000, 4, "top out of range");
-  out = (ct_job **)lua_newuserdatauv(L, (size_t)top * sizeof *out, 0);
-  n = ct_job_page(b->s, &c, from < 0 ? UINT64_MAX : (uint64_t)from,
-                  (size_t)top, out, &next);
-  lua_createtable(L, (int)n, 0);
-  for (i = 0; i < n; i++) {
-    lct_push_job(L, out[i]);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  if (next) lua_pushinteger(L, (lua_Integer)next);
-  else lua_pushnil(L);
-  lua_pushinteger(L, (lua_Integer)ct_job_count(b->s, &c));
-  return 3;
-}
-
 /* s:task_create(tenant, key, byname, body, seedform) */
 static int s_task_create(lua_State *L) {
   box *b = lct_checkbox(L);
@@ -632,34 +606,6 @@ static int s_task_cancel(lua_State *L) {
                   "was accepted.", uid, jid);
   lua_setfield(L, -2, "message");
   return 1;
-}
-
-/* s:task_list(tenant, key, byname, from, top) -> tasks, next|nil, jobid,
-   count */
-static int s_task_list(lua_State *L) {
-  box *b = lct_checkbox(L);
-  ct_err e;
-  lua_Integer from = luaL_optinteger(L, 5, 0);
-  lua_Integer top = luaL_checkinteger(L, 6);
-  size_t i, end;
-  char jid[37];
-  ct_job *j = lct_job_arg(L, b->s, 2, &e);
-  if (j == NULL) return lct_push_err(L, &e);
-  luaL_argcheck(L, from >= 0, 5, "from out of range");
-  luaL_argcheck(L, top >= 1 && top <= 100000, 6, "top out of range");
-  i = (size_t)from < j->ntasks ? (size_t)from : j->ntasks;
-  end = j->ntasks - i > (size_t)top ? i + (size_t)top : j->ntasks;
-  lua_createtable(L, (int)(end - i), 0);
-  for (; i < end; i++) {
-    lct_push_task(L, &j->tasks[i], 0);
-    lua_rawseti(L, -2, (lua_Integer)(i - (size_t)from) + 1);
-  }
-  if (end < j->ntasks) lua_pushinteger(L, (lua_Integer)end);
-  else lua_pushnil(L);
-  ct_guid_format(&j->id, jid);
-  lua_pushlstring(L, jid, 36);
-  lua_pushinteger(L, (lua_Integer)j->ntasks);
-  return 4;
 }
 
 /* s:advance(until_ticks, want_events) -> events | count */
@@ -1047,7 +993,6 @@ static const luaL_Reg store_methods[] = {
   { "job_create", s_job_create },
   { "job_delete", s_job_delete },
   { "job_get", s_job_get },
-  { "job_list", s_job_list },
   { "job_migrate", s_job_migrate },
   { "job_update", s_job_update },
   { "job_validate", s_job_validate },
@@ -1058,7 +1003,6 @@ static const luaL_Reg store_methods[] = {
   { "task_cancel", s_task_cancel },
   { "task_create", s_task_create },
   { "task_get", s_task_get },
-  { "task_list", s_task_list },
   { NULL, NULL }
 };
 

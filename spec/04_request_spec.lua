@@ -298,7 +298,7 @@ describe("graph:request", function()
       { "?$frobnicate=1", "Query option '$frobnicate' is not supported." },
       { "?$top=1&$top=2", "Query option '$top' is given twice." },
       { "?$skiptoken=garbage", "The $skiptoken value 'garbage' is not " ..
-                               "valid for this collection." },
+                               "valid for this collection and query." },
     }
     for _, e in ipairs(errors) do
       it("refuses " .. e[1], function()

@@ -53,45 +53,108 @@ local function query_error(msg)
                 inner = "invalidQueryOption", message = msg }
 end
 
-local SUPPORTED = { ["$top"] = true, ["$skiptoken"] = true,
-                    ["$count"] = true }
+-- every system query option Graph knows; the ones each operation takes
+local KNOWN = { ["$filter"] = true, ["$select"] = true, ["$orderby"] = true,
+                ["$count"] = true, ["$expand"] = true, ["$skip"] = true,
+                ["$top"] = true, ["$skiptoken"] = true, ["$search"] = true,
+                ["$format"] = true, ["$apply"] = true, ["$compute"] = true }
+local function set(...)
+  local t = {}
+  for _, k in ipairs { ... } do t[k] = true end
+  return t
+end
+local TAKES = {
+  list_jobs = set("$filter", "$select", "$orderby", "$count", "$expand",
+                  "$skip", "$top", "$skiptoken"),
+  get_job = set("$select", "$expand"),
+  list_tasks = set("$filter", "$select", "$orderby", "$count", "$skip",
+                   "$top", "$skiptoken"),
+  get_task = set("$select"),
+  count_jobs = set("$filter"),
+  count_tasks = set("$filter"),
+}
 
---- Checks and normalises query options: { top =, skiptoken =, count = }.
--- `raw` maps option names (with their `$`) to text values.
-local function check_query(raw, kind)
+-- properties $select may name, per type
+local JOB_PROPS = set("id", "displayName", "jobType", "sourceTenantId",
+  "targetTenantId", "completeAfterDateTime", "status", "message",
+  "createdDateTime", "createdBy", "lastUpdatedDateTime", "exchangeSettings",
+  "workloads", "resourceType", "resources")
+local TASK_PROPS = set("id", "taskType", "lastUpdatedDateTime",
+                       "currentStatus")
+
+local function check_select(v, props)
+  local list, seen = {}, {}
+  if v == "" then return query_error("Invalid $select: it is empty.") end
+  for name in (v .. ","):gmatch("([^,]*),") do
+    local n = name:match("^%s*(.-)%s*$")
+    if n == "*" then return { all = true } end
+    if not props[n] then
+      return query_error("Invalid $select: unknown property '" ..
+                         n:sub(1, 60) .. "'.")
+    end
+    if not seen[n] then
+      seen[n] = true
+      list[#list + 1] = n
+    end
+  end
+  return { names = list, set = seen }
+end
+
+--- Checks and normalises the query options of operation `op`: returns
+-- { filter=, orderby=, select=, expand=, count=, skip=, top=,
+-- skiptoken= } or nil + err.  `raw` maps names (with `$`) to text.
+local function check_query(raw, op)
   local q = {}
   for name, v in pairs(raw) do
-    if not SUPPORTED[name] then
+    if not KNOWN[name] or name == "$search" or name == "$format" or
+       name == "$apply" or name == "$compute" then
       return query_error("Query option '" .. name .. "' is not supported.")
     end
-    if kind ~= "list" then
+    if not TAKES[op][name] then
       return query_error("Query option '" .. name .. "' is not supported " ..
                          "on this request.")
     end
-    if name == "$top" then
+    if name == "$top" or name == "$skip" then
       local n = v:match("^%d+$") and math.tointeger(tonumber(v))
-      if not n or n < 1 or n > MAX_TOP then
+      if name == "$top" and (not n or n < 1 or n > MAX_TOP) then
         return query_error("Query option '$top' must be an integer from 1 " ..
-                           "to 999, not '" .. v .. "'.")
+                           "to 999, not '" .. v:sub(1, 60) .. "'.")
+      elseif name == "$skip" and not n then
+        return query_error("Query option '$skip' must be an integer of 0 " ..
+                           "or more, not '" .. v:sub(1, 60) .. "'.")
       end
-      q.top = n
+      q[name:sub(2)] = n
     elseif name == "$count" then
       local l = v:lower()
       if l ~= "true" and l ~= "false" then
         return query_error("Query option '$count' must be true or false, " ..
-                           "not '" .. v .. "'.")
+                           "not '" .. v:sub(1, 60) .. "'.")
       end
       q.count = l == "true"
+    elseif name == "$select" then
+      local sel, err = check_select(v, (op == "list_jobs" or
+                                        op == "get_job") and JOB_PROPS
+                                        or TASK_PROPS)
+      if not sel then return nil, err end
+      if not sel.all then q.select = sel end
+    elseif name == "$expand" then
+      if v:match("^%s*users%s*$") == nil then
+        return query_error("Invalid $expand: only 'users' can be " ..
+                           "expanded, without nested options; not '" ..
+                           v:sub(1, 60) .. "'.")
+      end
+      q.expand = true
     else
-      q.skiptoken = v
+      q[name:sub(2)] = v    -- filter, orderby, skiptoken: the core reads them
     end
   end
+  q.raw = raw
   return q
 end
 
 --- The query table of list_jobs / list_tasks: names with or without `$`,
 -- values as text, integers or booleans.
-function M.query_from_table(t)
+function M.query_from_table(t, op)
   local raw = {}
   for k, v in pairs(t or {}) do
     if type(k) ~= "string" then
@@ -109,7 +172,7 @@ function M.query_from_table(t)
     end
     raw[name] = v
   end
-  return check_query(raw, "list")
+  return check_query(raw, op or "list_jobs")
 end
 
 -- percent-decoding; nil when a '%' is not followed by two hex digits
@@ -123,6 +186,12 @@ local function unescape(s)
   return good and out or nil
 end
 
+local function escape(s)
+  return (s:gsub("[^%w%-%._~$',()*:@/]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
+end
+
 local function parse_query(qs, version)
   local raw = {}
   if qs == nil or qs == "" then return raw end
@@ -134,18 +203,12 @@ local function parse_query(qs, version)
       v = unescape((v:gsub("%+", " ")))
       if not k or not v then
         return query_error("The query string has a bad percent-escape in '" ..
-                           pair .. "'.")
+                           pair:sub(1, 60) .. "'.")
       end
       local lk = k:lower()
-      if lk:sub(1, 1) ~= "$" then
-        -- on beta the `$` may be left out, as Graph allows
-        if version == "beta" and SUPPORTED["$" .. lk] then
-          lk = "$" .. lk
-        elseif version == "beta" and lk:match("^%a+$") and
-               ({ filter = 1, select = 1, orderby = 1, expand = 1, skip = 1,
-                  search = 1, format = 1 })[lk] then
-          lk = "$" .. lk
-        end
+      -- on beta the `$` may be left out, as Graph allows
+      if lk:sub(1, 1) ~= "$" and version == "beta" and KNOWN["$" .. lk] then
+        lk = "$" .. lk
       end
       if lk:sub(1, 1) == "$" then
         if raw[lk] then
@@ -159,73 +222,101 @@ local function parse_query(qs, version)
   return raw
 end
 
--- Paging: an opaque $skiptoken that says where the next page starts --------
+-- Pages --------------------------------------------------------------------
 
-local function make_token(kind, n)
-  local check = (n * 2654435761 + #kind) % 4294967296
-  return string.format("%s%x.%08x", kind, n, check)
-end
-
-local function read_token(kind, tok)
-  local k, hex = tok:match("^(%a)(%x+)%.%x%x%x%x%x%x%x%x$")
-  if k == kind and #hex <= 12 then
-    local n = tonumber(hex, 16)
-    if make_token(kind, n) == tok then return n end
-  end
-  return nil
-end
-
-local function bad_token(tok)
-  return query_error("The $skiptoken value '" .. tok:sub(1, 64) ..
-                     "' is not valid for this collection.")
-end
+-- the options a nextLink keeps, in a stable order
+local LINK_ORDER = { "$filter", "$select", "$orderby", "$expand", "$count",
+                     "$top" }
 
 local function next_link(version, path, q, token)
   local parts = {}
-  if q.top then parts[#parts + 1] = "$top=" .. q.top end
-  parts[#parts + 1] = "$skiptoken=" .. token
+  for _, name in ipairs(LINK_ORDER) do
+    local v = q.raw and q.raw[name]
+    if v then parts[#parts + 1] = name .. "=" .. escape(v) end
+  end
+  parts[#parts + 1] = "$skiptoken=" .. escape(token)
   return "https://graph.microsoft.com/" .. version .. "/" .. path .. "?" ..
          table.concat(parts, "&")
 end
 
+-- keep only the selected properties (and id and annotations)
+local function apply_select(item, sel)
+  if not sel then return item end
+  for k in pairs(item) do
+    if k ~= "id" and k:sub(1, 1) ~= "@" and k ~= "users" and
+       not sel.set[k] then
+      item[k] = nil
+    end
+  end
+  return item
+end
+
+local function selection(sel)
+  return sel and "(" .. table.concat(sel.names, ",") .. ")" or ""
+end
+
+-- every task of a job, for $expand=users
+local function all_tasks(graph, tenant, jobid)
+  local out, token = {}, nil
+  repeat
+    local items, nxt = graph._core:query_tasks(tenant, jobid, false,
+                                               { top = 999, token = token })
+    table.move(items, 1, #items, #out + 1, out)
+    token = nxt
+  until not token
+  return out
+end
+
 --- One page of the caller's jobs: the collection body, or nil + err.
 function M.list_jobs(graph, version, tenant, q)
-  local from
-  if q.skiptoken then
-    from = read_token("J", q.skiptoken)
-    if not from then return nil, graph:_error(select(2, bad_token(q.skiptoken))) end
+  local items, nxt, count = graph._core:query_jobs(tenant, {
+    filter = q.filter, orderby = q.orderby, token = q.skiptoken,
+    skip = q.skip, top = q.top or DEFAULT_TOP,
+    count = q.count and not q.skiptoken })
+  if not items then return nil, graph:_error(nxt) end
+  for _, job in ipairs(items) do
+    if q.expand then job.users = all_tasks(graph, tenant, job.id) end
+    apply_select(job, q.select)
   end
-  local items, nxt, count = graph._core:job_list(tenant, from,
-                                                q.top or DEFAULT_TOP)
-  local body = { ["@odata.context"] = ct.context(version, JOBS) }
-  if q.count and not q.skiptoken then body["@odata.count"] = count end
-  if nxt then
-    body["@odata.nextLink"] = next_link(version, JOBS, q, make_token("J", nxt))
-  end
+  local body = { ["@odata.context"] = ct.context(version, JOBS ..
+                                                 selection(q.select)) }
+  if count then body["@odata.count"] = count end
+  if nxt then body["@odata.nextLink"] = next_link(version, JOBS, q, nxt) end
   body.value = items
   return body
 end
 
 --- One page of a job's tasks: the collection body, or nil + err.
 function M.list_tasks(graph, version, tenant, key, byname, q)
-  local from = 0
-  if q.skiptoken then
-    from = read_token("T", q.skiptoken)
-    if not from then return nil, graph:_error(select(2, bad_token(q.skiptoken))) end
-  end
-  local items, nxt, jobid, count = graph._core:task_list(
-    tenant, key, byname, from, q.top or DEFAULT_TOP)
+  local items, nxt, count, jobid = graph._core:query_tasks(tenant, key,
+    byname, { filter = q.filter, orderby = q.orderby, token = q.skiptoken,
+              skip = q.skip, top = q.top or DEFAULT_TOP,
+              count = q.count and not q.skiptoken })
   if not items then return nil, graph:_error(nxt) end
-  for _, t in ipairs(items) do t["@job"] = nil end
-  local path = JOBS .. "('" .. jobid .. "')/users"
-  local body = { ["@odata.context"] = ct.context(version, path) }
-  if q.count and not q.skiptoken then body["@odata.count"] = count end
+  for _, t in ipairs(items) do apply_select(t, q.select) end
+  local body = { ["@odata.context"] = ct.context(version, JOBS .. "('" ..
+    jobid .. "')/users" .. selection(q.select)) }
+  if count then body["@odata.count"] = count end
   if nxt then
     body["@odata.nextLink"] = next_link(version, JOBS .. "/" .. jobid ..
-                                        "/users", q, make_token("T", nxt))
+                                        "/users", q, nxt)
   end
   body.value = items
   return body
+end
+
+--- The /$count of a collection: the number of matches, or nil + err.
+local function count_of(graph, tenant, q, key, byname)
+  local items, err, count
+  if key then
+    items, err, count = graph._core:query_tasks(tenant, key, byname,
+      { filter = q.filter, top = 0, count = true })
+  else
+    items, err, count = graph._core:query_jobs(tenant,
+      { filter = q.filter, top = 0, count = true })
+  end
+  if not items then return nil, graph:_error(err) end
+  return count
 end
 
 -- Tokens -------------------------------------------------------------------
@@ -410,10 +501,12 @@ local ROUTES = {
   users = { GET = "list_tasks", POST = "create_task" },
   user = { GET = "get_task" },
   usercancel = { POST = "cancel_task" },
+  jobscount = { GET = "count_jobs" },
+  userscount = { GET = "count_tasks" },
 }
 
 local READS = { list_jobs = true, get_job = true, list_tasks = true,
-                get_task = true }
+                get_task = true, count_jobs = true, count_tasks = true }
 
 --- Finds the route: kind, job key, byname, task key; or nil, err.
 local function route(graph, req, segs)
@@ -430,6 +523,7 @@ local function route(graph, req, segs)
     r.job, r.byname = key, byname
   elseif s3:lower() == "crosstenantmigrationjobs" then
     if #segs == 3 then r.kind = "jobs" return r end
+    if #segs == 4 and segs[4] == "$count" then r.kind = "jobscount" return r end
     r.job, r.byname = segs[4], false
     n = 5
   else
@@ -449,6 +543,7 @@ local function route(graph, req, segs)
   if a ~= "users" then return nf(n) end
   r.task = segs[n + 1]
   if r.task == "" then return nf(n + 1) end
+  if rest == 2 and r.task == "$count" then r.kind = "userscount" return r end
   if rest == 2 then r.kind = "user" return r end
   if rest == 3 and segs[n + 2]:lower() == "cancel" then
     r.kind = "usercancel"
@@ -548,8 +643,7 @@ function M.request(graph, method, url, body, headers)
       "invalidQueryOption"))
   end
   local q
-  q, err = check_query(raw, (op == "list_jobs" or op == "list_tasks")
-                              and "list" or "item")
+  if method == "GET" then q, err = check_query(raw, op) else q = {} end
   if not q then return answer_error(req, graph:_error(err, req.client_request_id)) end
 
   if method == "GET" or method == "DELETE" or op == "validate" or
@@ -591,7 +685,17 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
     return ok(req, 201, res, { Location = base .. "/" .. res.id })
   elseif op == "get_job" then
     res, err = c:job_get(t, r.job, r.byname)
-    if res then res["@odata.context"] = ct.context(version, JOBS .. "/$entity") end
+    if res then
+      if q.expand then res.users = all_tasks(graph, t, res.id) end
+      apply_select(res, q.select)
+      res["@odata.context"] = ct.context(version, JOBS .. selection(q.select)
+                                         .. "/$entity")
+    end
+  elseif op == "count_jobs" or op == "count_tasks" then
+    res, err = count_of(graph, t, q, r.job, r.byname)
+    if not res then return answer_error(req, err) end
+    return 200, tostring(res), response_headers(req.client_request_id,
+      req.request_id, { ["Content-Type"] = "text/plain" })
   elseif op == "update_job" then
     res, err = c:job_update(t, r.job, r.byname, body)
     if res then
@@ -626,8 +730,9 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
     if res then
       local jid = res["@job"]
       res["@job"] = nil
+      apply_select(res, q.select)
       res["@odata.context"] = ct.context(version, JOBS .. "('" .. jid ..
-                                         "')/users/$entity")
+        "')/users" .. selection(q.select) .. "/$entity")
     end
   elseif op == "cancel_task" then
     res, err = c:task_cancel(t, r.job, r.byname, r.task)

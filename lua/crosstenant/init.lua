@@ -244,7 +244,7 @@ function Graph:list_tasks(job_id, query)
   check_arg(1, "list_tasks", job_id, "string")
   check_arg(2, "list_tasks", query, "table", "nil")
   local http = require "crosstenant.http"
-  local q, err = http.query_from_table(query)
+  local q, err = http.query_from_table(query, "list_tasks")
   if not q then return self:_fail(err) end
   return http.list_tasks(self, "beta", self._tenant, job_id, false, q)
 end
