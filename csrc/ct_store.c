@@ -428,13 +428,6 @@ const char *ct_task_message(const ct_task *t, int i) {
 
 /* ---------- reading a checked body ---------- */
 
-static const ct_jval *member(const ct_jval *obj, const char *name,
-                             int strict) {
-  const ct_jval *v = ct_json_get(obj, name);
-  (void)strict;
-  return v;
-}
-
 static int is_blank(const char *s, size_t n) {
   size_t i;
   for (i = 0; i < n; i++)
@@ -503,13 +496,13 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
 
   if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_CREATE, e))
     return NULL;
-  name = member(body, "displayName", s->strict);
-  src = member(body, "sourceTenantId", s->strict);
-  cad = member(body, "completeAfterDateTime", s->strict);
-  rt = member(body, "resourceType", s->strict);
-  res = member(body, "resources", s->strict);
-  wl = member(body, "workloads", s->strict);
-  ex = member(body, "exchangeSettings", s->strict);
+  name = ct_json_get(body, "displayName");
+  src = ct_json_get(body, "sourceTenantId");
+  cad = ct_json_get(body, "completeAfterDateTime");
+  rt = ct_json_get(body, "resourceType");
+  res = ct_json_get(body, "resources");
+  wl = ct_json_get(body, "workloads");
+  ex = ct_json_get(body, "exchangeSettings");
 
   if (is_blank(name->u.s, name->len)) {
     ct_err_set(e, 400, "invalidRequest", "invalidProperty",
