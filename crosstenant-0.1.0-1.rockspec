@@ -31,6 +31,7 @@ build = {
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
+            "csrc/ct_query.c",
             "csrc/ct_schema.c",
             "csrc/ct_store.c",
             "csrc/ct_util.c",
