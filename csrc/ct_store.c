@@ -217,7 +217,7 @@ static void free_job(ct_job *j) {
   size_t i;
   for (i = 0; i < j->ntasks; i++) free_extra(j->tasks[i].extra);
   free(j->tasks);
-  ct_gmap_free(&j->index);
+  ct_tmap_free(&j->index);
   free(j->displayName);
   free(j->createdBy);
   free(j->resourceType);
@@ -252,7 +252,7 @@ static void free_tenant(ct_tenant *t) {
   }
   free(t->names);
   ct_gmap_free(&t->byid);
-  ct_gmap_free(&t->users);
+  ct_umap_free(&t->users);
   free(t);
 }
 
@@ -289,7 +289,7 @@ static ct_tenant *tenant_of(ct_store *s, const ct_caller *c, int create) {
   if (t == NULL) return NULL;
   t->id = c->tenant;
   ct_gmap_init(&t->byid);
-  ct_gmap_init(&t->users);
+  ct_umap_init(&t->users);
   if (ct_gmap_put(&s->tenants, &c->tenant, (uintptr_t)t) != 0) {
     free(t);
     return NULL;
@@ -406,9 +406,10 @@ ct_job *ct_job_find_name(ct_store *s, const ct_caller *c, const char *name,
 
 ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e) {
   ct_guid g;
-  uintptr_t v;
+  size_t v;
   char q[100], id[37];
-  if (ct_guid_parse(key, n, &g) == 0 && ct_gmap_get(&j->index, &g, &v))
+  if (ct_guid_parse(key, n, &g) == 0 &&
+      ct_tmap_get(&j->index, j->tasks, &g, &v))
     return &j->tasks[v];
   quote(q, sizeof q, key, n);
   ct_guid_format(&j->id, id);
@@ -443,11 +444,11 @@ static size_t items_len(const ct_jval *v) {
 /* the user `g` is held by an active job other than `self`: 409 */
 static int user_busy(ct_tenant *t, const ct_guid *g, const ct_job *self,
                      const char *where, ct_err *e) {
-  uintptr_t v;
+  ct_job *v;
   char id[37], jid[37];
-  if (!ct_gmap_get(&t->users, g, &v) || (const ct_job *)v == self) return 0;
+  if (!ct_umap_get(&t->users, g, &v) || v == self) return 0;
   ct_guid_format(g, id);
-  ct_guid_format(&((ct_job *)v)->id, jid);
+  ct_guid_format(&v->id, jid);
   ct_err_set(e, 409, "notAllowed", NULL,
              "%sUser '%s' is already in active job '%s'; a user can be in "
              "only one active job at a time.", where, id, jid);
@@ -565,10 +566,10 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
   /* build the job off to the side */
   j = calloc(1, sizeof *j);
   if (j == NULL) return oom(e);
-  ct_gmap_init(&j->index);
+  ct_tmap_init(&j->index);
   j->tasks = calloc(nres, sizeof *j->tasks);
   j->captasks = nres;
-  if (j->tasks == NULL || ct_gmap_reserve(&j->index, nres) != 0) {
+  if (j->tasks == NULL || ct_tmap_reserve(&j->index, j->tasks, nres) != 0) {
     free_job(j);
     return oom(e);
   }
@@ -577,7 +578,7 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
     ct_task *k = &j->tasks[i];
     char where[40];
     ct_guid_parse(r->u.s, r->len, &k->id);
-    if (ct_gmap_get(&j->index, &k->id, NULL)) {
+    if (ct_tmap_get(&j->index, j->tasks, &k->id, NULL)) {
       char id[37];
       ct_guid_format(&k->id, id);
       ct_err_set(e, 400, "invalidRequest", "invalidProperty",
@@ -590,7 +591,7 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
       free_job(j);
       return NULL;
     }
-    ct_gmap_put(&j->index, &k->id, i);   /* reserved: cannot fail */
+    ct_tmap_put(&j->index, j->tasks, i);   /* reserved: cannot fail */
   }
   j->ntasks = nres;
 
@@ -618,7 +619,7 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
   ne = malloc(sizeof *ne);
   if (t == NULL || ne == NULL || ct_life_reserve(s) != 0 ||
       ct_gmap_reserve(&t->byid, 1) != 0 ||
-      ct_gmap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0) {
+      ct_umap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0) {
     free(ne);
     free_job(j);
     return oom(e);
@@ -653,7 +654,7 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
     k->updated = j->created.ticks;
     k->digits = (uint8_t)j->created.digits;
     default_entries(j, k);
-    ct_gmap_put(&t->users, &k->id, (uintptr_t)j);
+    ct_umap_put(&t->users, j, i);
   }
   t->jobs[t->njobs++] = j;
   ct_gmap_put(&t->byid, &j->id, (uintptr_t)j);
@@ -898,10 +899,10 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
   t.digits = (uint8_t)when.digits;
   ct_guid_format(&j->id, jid);
   if (id != NULL) {
-    uintptr_t at;
+    size_t at;
     ct_guid_parse(id->u.s, id->len, &t.id);
     ct_guid_format(&t.id, uid);
-    if (ct_gmap_get(&j->index, &t.id, &at)) {
+    if (ct_tmap_get(&j->index, j->tasks, &t.id, &at)) {
       if (j->tasks[at].cancelled)
         ct_err_set(e, 409, "notAllowed", NULL,
                    "User '%s' was cancelled out of job '%s' and can't be "
@@ -950,19 +951,19 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
     j->tasks = p;
     j->captasks = cap;
   }
-  if (ct_gmap_reserve(&j->index, 1) != 0 ||
-      ct_gmap_reserve(&tn->users, 1) != 0) {
+  if (ct_tmap_reserve(&j->index, j->tasks, 1) != 0 ||
+      ct_umap_reserve(&tn->users, 1) != 0) {
     free_extra(t.extra);
     return oom(e);
   }
   if (id == NULL) {        /* made last: a refused request uses no id */
     do ct_store_newguid(s, &t.id);
-    while (ct_gmap_get(&j->index, &t.id, NULL) ||
-           ct_gmap_get(&tn->users, &t.id, NULL));
+    while (ct_tmap_get(&j->index, j->tasks, &t.id, NULL) ||
+           ct_umap_get(&tn->users, &t.id, NULL));
   }
   j->tasks[j->ntasks] = t;
-  ct_gmap_put(&j->index, &t.id, j->ntasks);
-  ct_gmap_put(&tn->users, &t.id, (uintptr_t)j);
+  ct_tmap_put(&j->index, j->tasks, j->ntasks);
+  ct_umap_put(&tn->users, j, j->ntasks);
   j->ntasks++;
   s->ntasks_total++;
   j->updated = ct_life_now(s);
@@ -996,7 +997,7 @@ int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
   for (k = 0; k < t->n; k++)
     if (t->st[k] != CT_SS_COMPLETED)
       ct_life_task_status(s, j, t, k, CT_SS_CANCELLED);
-  ct_gmap_del(&j->tenant->users, &t->id);
+  ct_umap_del(&j->tenant->users, &t->id);
   j->updated = ct_life_now(s);
   return 0;
 }
@@ -1062,11 +1063,11 @@ int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
 
 void ct_life_release_users(ct_job *j) {
   size_t i;
-  uintptr_t v;
+  ct_job *v;
   for (i = 0; i < j->ntasks; i++) {
     const ct_guid *g = &j->tasks[i].id;
-    if (ct_gmap_get(&j->tenant->users, g, &v) && (ct_job *)v == j)
-      ct_gmap_del(&j->tenant->users, g);
+    if (ct_umap_get(&j->tenant->users, g, &v) && v == j)
+      ct_umap_del(&j->tenant->users, g);
   }
 }
 

@@ -99,6 +99,24 @@ typedef struct ct_gmap {
 } ct_gmap;
 
 struct ct_tenant;
+struct ct_job;
+
+/* a job's task index: slots hold position + 1, keys are read from the
+   tasks themselves (4 bytes a slot) */
+typedef struct ct_tmap {
+  uint32_t *slots;
+  size_t cap, count;
+} ct_tmap;
+
+/* a tenant's active users: each slot names a job and a task position */
+typedef struct ct_umap_slot {
+  struct ct_job *job;          /* NULL: empty */
+  uint32_t pos;
+} ct_umap_slot;
+typedef struct ct_umap {
+  ct_umap_slot *slots;
+  size_t cap, count;
+} ct_umap;
 
 typedef struct ct_job {
   ct_guid id;
@@ -120,7 +138,7 @@ typedef struct ct_job {
   /* tasks, in the order users were added; `index` maps id -> position */
   ct_task *tasks;
   size_t ntasks, captasks;
-  ct_gmap index;
+  ct_tmap index;
 } ct_job;
 
 typedef struct ct_tenant {
@@ -128,7 +146,7 @@ typedef struct ct_tenant {
   ct_job **jobs;        /* by seq, oldest first */
   size_t njobs, capjobs;
   ct_gmap byid;         /* job id -> job */
-  ct_gmap users;        /* user id -> job holding it actively */
+  ct_umap users;        /* user id -> job holding it actively */
   /* displayName (ASCII case-folded) -> job: chained hash */
   struct ct_name_entry **names;
   size_t capnames, nnames;
@@ -231,6 +249,22 @@ int ct_gmap_get(const ct_gmap *m, const ct_guid *k, uintptr_t *val);
 int ct_gmap_put(ct_gmap *m, const ct_guid *k, uintptr_t val); /* -1: OOM */
 /* room for `extra` more keys, so the next puts cannot fail; -1: OOM */
 int ct_gmap_reserve(ct_gmap *m, size_t extra);
+
+/* task index (reserve, then put cannot fail) */
+void ct_tmap_init(ct_tmap *m);
+void ct_tmap_free(ct_tmap *m);
+int ct_tmap_get(const ct_tmap *m, const ct_task *tasks, const ct_guid *k,
+                size_t *pos);
+int ct_tmap_reserve(ct_tmap *m, const ct_task *tasks, size_t extra);
+void ct_tmap_put(ct_tmap *m, const ct_task *tasks, size_t pos);
+
+/* active users (reserve, then put cannot fail; put replaces) */
+void ct_umap_init(ct_umap *m);
+void ct_umap_free(ct_umap *m);
+int ct_umap_get(const ct_umap *m, const ct_guid *k, ct_job **job);
+int ct_umap_reserve(ct_umap *m, size_t extra);
+void ct_umap_put(ct_umap *m, ct_job *job, size_t pos);
+void ct_umap_del(ct_umap *m, const ct_guid *k);
 void ct_gmap_del(ct_gmap *m, const ct_guid *k);
 
 #endif
