@@ -1036,6 +1036,14 @@ static void keep(const ct_query *q, cand *best, size_t *nbest, size_t cap,
   best[i] = *c;
 }
 
+/* how many candidates to keep: skip + top + 1, but never more than the
+   collection holds (a huge $skip must not size an allocation) */
+static size_t keep_cap(size_t skip, size_t top, size_t n) {
+  size_t cap = n + 1;
+  if (skip < cap && top < cap - skip) cap = skip + top + 1;
+  return cap;
+}
+
 long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
                    const char *token, size_t skip, size_t top,
                    ct_job **out, ct_buf *next, size_t *count, ct_err *e) {
@@ -1070,8 +1078,8 @@ long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
     }
     if (more && k > 0) make_token(q, out[k - 1]->seq, NULL, next);
   } else {
-    size_t cap = skip + top + 1, nbest = 0;
-    cand *best = malloc((cap ? cap : 1) * sizeof *best);
+    size_t cap = keep_cap(skip, top, njobs), nbest = 0;
+    cand *best = malloc(cap * sizeof *best);
     if (best == NULL) {
       ct_arena_free(&a);
       ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
@@ -1128,8 +1136,8 @@ long ct_query_tasks(const ct_query *q, const ct_job *j, const char *token,
     }
     if (more && k > 0) make_token(q, outi[k - 1], NULL, next);
   } else {
-    size_t cap = skip + top + 1, nbest = 0;
-    cand *best = malloc((cap ? cap : 1) * sizeof *best);
+    size_t cap = keep_cap(skip, top, j->ntasks), nbest = 0;
+    cand *best = malloc(cap * sizeof *best);
     if (best == NULL) {
       ct_arena_free(&a);
       ct_err_set(e, 500, "generalException", NULL, "Out of memory.");

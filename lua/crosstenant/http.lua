@@ -381,16 +381,17 @@ local function caller(graph, req)
       return unauthenticated(graph, req, "The access token's 'exp' claim " ..
                              "must be an integer.")
     end
-    if exp * 10000000 <= graph._core:now() then
+    if exp <= graph._core:now() // 10000000 then
       return unauthenticated(graph, req, "The access token has expired.")
     end
   end
-  local who = claims.upn or claims.oid
-  if who ~= nil and type(who) ~= "string" then
-    return unauthenticated(graph, req, "The access token's '" ..
-                           (claims.upn and "upn" or "oid") ..
-                           "' claim must be a string.")
+  for _, name in ipairs { "upn", "oid" } do
+    if claims[name] ~= nil and type(claims[name]) ~= "string" then
+      return unauthenticated(graph, req, "The access token's '" .. name ..
+                             "' claim must be a string.")
+    end
   end
+  local who = claims.upn or claims.oid
   local perms = {}
   if claims.scp ~= nil then
     if type(claims.scp) ~= "string" then

@@ -31,6 +31,23 @@ end
 
 --- Builds the Graph error body and the error object for a core error.
 -- `ctx` carries the request's client-request-id, if any.
+-- a message quotes what the request carried: keep it valid UTF-8 by
+-- turning each byte that does not start a valid sequence into '?'
+local function clean(s)
+  if core.utf8_valid(s) then return s end
+  local out, i = {}, 1
+  while i <= #s do
+    local ok, bad = utf8.len(s, i)
+    if ok then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, bad - 1) .. "?"
+    i = bad + 1
+  end
+  return table.concat(out)
+end
+
 function Graph:_error(err, client_request_id)
   -- like Graph, client-request-id is the request-id when none was sent
   local request_id = self._core:request_id()
@@ -40,10 +57,11 @@ function Graph:_error(err, client_request_id)
     ["client-request-id"] = client_request_id or request_id,
   }
   if err.inner then inner.code = err.inner end
-  local body = { error = { code = err.code, message = err.message,
+  local message = clean(err.message)
+  local body = { error = { code = err.code, message = message,
                            innerError = inner } }
   return setmetatable({ status = err.status, code = err.code,
-                        message = err.message, inner = err.inner,
+                        message = message, inner = err.inner,
                         body = body }, Error)
 end
 
