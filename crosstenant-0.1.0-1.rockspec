@@ -42,6 +42,10 @@ build = {
       },
       crosstenant = "lua/crosstenant/init.lua",
       ["crosstenant.http"] = "lua/crosstenant/http.lua",
+      ["crosstenant.cli"] = "lua/crosstenant/cli.lua",
+   },
+   install = {
+      bin = { crosstenant = "bin/crosstenant" },
    },
 }
 test = {

@@ -111,6 +111,7 @@ void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
   }
   j->status = (uint8_t)st;
   j->updated = ct_life_now(s);
+  if (old != st) s->ntransitions++;
   if (ct_life_job_active(old) && !ct_life_job_active(st))
     ct_life_release_users(j);
   if (s->on_job != NULL && old != st) s->on_job(s->event_ud, j, old, st);
@@ -136,6 +137,7 @@ void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
   if (st == CT_SS_NOTSTARTED) clear_detail(t, i);
   if (old == st) return;
   t->st[i] = (uint8_t)st;
+  s->ntransitions++;
   t->updated = s->now;
   t->digits = (uint8_t)ct_life_now(s).digits;
   if (s->on_task != NULL) s->on_task(s->event_ud, j, t, t->svc[i], old, st);
@@ -174,11 +176,12 @@ static char *text(const char *fmt, const char *a, const char *b) {
 ** a seeded random failure, else `ok`.
 */
 static void outcome(ct_store *s, ct_job *j, ct_task *t, int i, int phase,
-                    int ok, int bad) {
+                    int ok, int bad, int draw) {
   char *code = NULL, *msg = NULL;
   char id[37];
+  double rate = s->failure_rate[phase];
   int st = ct_store_take_fault(s, &t->id, t->svc[i], phase, &code, &msg);
-  if (st < 0 && s->failure_rate > 0 && ct_store_random(s) < s->failure_rate) {
+  if (st < 0 && draw && rate > 0 && ct_store_random(s) < rate) {
     ct_guid_format(&t->id, id);
     st = bad;
     code = text("%s%s", phase == CT_PHASE_VALIDATE ? "validationFailed"
@@ -217,7 +220,7 @@ static void finish_validation(ct_store *s, ct_job *j) {
   EACH_TASK(j, t) {
     int failed = 0;
     for (i = 0; i < t->n; i++) {
-      outcome(s, j, t, i, CT_PHASE_VALIDATE, CT_SS_VALID, CT_SS_INVALID);
+      outcome(s, j, t, i, CT_PHASE_VALIDATE, CT_SS_VALID, CT_SS_INVALID, 1);
       failed |= failed_status(t->st[i]);
     }
     bad += (size_t)failed;
@@ -263,9 +266,11 @@ static void finish_migration(ct_store *s, ct_job *j) {
     int failed = 0;
     for (i = 0; t->retry && i < t->n; i++) {
       int st = t->st[i];
+      /* Exchange drew its random outcome at the end of its sync: one
+         draw per user, service and phase */
       if (st == CT_SS_FINALIZING || st == CT_SS_INPROGRESS)
         outcome(s, j, t, i, CT_PHASE_MIGRATE, CT_SS_COMPLETED,
-                CT_SS_FAILED);
+                CT_SS_FAILED, t->svc[i] != CT_SVC_EXCHANGE);
     }
     for (i = 0; i < t->n; i++) failed |= failed_status(t->st[i]);
     if (failed) bad++;
@@ -276,8 +281,9 @@ static void finish_migration(ct_store *s, ct_job *j) {
                        "The batch and all of its users have been "
                        "successfully migrated with no failures.");
   else if (ok == 0)
-    ct_life_job_status(s, j, CT_JS_FAILED,
-                       "All %zu users failed to migrate.", bad);
+    ct_life_job_status(s, j, CT_JS_FAILED, bad == 1
+                       ? "The only user failed to migrate."
+                       : "All %zu users failed to migrate.", bad);
   else
     ct_life_job_status(s, j, CT_JS_COMPLETEDWITHERRORS,
                        "%zu of %zu users failed to migrate.", bad, ok + bad);
@@ -306,17 +312,23 @@ static void step(ct_store *s, ct_job *j) {
     case CT_JS_PROCESSING:
       EACH_TASK(j, t)
         for (i = 0; t->retry && i < t->n; i++)
-          if (t->svc[i] == CT_SVC_EXCHANGE && t->st[i] == CT_SS_NOTSTARTED)
+          if (t->svc[i] == CT_SVC_EXCHANGE && t->st[i] == CT_SS_NOTSTARTED) {
             ct_life_task_status(s, j, t, i, CT_SS_SYNCING);
-      ct_life_job_status(s, j, CT_JS_INPROGRESS, "Mailboxes are syncing.");
-      after(s, j, s->timings.sync);
+            syncing = 1;
+          }
+      /* with no mailbox to sync, the job goes straight to its gate */
+      ct_life_job_status(s, j, CT_JS_INPROGRESS, syncing
+                         ? "Mailboxes are syncing."
+                         : "No mailbox to sync; waiting for "
+                           "completeAfterDateTime.");
+      after(s, j, syncing ? s->timings.sync : 0);
       break;
     case CT_JS_INPROGRESS:
       EACH_TASK(j, t)
         for (i = 0; i < t->n; i++)
           if (t->st[i] == CT_SS_SYNCING) {
             outcome(s, j, t, i, CT_PHASE_MIGRATE, CT_SS_SYNCED,
-                    CT_SS_FAILED);
+                    CT_SS_FAILED, 1);
             syncing = 1;
           }
       if (s->now >= j->completeAfter.ticks) {

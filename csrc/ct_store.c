@@ -191,7 +191,8 @@ ct_store *ct_store_new(const ct_options *o) {
   s->rng[1] = splitmix(&x);
   s->now = o->now;
   s->strict = o->strict;
-  s->failure_rate = o->failure_rate;
+  s->failure_rate[0] = o->failure_rate[0];
+  s->failure_rate[1] = o->failure_rate[1];
   s->nextseq = 1;
   ct_store_default_timings(&s->timings);
   return s;
@@ -751,14 +752,20 @@ int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
       s->now - j->validatedAt >
         (int64_t)(s->timings.validation_expiry * CT_TICKS_PER_SEC)) {
     ct_time v;
-    char when[29];
+    char when[29], span[48];
+    double x = s->timings.validation_expiry;
     v.ticks = j->validatedAt;
     v.digits = 0;
     ct_time_format(&v, when);
+    if (x >= 86400 && x == (double)(int64_t)(x / 86400) * 86400)
+      snprintf(span, sizeof span, "%.0f day%s", x / 86400,
+               x == 86400 ? "" : "s");
+    else
+      snprintf(span, sizeof span, "%g second%s", x, x == 1 ? "" : "s");
     ct_err_set(e, 409, "notAllowed", NULL,
                "Migration can't be started because validation passed on "
-               "%s, more than 7 days ago; the results have expired.",
-               when);
+               "%s, more than %s ago; the results have expired.",
+               when, span);
     return -1;
   }
   if (ct_life_reserve(s) != 0) { oom(e); return -1; }

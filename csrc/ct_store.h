@@ -168,7 +168,7 @@ typedef struct ct_store {
   uint64_t rng_seed;
   int64_t now;                     /* model clock, ticks */
   int strict;
-  double failure_rate;
+  double failure_rate[2];           /* by phase: validate, migrate */
   ct_timings timings;
   /* due jobs: a binary min-heap on (due, seq) */
   ct_job **heap;
@@ -176,6 +176,7 @@ typedef struct ct_store {
   ct_gmap faults;                  /* user id -> ct_fault list */
   size_t ntasks_total;
   uint64_t nrequests;               /* request ids are made from this */
+  uint64_t ntransitions;            /* status changes made, ever */
   /* event sink: called for every lifecycle transition (may be NULL) */
   void (*on_job)(void *ud, const ct_job *job, int old, int new_);
   void (*on_task)(void *ud, const ct_job *job, const ct_task *task,
@@ -188,7 +189,7 @@ typedef struct ct_options {
   int has_seed;
   int64_t now;           /* ticks */
   int strict;
-  double failure_rate;   /* 0..1 */
+  double failure_rate[2];   /* 0..1, by phase: validate, migrate */
 } ct_options;
 
 ct_store *ct_store_new(const ct_options *o);   /* NULL: out of memory */

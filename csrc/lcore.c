@@ -97,14 +97,19 @@ static int core_new(lua_State *L) {
   lua_getfield(L, 1, "strict");
   o.strict = lua_toboolean(L, -1);
   lua_pop(L, 3);
-  o.failure_rate = opt_number(L, 1, "failure_rate", 0);
+  lua_getfield(L, 1, "failure_rate");
+  if (lua_istable(L, -1)) {
+    o.failure_rate[0] = opt_number(L, lua_gettop(L), "validate", 0);
+    o.failure_rate[1] = opt_number(L, lua_gettop(L), "migrate", 0);
+  } else {
+    o.failure_rate[0] = o.failure_rate[1] = luaL_optnumber(L, -1, 0);
+  }
+  lua_pop(L, 1);
   b = (box *)lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   luaL_setmetatable(L, STORE);
   b->s = ct_store_new(&o);
   if (b->s == NULL) return luaL_error(L, "not enough memory");
-  b->s->on_job = on_job;
-  b->s->on_task = on_task;
   b->s->event_ud = b;
   lua_getfield(L, 1, "timings");
   if (lua_istable(L, -1)) {
@@ -608,25 +613,9 @@ static int s_task_cancel(lua_State *L) {
   return 1;
 }
 
-/* s:advance(until_ticks, want_events) -> events | count */
-static int s_advance(lua_State *L) {
-  box *b = lct_checkbox(L);
-  lua_Integer until = luaL_checkinteger(L, 2);
-  int want = lua_toboolean(L, 3);
+/* the recorded events as a table of tables; empties the buffer */
+static void push_events(lua_State *L, box *b) {
   size_t i;
-  b->nev = 0;
-  b->ev_oom = 0;
-  if (!want) {
-    b->s->on_job = NULL;
-    b->s->on_task = NULL;
-  }
-  ct_store_advance(b->s, (int64_t)until);
-  b->s->on_job = on_job;
-  b->s->on_task = on_task;
-  if (!want) {
-    lua_pushinteger(L, 0);
-    return 1;
-  }
   lua_createtable(L, (int)b->nev, 0);
   for (i = 0; i < b->nev; i++) {
     const event *ev = &b->ev[i];
@@ -651,7 +640,46 @@ static int s_advance(lua_State *L) {
     b->ev = NULL;
     b->capev = 0;
   }
+}
+
+/* events are recorded while someone wants them: during an advance that
+   returns them, and always while observers are registered */
+static void hooks(box *b, int on) {
+  b->s->on_job = on ? on_job : NULL;
+  b->s->on_task = on ? on_task : NULL;
+}
+
+/* s:advance(until_ticks, want_events) -> events | count of transitions */
+static int s_advance(lua_State *L) {
+  box *b = lct_checkbox(L);
+  lua_Integer until = luaL_checkinteger(L, 2);
+  int want = lua_toboolean(L, 3);
+  uint64_t before = b->s->ntransitions;
+  hooks(b, want || b->record);
+  ct_store_advance(b->s, (int64_t)until);
+  hooks(b, b->record);
+  if (!want) {
+    lua_pushinteger(L, (lua_Integer)(b->s->ntransitions - before));
+    return 1;
+  }
+  push_events(L, b);
   return 1;
+}
+
+/* s:take_events() -> the events recorded since the last take */
+static int s_take_events(lua_State *L) {
+  box *b = lct_checkbox(L);
+  push_events(L, b);
+  return 1;
+}
+
+/* s:record(on): record the events of every change, not only advances */
+static int s_record(lua_State *L) {
+  box *b = lct_checkbox(L);
+  b->record = lua_toboolean(L, 2);
+  if (!b->record) b->nev = 0;
+  hooks(b, b->record);
+  return 0;
 }
 
 static int s_now(lua_State *L) {
@@ -998,10 +1026,12 @@ static const luaL_Reg store_methods[] = {
   { "job_validate", s_job_validate },
   { "next_due", s_next_due },
   { "now", s_now },
+  { "record", s_record },
   { "request_id", s_request_id },
   { "stats", s_stats },
   { "task_cancel", s_task_cancel },
   { "task_create", s_task_create },
+  { "take_events", s_take_events },
   { "task_get", s_task_get },
   { NULL, NULL }
 };

@@ -29,6 +29,7 @@ typedef struct box {
   event *ev;           /* events of the advance under way */
   size_t nev, capev;
   int ev_oom;
+  int record;          /* observers registered: record every change */
 } box;
 
 /* the store at stack index 1; raises when it is not one, or closed */

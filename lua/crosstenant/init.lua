@@ -54,7 +54,8 @@ function Graph:_error(err, client_request_id)
   local inner = {
     date = core.time_format(self._core:now() // TICKS * TICKS, 0),
     ["request-id"] = request_id,
-    ["client-request-id"] = client_request_id or request_id,
+    ["client-request-id"] = client_request_id and clean(client_request_id)
+                            or request_id,
   }
   if err.inner then inner.code = err.inner end
   local message = clean(err.message)
@@ -71,7 +72,7 @@ M.Error = Error
 
 local OPTIONS = {
   tenant = "string", user = "string", strict = "boolean", seed = "number",
-  now = "string", require_token = "boolean", failure_rate = "number",
+  now = "string", require_token = "boolean", failure_rate = "number|table",
   timings = "table",
 }
 
@@ -95,8 +96,9 @@ function M.new(opts)
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
     if not want then opt_error("unknown option '" .. tostring(k) .. "'") end
-    if type(v) ~= want then
-      opt_error("option '" .. k .. "' must be a " .. want)
+    if not want:find(type(v), 1, true) then
+      opt_error("option '" .. k .. "' must be a " ..
+                want:gsub("|", " or a "))
     end
   end
   local tenant = core.guid(opts.tenant or DEFAULTS.tenant)
@@ -115,9 +117,23 @@ function M.new(opts)
   else
     now = os.time() * TICKS
   end
+  -- one rate for both phases, or { validate = x, migrate = y }
   local rate = opts.failure_rate or 0
-  if rate < 0 or rate > 1 or rate ~= rate then
-    opt_error("option 'failure_rate' must be between 0 and 1")
+  local function check_rate(r, what)
+    if type(r) ~= "number" or r < 0 or r > 1 or r ~= r then
+      opt_error("option '" .. what .. "' must be between 0 and 1")
+    end
+  end
+  if type(rate) == "table" then
+    for k, r in pairs(rate) do
+      if k ~= "validate" and k ~= "migrate" then
+        opt_error("option 'failure_rate' takes validate and migrate, not '"
+                  .. tostring(k) .. "'")
+      end
+      check_rate(r, "failure_rate." .. k)
+    end
+  else
+    check_rate(rate, "failure_rate")
   end
   if opts.timings then
     for k, v in pairs(opts.timings) do
@@ -171,6 +187,13 @@ function Graph:_fail(err)
   return nil, self:_error(err)
 end
 
+-- hand observers the changes a request or method just made
+function Graph:_flush()
+  if #self._handlers.job > 0 or #self._handlers.task > 0 then
+    self:_dispatch(self._core:take_events())
+  end
+end
+
 function Graph:create_job(props)
   check_arg(1, "create_job", props, "table", "string")
   local job, err = self._core:job_create(self._tenant, self._user, props)
@@ -199,6 +222,7 @@ function Graph:delete_job(id)
   check_arg(1, "delete_job", id, "string")
   local ok, err = self._core:job_delete(self._tenant, id, false)
   if not ok then return self:_fail(err) end
+  self:_flush()
   return true
 end
 
@@ -208,6 +232,7 @@ local function action(name, context)
     local r, err = self._core["job_" .. name:gsub("_job$", "")](
       self._core, self._tenant, id, false)
     if not r then return self:_fail(err) end
+    self:_flush()
     if context then
       r["@odata.context"] = M.context("beta", context)
     end
@@ -225,6 +250,7 @@ function Graph:create_task(job_id, props)
   local task, err = self._core:task_create(self._tenant, job_id, false,
                                            props, true)
   if not task then return self:_fail(err) end
+  self:_flush()
   task["@odata.context"] = M.context("beta", JOBS .. "('" .. task["@job"]
                                      .. "')/users/$entity")
   task["@job"] = nil
@@ -247,6 +273,7 @@ function Graph:cancel_task(job_id, task_id)
   check_arg(2, "cancel_task", task_id, "string")
   local r, err = self._core:task_cancel(self._tenant, job_id, false, task_id)
   if not r then return self:_fail(err) end
+  self:_flush()
   return r
 end
 
@@ -268,28 +295,30 @@ function Graph:list_tasks(job_id, query)
 end
 
 function Graph:request(method, url, body, headers)
-  return require("crosstenant.http").request(self, method, url, body,
-                                             headers)
+  local status, rbody, rheaders = require("crosstenant.http").request(
+    self, method, url, body, headers)
+  self:_flush()
+  return status, rbody, rheaders
 end
 
 -- The model clock ---------------------------------------------------------
 
-local function duration_ticks(d, name)
+-- a duration argument (argument #n of `name`) in ticks
+local function duration_ticks(d, name, n)
+  local where = "bad argument #" .. n .. " to '" .. name .. "' ("
   if type(d) == "number" then
     if d ~= d or d < 0 or d == math.huge then
-      error("bad argument #1 to '" .. name .. "' (seconds must be >= 0)", 3)
+      error(where .. "seconds must be >= 0)", 3)
     end
     return math.floor(d * TICKS + 0.5)
   elseif type(d) == "string" then
     local t = core.duration_parse(d)
     if not t then
-      error("bad argument #1 to '" .. name .. "' (not an ISO 8601 " ..
-            "duration: '" .. d .. "')", 3)
+      error(where .. "not an ISO 8601 duration: '" .. d .. "')", 3)
     end
     return t
   end
-  error("bad argument #1 to '" .. name .. "' (number or string expected, " ..
-        "got " .. type(d) .. ")", 3)
+  error(where .. "number or string expected, got " .. type(d) .. ")", 3)
 end
 
 --- The model clock, as ISO 8601 UTC text.
@@ -303,9 +332,11 @@ function Graph:_dispatch(events)
   if #hj == 0 and #ht == 0 then return end
   for _, ev in ipairs(events) do
     if ev.type == "job" then
-      local job = self._core:job_get(self._tenant, ev.job, false)
-      for _, fn in ipairs(hj) do fn(job or ev, ev.old, ev.new) end
-    else
+      if #hj > 0 then
+        local job = self._core:job_get(self._tenant, ev.job, false)
+        for _, fn in ipairs(hj) do fn(job or ev, ev.old, ev.new) end
+      end
+    elseif #ht > 0 then
       local task = self._core:task_get(self._tenant, ev.job, false, ev.user)
       if task then task["@job"] = nil end
       for _, fn in ipairs(ht) do
@@ -335,9 +366,16 @@ function Graph:_advance_to(stop)
 end
 
 --- Moves the clock forward by `d` (seconds or an ISO 8601 duration) and
--- runs every transition due in that span; returns the events.
-function Graph:advance(d)
-  local ticks = duration_ticks(d, "advance")
+-- runs every transition due in that span; returns the events (with
+-- want_events == false, only how many there were: no tables are built).
+function Graph:advance(d, want_events)
+  local ticks = duration_ticks(d, "advance", 1)
+  if want_events == false then
+    if #self._handlers.job > 0 or #self._handlers.task > 0 then
+      return #self:_advance_to(self._core:now() + ticks)
+    end
+    return self._core:advance(self._core:now() + ticks, false)
+  end
   return self:_advance_to(self._core:now() + ticks)
 end
 
@@ -345,10 +383,15 @@ end
 -- whether pred held.  pred may be a job id and a set of statuses.
 function Graph:run_until(pred, a, b)
   local limit
+  local nlimit = 2
   if type(pred) == "string" then
     check_arg(2, "run_until", a, "table")
     local id, set = pred, {}
     for _, s in ipairs(a) do set[s] = true end
+    if not self._core:job_get(self._tenant, id, false) then
+      error("bad argument #1 to 'run_until' (no job '" .. id .. "')", 2)
+    end
+    nlimit = 3
     pred = function(g)
       local job = g._core:job_get(g._tenant, id, false)
       return job ~= nil and set[job.status] == true
@@ -358,7 +401,8 @@ function Graph:run_until(pred, a, b)
     check_arg(1, "run_until", pred, "function")
     limit = a
   end
-  local stop = self._core:now() + duration_ticks(limit or "P30D", "run_until")
+  local stop = self._core:now() + duration_ticks(limit or "P30D",
+                                                 "run_until", nlimit)
   while true do
     if pred(self) then return true end
     local due = self._core:next_due()
@@ -380,8 +424,34 @@ function Graph:fail(spec)
             .. "')", 2)
     end
   end
+  local function bad(field, what)
+    error("bad argument #1 to 'fail' (field '" .. field .. "' " .. what ..
+          ")", 3)
+  end
+  if type(spec.user) ~= "string" or not core.guid(spec.user) then
+    bad("user", "must be a user's GUID")
+  end
+  local services = { odsp = "ODSP", meeting = "Meeting", teams = "Teams",
+                     exchange = "Exchange" }
+  if type(spec.service) ~= "string" or not services[spec.service:lower()] then
+    bad("service", "must be ODSP, Meeting, Teams or Exchange")
+  end
   local phase = spec.phase or "validate"
+  if phase ~= "validate" and phase ~= "migrate" then
+    bad("phase", "must be validate or migrate")
+  end
   local status = spec.status or (phase == "validate" and "invalid" or "failed")
+  local allowed = phase == "validate" and { invalid = 1, error = 1 }
+                  or { failed = 1, error = 1 }
+  if not allowed[status] then
+    bad("status", phase == "validate" and "must be invalid or error"
+                  or "must be failed or error")
+  end
+  for _, f in ipairs { "code", "message" } do
+    if spec[f] ~= nil and type(spec[f]) ~= "string" then
+      bad(f, "must be a string")
+    end
+  end
   local ok, err = self._core:fail(spec.user, spec.service, phase, status,
                                   spec.code or "scriptedFailure",
                                   spec.message or "Scripted failure.")
@@ -399,6 +469,7 @@ function Graph:on(event, fn)
     error("bad argument #1 to 'on' (event must be 'job' or 'task')", 2)
   end
   list[#list + 1] = fn
+  self._core:record(true)
   return self
 end
 

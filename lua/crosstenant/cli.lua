@@ -1,0 +1,682 @@
+--- crosstenant.cli: the `crosstenant` command.
+--
+--   crosstenant run [options] SCENARIO.lua [ARG...]
+--
+-- Runs a scenario script against a fresh store (the global `graph`, also
+-- the script's first argument), shows progress while the model clock
+-- moves, and ends with a report of the store: jobs by status, users by
+-- status per service, failures with their codes and messages, and the
+-- model time taken.  Everything in the report comes from the model, so the
+-- same options and script give the same bytes.
+local crosstenant = require "crosstenant"
+
+local M = {}
+
+M.DEFAULT_SEED = 1
+M.DEFAULT_NOW = "2025-11-06T09:00:00Z"
+M.MAX_FAILURE_ROWS = 50      -- text report; --json lists every failure
+
+local USAGE = [[
+Usage: crosstenant run [options] SCENARIO.lua [ARG...]
+
+Runs SCENARIO.lua against a fresh crosstenant store and prints a report:
+jobs by status, users by status per service, failures with their codes and
+messages, and the model time taken.  The store is the global `graph` and
+the script's first argument (`...`); the ARGs follow it.
+
+Options:
+  --seed N            seed of the store's ids and failures (default 1)
+  --now ISO           start of the model clock (default 2025-11-06T09:00:00Z)
+  --failure-rate X    seeded random failures per user and service, 0 to 1
+                      (default 0); it applies to validation and migration
+  --progress MODE     auto: a live line on a terminal, plain lines otherwise;
+                      always: the live line; never: no progress
+  -q, --quiet         no progress: the report only on stdout
+  --json              the report as JSON on stdout and nothing else
+  -h, --help          this text
+  --version           the version
+
+The scenario's own output (print, io.write) goes to stdout, or to stderr
+with --json or --quiet; progress goes to stderr with --json.  Options may
+come anywhere before `--`; what follows `--` goes to the script.
+
+Exit status: 0 when the scenario ran to its end, 1 when it raised (the
+error is on stderr), 2 for a usage error or a scenario that can't be read.
+]]
+
+-- Status orders: the lifecycle's, for reports and progress -------------
+
+local JOB_STATUSES = {
+  "submitted", "validateSubmitted", "validateProcessing",
+  "validateInProgress", "validatePassed", "validateFailed", "processing",
+  "inProgress", "cuttingOver", "completed", "completedWithErrors", "failed",
+  "pendingCancel", "cancelled", "pendingDelete", "deleted", "approved",
+  "adminActionRequired",
+}
+
+local SERVICES = { "ODSP", "Meeting", "Teams", "Exchange" }
+
+local SERVICE_STATUSES = {
+  "notStarted", "inProgress", "valid", "invalid", "error", "syncing",
+  "synced", "finalizing", "completed", "failed", "pendingCancel",
+  "cancelled", "forceComplete",
+}
+
+local FAILED = { invalid = true, error = true, failed = true }
+
+-- rank of each status in its order; unknown ones sort after, by name
+local function ranks(list)
+  local r = {}
+  for i, s in ipairs(list) do r[s] = i end
+  return r
+end
+local JOB_RANK, SERVICE_RANK = ranks(JOB_STATUSES), ranks(SERVICES)
+local STATUS_RANK = ranks(SERVICE_STATUSES)
+
+local function sorted_keys(t, rank)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    local ra, rb = rank[a] or math.huge, rank[b] or math.huge
+    if ra ~= rb then return ra < rb end
+    return a < b
+  end)
+  return keys
+end
+
+-- Time: the model's ISO 8601 text as 100-ns ticks, and durations --------
+
+local TICKS = 10000000
+
+-- days from 1970-01-01 to a proleptic Gregorian date
+local function days_from_civil(y, m, d)
+  y = m <= 2 and y - 1 or y
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m > 2 and m - 3 or m + 9) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Ticks since the epoch of a UTC timestamp as the model writes it.
+function M.ticks(iso)
+  local y, mo, d, h, mi, s, frac = iso:match(
+    "^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.?(%d*)Z$")
+  if not y then error("not a model timestamp: '" .. iso .. "'", 2) end
+  local days = days_from_civil(tonumber(y), tonumber(mo), tonumber(d))
+  local secs = ((days * 24 + tonumber(h)) * 60 + tonumber(mi)) * 60 +
+               tonumber(s)
+  return secs * TICKS + math.tointeger(tonumber((frac .. "0000000"):sub(1, 7)))
+end
+
+--- An ISO 8601 duration for a number of ticks: "PT0S", "P1DT2H30M", ...
+function M.duration(ticks)
+  local secs, frac = ticks // TICKS, ticks % TICKS
+  local d, h = secs // 86400, secs % 86400 // 3600
+  local m, s = secs % 3600 // 60, secs % 60
+  local out = { "P" }
+  if d > 0 then out[#out + 1] = d .. "D" end
+  if h > 0 or m > 0 or s > 0 or frac > 0 or d == 0 then
+    out[#out + 1] = "T"
+    if h > 0 then out[#out + 1] = h .. "H" end
+    if m > 0 then out[#out + 1] = m .. "M" end
+    if s > 0 or frac > 0 or (h == 0 and m == 0) then
+      local f = frac > 0 and ("." .. ("%07d"):format(frac):gsub("0+$", ""))
+                or ""
+      out[#out + 1] = s .. f .. "S"
+    end
+  end
+  return table.concat(out)
+end
+
+local function seconds(ticks)
+  if ticks % TICKS == 0 then return ticks // TICKS end
+  return ticks / TICKS
+end
+
+-- Walking the store: every job, every task, through the public API ------
+
+local function skiptoken(page)
+  local link = page["@odata.nextLink"]
+  return link and link:match("[?&]%$skiptoken=([^&]+)")
+end
+
+local function check(r, err, what)
+  if r == nil then error(what .. ": " .. tostring(err), 0) end
+  return r
+end
+
+--- Every job of the store's default tenant, oldest first.
+function M.jobs(graph)
+  local jobs, token = {}, nil
+  repeat
+    local page, err = graph:list_jobs { top = 999, skiptoken = token }
+    check(page, err, "listing jobs")
+    for _, job in ipairs(page.value) do jobs[#jobs + 1] = job end
+    token = skiptoken(page)
+  until not token
+  -- the list is newest first
+  for i = 1, #jobs // 2 do
+    jobs[i], jobs[#jobs + 1 - i] = jobs[#jobs + 1 - i], jobs[i]
+  end
+  return jobs
+end
+
+--- Calls fn(task) for every task of a job, in the order users were added.
+function M.each_task(graph, job_id, fn)
+  local token
+  repeat
+    local page, err = graph:list_tasks(job_id, { top = 999,
+                                                 skiptoken = token })
+    check(page, err, "listing the users of job " .. job_id)
+    for _, task in ipairs(page.value) do fn(task) end
+    token = skiptoken(page)
+  until not token
+end
+
+-- The report --------------------------------------------------------------
+
+--- The report of a store as a table (what --json prints).  `info` carries
+-- scenario, seed, failureRate and start (the clock when the run began).
+function M.report(graph, info)
+  local finish = graph:now()
+  local elapsed = M.ticks(finish) - M.ticks(info.start)
+  local by_status = {}
+  for _, s in ipairs(JOB_STATUSES) do by_status[s] = 0 end
+  local by_service = {}
+  for _, svc in ipairs(SERVICES) do
+    by_service[svc] = {}
+    for _, s in ipairs(SERVICE_STATUSES) do by_service[svc][s] = 0 end
+  end
+  local list, failures, users = {}, {}, 0
+  for _, job in ipairs(M.jobs(graph)) do
+    by_status[job.status] = (by_status[job.status] or 0) + 1
+    local n = 0
+    M.each_task(graph, job.id, function(task)
+      n = n + 1
+      for _, entry in ipairs(task.currentStatus) do
+        local row = by_service[entry.service]
+        if not row then
+          row = {}
+          by_service[entry.service] = row
+        end
+        row[entry.status] = (row[entry.status] or 0) + 1
+        local e = entry.errors[1]
+        if FAILED[entry.status] or e then
+          failures[#failures + 1] = {
+            job = job.id, displayName = job.displayName, user = task.id,
+            service = entry.service, status = entry.status,
+            code = e and e.code, message = e and e.message,
+          }
+        end
+      end
+    end)
+    users = users + n
+    list[#list + 1] = {
+      id = job.id, displayName = job.displayName, jobType = job.jobType,
+      status = job.status, message = job.message, users = n,
+      lastUpdatedDateTime = job.lastUpdatedDateTime,
+    }
+  end
+  return {
+    scenario = info.scenario,
+    seed = info.seed,
+    failureRate = info.failureRate,
+    start = info.start,
+    ["end"] = finish,
+    modelSeconds = seconds(elapsed),
+    modelDuration = M.duration(elapsed),
+    jobs = { total = #list, byStatus = by_status, list = list },
+    users = { total = users, byService = by_service },
+    failures = failures,
+  }
+end
+
+local function pad(s, n, right)
+  s = tostring(s)
+  if #s >= n then return s end
+  return right and (" "):rep(n - #s) .. s or s .. (" "):rep(n - #s)
+end
+
+--- The report as text, one string ending in a newline.
+function M.format(r)
+  local out = {}
+  local function say(fmt, ...) out[#out + 1] = fmt:format(...) end
+  say("== crosstenant report: %s", r.scenario)
+  say("seed %d, failure rate %s", r.seed, tostring(r.failureRate))
+  say("model time %s to %s: %s (%s s)", r.start, r["end"], r.modelDuration,
+      tostring(r.modelSeconds))
+
+  say("")
+  say("jobs: %d", r.jobs.total)
+  local width = 0
+  for s, n in pairs(r.jobs.byStatus) do
+    if n > 0 and #s > width then width = #s end
+  end
+  for _, s in ipairs(sorted_keys(r.jobs.byStatus, JOB_RANK)) do
+    local n = r.jobs.byStatus[s]
+    if n > 0 then say("  %s  %s", pad(s, width), pad(n, 6, true)) end
+  end
+
+  say("")
+  say("users: %d", r.users.total)
+  local services, statuses, seen = {}, {}, {}
+  for _, svc in ipairs(sorted_keys(r.users.byService, SERVICE_RANK)) do
+    local any = false
+    for s, n in pairs(r.users.byService[svc]) do
+      if n > 0 then
+        any = true
+        seen[s] = true
+      end
+    end
+    if any then services[#services + 1] = svc end
+  end
+  for _, s in ipairs(sorted_keys(seen, STATUS_RANK)) do
+    statuses[#statuses + 1] = s
+  end
+  if #services > 0 then
+    local w = 0
+    for _, s in ipairs(statuses) do if #s > w then w = #s end end
+    local cols = {}
+    for i, svc in ipairs(services) do cols[i] = math.max(#svc, 6) end
+    local head = { "  " .. pad("", w) }
+    for i, svc in ipairs(services) do
+      head[#head + 1] = pad(svc, cols[i], true)
+    end
+    say("%s", table.concat(head, "  "))
+    for _, s in ipairs(statuses) do
+      local row = { "  " .. pad(s, w) }
+      for i, svc in ipairs(services) do
+        row[#row + 1] = pad(r.users.byService[svc][s] or 0, cols[i], true)
+      end
+      say("%s", table.concat(row, "  "))
+    end
+  end
+
+  say("")
+  say("failures: %d", #r.failures)
+  local shown = math.min(#r.failures, M.MAX_FAILURE_ROWS)
+  local wn, ws, wt = 0, 0, 0
+  for i = 1, shown do
+    local f = r.failures[i]
+    wn = math.max(wn, #f.displayName)
+    ws = math.max(ws, #f.service)
+    wt = math.max(wt, #f.status)
+  end
+  for i = 1, shown do
+    local f = r.failures[i]
+    local what = f.code and (f.code .. ": " .. f.message) or "(no error)"
+    say("  %s  %s  %s  %s  %s", pad(f.displayName, wn), f.user,
+        pad(f.service, ws), pad(f.status, wt), what)
+  end
+  if #r.failures > shown then
+    say("  ... and %d more (--json lists every failure)",
+        #r.failures - shown)
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+-- Progress ------------------------------------------------------------------
+
+-- A progress line says, at a model instant, how many jobs are in each
+-- status.  It is printed when those counts differ from the last line's,
+-- looked at only at model instants (never on a wall-clock timer), so the
+-- lines are the same on every run.  `live` rewrites one line on a
+-- terminal with \r; `lines` prints plain lines.
+
+local Progress = {}
+Progress.__index = Progress
+
+local function new_progress(mode, out, start)
+  return setmetatable({ mode = mode, out = out, start = M.ticks(start),
+                        last = nil, width = 0 }, Progress)
+end
+
+local function count_text(statuses)
+  local counts, total = {}, 0
+  for _, s in pairs(statuses) do
+    counts[s] = (counts[s] or 0) + 1
+    total = total + 1
+  end
+  local parts = {}
+  for _, s in ipairs(sorted_keys(counts, JOB_RANK)) do
+    parts[#parts + 1] = s .. " " .. counts[s]
+  end
+  return ("%d job%s%s%s"):format(total, total == 1 and "" or "s",
+                                 total > 0 and ": " or "",
+                                 table.concat(parts, ", "))
+end
+
+function Progress:show(now, statuses)
+  local text = count_text(statuses)
+  if text == self.last then return end
+  self.last = text
+  self.shown = true
+  local line = ("[+%s] %s  %s"):format(
+    M.duration(M.ticks(now) - self.start), now, text)
+  if self.mode == "live" then
+    self:draw(line)
+  else
+    self.out:write(line, "\n")
+  end
+  self.out:flush()
+end
+
+function Progress:draw(line)
+  local n = #line
+  self.line = line
+  if n < self.width then line = line .. (" "):rep(self.width - n) end
+  self.width = n
+  self.out:write("\r", line)
+end
+
+--- Clears the live line before other output on the same terminal ...
+function Progress:clear()
+  if self.mode == "live" and self.width > 0 then
+    self.out:write("\r", (" "):rep(self.width), "\r")
+    self.out:flush()
+    self.width = 0
+  end
+end
+
+--- ... and draws it again below that output.
+function Progress:restore()
+  if self.mode == "live" and self.width == 0 and self.line then
+    self:draw(self.line)
+    self.out:flush()
+  end
+end
+
+--- Ends the live line: the report starts on a line of its own.
+function Progress:finish()
+  if self.mode == "live" and self.width > 0 then
+    self.out:write("\n")
+    self.out:flush()
+    self.width = 0
+  end
+end
+
+local function statuses_of(graph)
+  local st = {}
+  for _, job in ipairs(M.jobs(graph)) do st[job.id] = job.status end
+  return st
+end
+
+-- The store's clock only moves through advance and run_until: the
+-- command wraps both on this one store.  advance: the job events it
+-- returns are replayed instant by instant from the statuses before (the
+-- statuses after, rolled back).  run_until: its predicate runs after every
+-- due instant, and the progress looks at the jobs then.  Errors keep the
+-- scenario's position: run_until is a tail call, advance re-raises at the
+-- caller's level.
+local function instrument(graph, progress)
+  local advance, run_until = crosstenant.Graph.advance,
+                             crosstenant.Graph.run_until
+  function graph.advance(self, d)
+    local ok, events = pcall(advance, self, d)
+    if not ok then
+      if type(events) == "string" and events:match("^bad argument") then
+        error(events, 2)
+      end
+      error(events, 0)
+    end
+    if self ~= graph then return events end
+    local jobs = {}
+    for _, ev in ipairs(events) do
+      if ev.type == "job" then jobs[#jobs + 1] = ev end
+    end
+    if #jobs == 0 then return events end
+    local after = statuses_of(self)
+    local st = {}
+    for id, s in pairs(after) do st[id] = s end
+    for i = #jobs, 1, -1 do st[jobs[i].job] = jobs[i].old end
+    local i = 1
+    while i <= #jobs do
+      local t = jobs[i].time
+      while i <= #jobs and jobs[i].time == t do
+        st[jobs[i].job] = jobs[i].new
+        i = i + 1
+      end
+      progress:show(t, st)
+    end
+    progress:show(self:now(), after)
+    return events
+  end
+  function graph.run_until(self, pred, a, b)
+    if self ~= graph then return run_until(self, pred, a, b) end
+    if type(pred) == "string" and type(a) == "table" then
+      local id, set = pred, {}
+      for _, s in ipairs(a) do set[s] = true end
+      pred = function(g)
+        local job = g:get_job(id)
+        return job ~= nil and set[job.status] == true
+      end
+      a = b
+    elseif type(pred) ~= "function" then
+      return run_until(self, pred, a, b)
+    end
+    local user = pred
+    return run_until(self, function(g)
+      progress:show(g:now(), statuses_of(g))
+      return user(g)
+    end, a)
+  end
+end
+
+-- Options -------------------------------------------------------------------
+
+local function usage_error(msg)
+  return nil, msg
+end
+
+local FLAGS = { json = true, quiet = true, help = true, version = true }
+local VALUED = { seed = true, now = true, ["failure-rate"] = true,
+                 progress = true }
+
+--- Parses the arguments: the options table, or nil + a message.
+function M.parse(argv)
+  local o = { progress = "auto", script_args = {} }
+  local positional = {}
+  local i, n = 1, #argv
+  while i <= n do
+    local a = argv[i]
+    if a == "--" then
+      for k = i + 1, n do o.script_args[#o.script_args + 1] = argv[k] end
+      break
+    elseif a == "-h" then
+      o.help = true
+    elseif a == "-q" then
+      o.quiet = true
+    elseif a:sub(1, 2) == "--" then
+      local name, value = a:match("^%-%-([^=]+)=(.*)$")
+      name = name or a:sub(3)
+      if FLAGS[name] then
+        if value then
+          return usage_error("option --" .. name .. " takes no value")
+        end
+        o[name] = true
+      elseif VALUED[name] then
+        if not value then
+          i = i + 1
+          value = argv[i]
+          if value == nil then
+            return usage_error("option --" .. name .. " needs a value")
+          end
+        end
+        if name == "seed" then
+          local v = value:match("^%-?%d+$") and math.tointeger(tonumber(value))
+          if not v then
+            return usage_error("--seed must be an integer, not '" .. value ..
+                               "'")
+          end
+          o.seed = v
+        elseif name == "failure-rate" then
+          local v = tonumber(value)
+          if not v or v ~= v or v < 0 or v > 1 then
+            return usage_error("--failure-rate must be a number from 0 to " ..
+                               "1, not '" .. value .. "'")
+          end
+          o.failure_rate = v
+        elseif name == "progress" then
+          if value ~= "auto" and value ~= "always" and value ~= "never" then
+            return usage_error("--progress must be auto, always or never, " ..
+                               "not '" .. value .. "'")
+          end
+          o.progress = value
+        else
+          o.now = value
+        end
+      else
+        return usage_error("unknown option '" .. a .. "'")
+      end
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return usage_error("unknown option '" .. a .. "'")
+    else
+      positional[#positional + 1] = a
+    end
+    i = i + 1
+  end
+  if o.help or o.version then return o end
+  if positional[1] == nil then return usage_error("missing command") end
+  if positional[1] ~= "run" then
+    return usage_error("unknown command '" .. positional[1] .. "'")
+  end
+  if positional[2] == nil then return usage_error("missing SCENARIO.lua") end
+  o.scenario = positional[2]
+  local extra = {}
+  for k = 3, #positional do extra[#extra + 1] = positional[k] end
+  for _, v in ipairs(o.script_args) do extra[#extra + 1] = v end
+  o.script_args = extra
+  return o
+end
+
+-- Running -----------------------------------------------------------------
+
+local function is_tty(fd)
+  return os.execute("test -t " .. fd) == true
+end
+
+local function message_of(e)
+  if type(e) == "string" then return e end
+  local mt = getmetatable(e)
+  if mt and mt.__tostring then return tostring(e) end
+  return "(error object is a " .. type(e) .. " value)"
+end
+
+-- Runs the chunk with the store as the global `graph` and `...`, with
+-- print and io.write sent to `out` (after clearing a live progress line).
+local function run_script(chunk, graph, o, out, progress)
+  local saved = { graph = rawget(_G, "graph"), print = print,
+                  write = io.write }
+  rawset(_G, "graph", graph)
+  rawset(_G, "print", function(...)
+    progress:clear()
+    o.wrote = o.wrote or out == io.stdout
+    local n = select("#", ...)
+    for k = 1, n do
+      if k > 1 then out:write("\t") end
+      out:write(tostring((select(k, ...))))
+    end
+    out:write("\n")
+    progress:restore()
+  end)
+  rawset(io, "write", function(...)
+    progress:clear()
+    o.wrote = o.wrote or out == io.stdout
+    local r, e = out:write(...)
+    local n = select("#", ...)
+    local last = n > 0 and select(n, ...)
+    if type(last) == "string" and last:sub(-1) == "\n" then
+      progress:restore()
+    end
+    return r, e
+  end)
+  local ok, err = pcall(chunk, graph, table.unpack(o.script_args))
+  rawset(_G, "graph", saved.graph)
+  rawset(_G, "print", saved.print)
+  rawset(io, "write", saved.write)
+  out:flush()
+  return ok, err
+end
+
+--- The command: `argv` as the launcher's `arg`; returns the exit code.
+function M.main(argv)
+  local stdout, stderr = io.stdout, io.stderr
+  local o, err = M.parse(argv or {})
+  if not o then
+    stderr:write("crosstenant: ", err, "\n",
+                 "Try 'crosstenant --help'.\n")
+    return 2
+  end
+  if o.help then
+    stdout:write(USAGE)
+    return 0
+  end
+  if o.version then
+    stdout:write(crosstenant._VERSION, "\n")
+    return 0
+  end
+
+  local chunk, lerr = loadfile(o.scenario)
+  if not chunk then
+    local f = io.open(o.scenario, "r")
+    if not f then
+      stderr:write("crosstenant: can't read scenario '", o.scenario, "'\n")
+      return 2
+    end
+    f:close()
+    stderr:write("crosstenant: ", lerr, "\n")
+    return 1
+  end
+
+  local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
+                 failure_rate = o.failure_rate or 0 }
+  local ok, graph = pcall(crosstenant.new, opts)
+  if not ok then
+    local why = tostring(graph):match(
+      "option 'now' is not a DateTimeOffset %((.*)%)$")
+    stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
+                 opts.now, "'", why and (" (" .. why .. ")") or "", "\n",
+                 "Try 'crosstenant --help'.\n")
+    return 2
+  end
+
+  local pstream = o.json and stderr or stdout
+  local mode = o.quiet and "never" or o.progress
+  if mode == "auto" then
+    mode = is_tty(o.json and 2 or 1) and "live" or "lines"
+  elseif mode == "always" then
+    mode = "live"
+  else
+    mode = "off"
+  end
+  local start = graph:now()
+  local progress = new_progress(mode, pstream, start)
+  if mode ~= "off" then instrument(graph, progress) end
+  local out = (o.json or o.quiet) and stderr or stdout
+
+  local ran, serr = run_script(chunk, graph, o, out, progress)
+  progress:finish()
+  if not ran then
+    stderr:write("crosstenant: ", message_of(serr), "\n")
+    graph:close()
+    return 1
+  end
+  local report = M.report(graph, {
+    scenario = o.scenario, seed = opts.seed, failureRate = opts.failure_rate,
+    start = start })
+  graph:close()
+  if o.json then
+    stdout:write(crosstenant.encode(report), "\n")
+  else
+    -- a blank line after the progress and the scenario's own output
+    if o.wrote or (progress.shown and pstream == stdout) then
+      stdout:write("\n")
+    end
+    stdout:write(M.format(report))
+  end
+  stdout:flush()
+  return 0
+end
+
+return M
