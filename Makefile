@@ -51,7 +51,7 @@ HDRS     := $(sort $(wildcard csrc/*.h))
 CTESTS   := $(sort $(wildcard spec/c/test_*.c))
 ROCKSPEC := crosstenant-0.1.0-1.rockspec
 
-LINT_PATHS := $(wildcard lua spec examples) $(wildcard bin/*)
+LINT_PATHS := $(wildcard lua spec examples bench) $(wildcard bin/*)
 
 # ---------------------------------------------------------------- busted
 LPATH := ./lua/?.lua;./lua/?/init.lua
@@ -217,7 +217,99 @@ check: deps
 
 demo: deps build/plain/crosstenant/core.so
 	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
-	  $(LUA) examples/demo.lua
+	  $(LUA) bin/crosstenant run examples/01_clean_migration.lua
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------- bench
+# `make bench`: bench/bench.lua (each figure beside its floor, each
+# measure in a process of its own), then bench/core_bench.c, the core
+# without Lua.  Not part of test or check; see docs/performance.md.
+BENCH_ROUNDS ?= 7
+.PHONY: bench
+bench: deps
+	@$(SUBMAKE) build/plain/crosstenant/core.so build/bench/core_bench
+	$(LUA) bench/bench.lua --rounds=$(BENCH_ROUNDS)
+	./build/bench/core_bench $(BENCH_ROUNDS)
+
+build/bench/core_bench: bench/core_bench.c \
+                        $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARNFLAGS) $(CFLAGS) -Icsrc -o $@ $< \
+	  $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(LDFLAGS) -lm
+
+# ---------------------------------------------------------------- fuzz
+# libFuzzer targets in fuzz/ (see docs/hardening.md), built with clang into
+# build/fuzz/.  `make fuzz FUZZ_TIME=60` fuzzes each target for FUZZ_TIME
+# seconds from its corpus fuzz/corpus/<t>; new inputs go to
+# build/fuzz/corpus-<t>, crashes to build/fuzz/crash-<t>-*, logs to
+# build/fuzz/<t>.log.  `make fuzz-replay` runs every corpus file once
+# (regression, no fuzzing).  FUZZ_TARGETS=json picks targets.
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_TARGETS ?= request time guid json encode query
+FUZZ_ARGS   ?=
+FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(WARNFLAGS) -O1 -g $(FUZZ_SAN) $(LUA_CFLAGS) -Icsrc \
+               -DCT_ROOT='"$(CURDIR)"'
+# targets that embed Lua link the whole module and liblua5.4
+FUZZ_LUA    := request encode
+FUZZ_MAXLEN_request := 16384
+FUZZ_MAXLEN_json    := 8192
+FUZZ_MAXLEN_encode  := 4096
+FUZZ_MAXLEN_time    := 64
+FUZZ_MAXLEN_guid    := 512
+FUZZ_MAXLEN_query   := 1024
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+build/fuzz/obj/%.o: csrc/%.c $(HDRS) | fuzz-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+FUZZ_CORE_OBJ := $(CORE_SRC:csrc/%.c=build/fuzz/obj/%.o)
+FUZZ_ALL_OBJ  := $(CSRC:csrc/%.c=build/fuzz/obj/%.o)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/embed.h $(FUZZ_ALL_OBJ) | fuzz-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(if $(filter $*,$(FUZZ_LUA)),$(FUZZ_ALL_OBJ) -llua5.4,$(FUZZ_CORE_OBJ)) \
+	  -lm
+
+fuzz-deps:
+	@$(call ensure_pkgs,$(FUZZ_PACKAGES))
+
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+# fuzz every target in turn; a crash fails the goal after the others ran
+fuzz: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "== fuzz $$t for $(FUZZ_TIME) s (log: build/fuzz/$$t.log)"; \
+	  $(FUZZ_ENV) ./build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+	    -print_final_stats=1 -max_len=$$(case $$t in \
+	      request) echo $(FUZZ_MAXLEN_request);; json) echo $(FUZZ_MAXLEN_json);; \
+	      encode) echo $(FUZZ_MAXLEN_encode);; time) echo $(FUZZ_MAXLEN_time);; \
+	      query) echo $(FUZZ_MAXLEN_query);; *) echo $(FUZZ_MAXLEN_guid);; esac) \
+	    $$(if [ -f fuzz/dict/$$t.dict ]; then echo -dict=fuzz/dict/$$t.dict; fi) \
+	    -artifact_prefix=build/fuzz/$$t- $(FUZZ_ARGS) \
+	    build/fuzz/corpus-$$t fuzz/corpus/$$t >build/fuzz/$$t.log 2>&1 \
+	    || { echo "FAILED: fuzz $$t (see build/fuzz/$$t.log)" >&2; rc=1; }; \
+	  grep -E '^#[0-9]+.*(DONE|cov:)' build/fuzz/$$t.log | tail -n 1; \
+	done; exit $$rc
+
+# replay every corpus file once: a regression check, no fuzzing
+fuzz-replay: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	  n=$$(ls fuzz/corpus/$$t | wc -l); \
+	  echo "== fuzz-replay $$t: $$n inputs"; \
+	  $(FUZZ_ENV) ./build/fuzz/fuzz_$$t fuzz/corpus/$$t/* \
+	    >build/fuzz/replay-$$t.log 2>&1 \
+	    || { tail -n 30 build/fuzz/replay-$$t.log >&2; \
+	         echo "FAILED: fuzz-replay $$t" >&2; rc=1; }; \
+	done; exit $$rc
+
+.PHONY: fuzz fuzz-replay fuzz-build fuzz-deps
