@@ -14,6 +14,7 @@
 /* ==================== arena ==================== */
 
 #define ARENA_CHUNK 65536          /* payload bytes of an ordinary chunk */
+#define ARENA_FIRST 2048           /* the first: most bodies are small */
 
 struct ct_arena_chunk {
   ct_arena_chunk *next;
@@ -67,7 +68,13 @@ void *ct_arena_alloc(ct_arena *a, size_t n)
     }
     return c->start;
   }
-  c = chunk_new(ARENA_CHUNK);
+  /* chunks double from ARENA_FIRST: a small body costs a small malloc */
+  {
+    size_t cap = a->head ? a->head->cap * 2 : ARENA_FIRST;
+    if (cap > ARENA_CHUNK) cap = ARENA_CHUNK;
+    while (cap < need) cap *= 2;     /* need <= ARENA_CHUNK / 4 here */
+    c = chunk_new(cap);
+  }
   if (!c) return NULL;
   c->next = a->head;
   a->head = c;

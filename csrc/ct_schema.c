@@ -156,81 +156,128 @@ static const char *jkind_name(int k) {
   }
 }
 
-static int bad(ct_err *e, const char *path, const char *fmt,
+/*
+** Where a value sits in the body, as a chain up to the root: made on the
+** C stack as the checker descends and written out only for a message,
+** so a valid body costs no text formatting.
+*/
+typedef struct path {
+  const struct path *up;
+  const char *name;          /* a member's name, or NULL for an index */
+  size_t namelen, index;
+} path;
+
+static size_t path_text(const path *p, char *out, size_t cap) {
+  size_t k;
+  char tmp[24];
+  const char *piece;
+  size_t n;
+  if (p == NULL) return 0;
+  k = path_text(p->up, out, cap);
+  if (p->name != NULL) {
+    char q[80];
+    quote(q, sizeof q, p->name, p->namelen);
+    if (k > 0 && k + 1 < cap) out[k++] = '.';
+    piece = q;
+    n = strlen(q);
+    if (k + n >= cap) n = cap - k - 1;
+    memcpy(out + k, piece, n);
+    k += n;
+  } else {
+    int w = snprintf(tmp, sizeof tmp, "[%zu]", p->index);
+    n = w > 0 ? (size_t)w : 0;
+    if (k + n >= cap) n = cap - k - 1;
+    memcpy(out + k, tmp, n);
+    k += n;
+  }
+  out[k] = '\0';
+  return k;
+}
+
+static int bad(ct_err *e, const path *at, const char *fmt,
                const char *a, const char *b) {
-  char msg[400];
+  char msg[400], where[256];
+  where[0] = '\0';
+  path_text(at, where, sizeof where);
   snprintf(msg, sizeof msg, fmt, a, b);
   ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-             "Property '%s' %s", path, msg);
+             "Property '%s' %s", where, msg);
   return -1;
 }
 
 static int check_type(const ct_type *t, const ct_jval *v, int strict,
-                      int mode, const char *path, ct_err *e);
+                      int mode, const path *at, ct_err *e);
 
 /* a single scalar of kind `kind` */
 static int check_scalar(const ct_prop *p, unsigned kind, const ct_jval *v,
-                        const char *path, ct_err *e) {
+                        const path *at, ct_err *e) {
   char q[80];
   if (v->kind != CT_JSTR)
-    return bad(e, path, "must be %s, not %s.", kind_name(kind),
+    return bad(e, at, "must be %s, not %s.", kind_name(kind),
                jkind_name(v->kind));
-  quote(q, sizeof q, v->u.s, v->len);
   if (kind == CT_K_GUID) {
     ct_guid g;
-    if (ct_guid_parse(v->u.s, v->len, &g) != 0)
-      return bad(e, path, "is not a valid GUID: '%s'.%s", q, "");
+    if (ct_guid_parse(v->u.s, v->len, &g) != 0) {
+      quote(q, sizeof q, v->u.s, v->len);
+      return bad(e, at, "is not a valid GUID: '%s'.%s", q, "");
+    }
   } else if (kind == CT_K_TIME) {
     ct_time tm;
     const char *why = "invalid format";
-    if (ct_time_parse(v->u.s, v->len, &tm, &why) != 0)
-      return bad(e, path, "is not a valid DateTimeOffset: '%s' (%s).",
+    if (ct_time_parse(v->u.s, v->len, &tm, &why) != 0) {
+      quote(q, sizeof q, v->u.s, v->len);
+      return bad(e, at, "is not a valid DateTimeOffset: '%s' (%s).",
                  q, why);
+    }
   } else if (p->values != NULL &&
              ct_schema_value_index(p->values, v->u.s, v->len) < 0) {
     char list[200];
+    quote(q, sizeof q, v->u.s, v->len);
     list_values(list, sizeof list, p->values);
-    return bad(e, path, "has an unsupported value '%s'; supported: %s.",
+    return bad(e, at, "has an unsupported value '%s'; supported: %s.",
                q, list);
   }
   return 0;
 }
 
 static int check_value(const ct_prop *p, const ct_jval *v, int strict,
-                       int mode, const char *path, ct_err *e) {
+                       int mode, const path *at, ct_err *e) {
   size_t i;
-  char sub[256];
   if (v->kind == CT_JNULL) {
     if (p->flags & CT_P_NULLABLE) return 0;
-    return bad(e, path, "must not be null.%s%s", "", "");
+    return bad(e, at, "must not be null.%s%s", "", "");
   }
   switch (p->kind) {
     case CT_K_STRING: case CT_K_GUID: case CT_K_TIME:
-      return check_scalar(p, p->kind, v, path, e);
+      return check_scalar(p, p->kind, v, at, e);
     case CT_K_OBJECT:
       if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY)
-        return bad(e, path, "must be an object, not %s.%s",
+        return bad(e, at, "must be an object, not %s.%s",
                    jkind_name(v->kind), "");
-      return check_type(p->sub, v, strict, mode, path, e);
+      return check_type(p->sub, v, strict, mode, at, e);
     default:   /* collections */
       if (v->kind == CT_JEMPTY) return 0;
       if (v->kind != CT_JARR)
-        return bad(e, path, "must be a collection, not %s.%s",
+        return bad(e, at, "must be a collection, not %s.%s",
                    jkind_name(v->kind), "");
       for (i = 0; i < v->len; i++) {
         const ct_jval *item = &v->u.items[i];
-        if (snprintf(sub, sizeof sub, "%s[%zu]", path, i) < 0) return -1;
+        path sub;
+        sub.up = at;
+        sub.name = NULL;
+        sub.namelen = 0;
+        sub.index = i;
         if (p->kind == CT_K_OBJECTS) {
           if (item->kind != CT_JOBJ && item->kind != CT_JEMPTY)
-            return bad(e, sub, "must be an object, not %s.%s",
+            return bad(e, &sub, "must be an object, not %s.%s",
                        jkind_name(item->kind), "");
-          if (check_type(p->sub, item, strict, mode, sub, e) != 0)
+          if (check_type(p->sub, item, strict, mode, &sub, e) != 0)
             return -1;
         } else {
           unsigned k = p->kind == CT_K_GUIDS ? CT_K_GUID : CT_K_STRING;
           if (item->kind == CT_JNULL)
-            return bad(e, sub, "must not be null.%s%s", "", "");
-          if (check_scalar(p, k, item, sub, e) != 0) return -1;
+            return bad(e, &sub, "must not be null.%s%s", "", "");
+          if (check_scalar(p, k, item, &sub, e) != 0) return -1;
         }
       }
       return 0;
@@ -238,73 +285,75 @@ static int check_value(const ct_prop *p, const ct_jval *v, int strict,
 }
 
 static int check_odata_type(const ct_type *t, const ct_jval *v,
-                            const char *path, ct_err *e) {
+                            const path *at, ct_err *e) {
   const char *s;
   size_t n;
   char q[80];
   if (v->kind != CT_JSTR)
-    return bad(e, path, "must be a string, not %s.%s", jkind_name(v->kind),
+    return bad(e, at, "must be a string, not %s.%s", jkind_name(v->kind),
                "");
   s = v->u.s;
   n = v->len;
   if (n > 0 && s[0] == '#') { s++; n--; }
   if (n == strlen(t->name) && memcmp(s, t->name, n) == 0) return 0;
   quote(q, sizeof q, v->u.s, v->len);
-  return bad(e, path, "is '%s', but the body must be of type '#%s'.", q,
+  return bad(e, at, "is '%s', but the body must be of type '#%s'.", q,
              t->name);
 }
 
-static void join(char *out, size_t cap, const char *path, const char *name) {
-  int n = path[0] == '\0' ? snprintf(out, cap, "%s", name)
-                          : snprintf(out, cap, "%s.%s", path, name);
-  if (n < 0) out[0] = '\0';
+static void refuse(ct_err *e, const path *at, const char *inner,
+                   const char *fmt, const char *arg) {
+  char where[256];
+  where[0] = '\0';
+  path_text(at, where, sizeof where);
+  ct_err_set(e, 400, "invalidRequest", inner, fmt, where, arg);
 }
 
 static int check_type(const ct_type *t, const ct_jval *v, int strict,
-                      int mode, const char *path, ct_err *e) {
+                      int mode, const path *at, ct_err *e) {
   size_t i;
-  char sub[256];
   size_t n = v->kind == CT_JOBJ ? v->len : 0;
+  path sub;
+  sub.up = at;
+  sub.index = 0;
   for (i = 0; i < n; i++) {
     const ct_jval *m = &v->u.items[i];
     const ct_prop *p;
-    join(sub, sizeof sub, path, m->key);
+    sub.name = m->key;
+    sub.namelen = m->keylen;
     if (strcmp(m->key, "@odata.type") == 0) {
-      if (check_odata_type(t, m, sub, e) != 0) return -1;
+      if (check_odata_type(t, m, &sub, e) != 0) return -1;
       continue;
     }
     p = ct_schema_prop(t, m->key);
     if (p == NULL) {
-      char q[80];
-      quote(q, sizeof q, m->key, m->keylen);
-      join(sub, sizeof sub, path, q);
-      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                 "Property '%s' does not exist on type '%s'.", sub,
-                 t->name);
+      refuse(e, &sub, "invalidProperty",
+             "Property '%s' does not exist on type '%s'.", t->name);
       return -1;
     }
     if (p->flags & CT_P_READONLY) {
       if (!strict) continue;
-      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                 "Property '%s' is read-only and can't be set.", sub);
+      refuse(e, &sub, "invalidProperty",
+             "Property '%s' is read-only and can't be set.%s", "");
       return -1;
     }
-    if (mode == CT_CHECK_UPDATE && path[0] == '\0' &&
+    if (mode == CT_CHECK_UPDATE && at == NULL &&
         !(p->flags & CT_P_UPDATABLE)) {
-      ct_err_set(e, 400, "invalidRequest", "propertyNotUpdateable",
-                 "Property '%s' can't be updated; only "
-                 "completeAfterDateTime can.", sub);
+      refuse(e, &sub, "propertyNotUpdateable",
+             "Property '%s' can't be updated; only completeAfterDateTime "
+             "can.%s", "");
       return -1;
     }
-    if (check_value(p, m, strict, mode, sub, e) != 0) return -1;
+    if (check_value(p, m, strict, mode, &sub, e) != 0) return -1;
   }
-  if (mode == CT_CHECK_CREATE || path[0] != '\0') {
+  if (mode == CT_CHECK_CREATE || at != NULL) {
     for (i = 0; i < t->nprops; i++) {
       const ct_prop *p = &t->props[i];
       if ((p->flags & CT_P_REQUIRED) && ct_json_get(v, p->name) == NULL) {
-        join(sub, sizeof sub, path, p->name);
-        ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                   "Property '%s' is required.", sub);
+        sub.name = p->name;
+        sub.namelen = strlen(p->name);
+        refuse(e, &sub, "invalidProperty", "Property '%s' is required.%s",
+               "");
         return -1;
       }
     }
@@ -320,5 +369,5 @@ int ct_schema_check(const ct_type *t, const ct_jval *v, int strict,
                jkind_name(v->kind));
     return -1;
   }
-  return check_type(t, v, strict, mode, "", e);
+  return check_type(t, v, strict, mode, NULL, e);
 }

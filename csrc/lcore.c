@@ -161,20 +161,52 @@ typedef struct conv {
   ct_err *e;
 } conv;
 
-static int conv_fail(conv *c, int status, const char *fmt, const char *p) {
-  ct_err_set(c->e, status, "invalidRequest", NULL, fmt, p);
+/* where a value sits, as a chain to the root: text only for a message */
+typedef struct lpath {
+  const struct lpath *up;
+  const char *name;           /* NULL: an index */
+  size_t index;
+} lpath;
+
+static size_t lpath_text(const lpath *p, char *out, size_t cap) {
+  size_t k;
+  int w;
+  if (p == NULL) return 0;
+  k = lpath_text(p->up, out, cap);
+  if (k + 1 >= cap) return k;
+  if (p->name != NULL)
+    w = snprintf(out + k, cap - k, "%s%.60s", k ? "." : "", p->name);
+  else
+    w = snprintf(out + k, cap - k, "[%zu]", p->index);
+  if (w > 0) k += (size_t)w < cap - k ? (size_t)w : cap - k - 1;
+  return k;
+}
+
+static int conv_fail(conv *c, int status, const char *fmt,
+                     const lpath *at) {
+  char where[160];
+  where[0] = '\0';
+  lpath_text(at, where, sizeof where);
+  ct_err_set(c->e, status, "invalidRequest", NULL, fmt, where);
   return -1;
 }
 
 static int from_lua(conv *c, int idx, ct_jval *out, int depth,
-                    const char *path);
+                    const lpath *path);
 
+/*
+** Strings and names are not copied: they point into the Lua strings,
+** which the body table anchors for the whole call.
+*/
 static int from_table(conv *c, int idx, ct_jval *out, int depth,
-                      const char *path) {
+                      const lpath *path) {
   lua_State *L = c->L;
   size_t n = 0, len = lua_rawlen(L, idx), i;
   int strkeys = 0, intkeys = 0;
-  char sub[160];
+  lpath sub;
+  sub.up = path;
+  sub.name = NULL;
+  sub.index = 0;
   if (depth >= CT_LIMIT_DEPTH)
     return conv_fail(c, 413, "The body nests deeper than 16 at '%s'.",
                      path);
@@ -216,10 +248,10 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
     out->kind = CT_JARR;
     for (i = 0; i < n; i++) {
       int r;
-      snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+      sub.index = i;
       lua_rawgeti(L, idx, (lua_Integer)i + 1);
       out->u.items[i].key = NULL;
-      r = from_lua(c, lua_gettop(L), &out->u.items[i], depth + 1, sub);
+      r = from_lua(c, lua_gettop(L), &out->u.items[i], depth + 1, &sub);
       lua_pop(L, 1);
       if (r != 0) return -1;
     }
@@ -232,24 +264,16 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
     size_t kl;
     const char *k = lua_tolstring(L, -2, &kl);
     ct_jval *m = &out->u.items[i++];
-    char *kc;
     if (kl > CT_LIMIT_STRING || !ct_utf8_valid(k, kl)) {
       lua_pop(L, 2);
       return conv_fail(c, kl > CT_LIMIT_STRING ? 413 : 400,
                        "The body has a property name that is too long or "
                        "not valid UTF-8 at '%s'.", path);
     }
-    kc = ct_arena_alloc(c->a, kl + 1);
-    if (kc == NULL) {
-      lua_pop(L, 2);
-      return conv_fail(c, 500, "Out of memory at '%s'.", path);
-    }
-    memcpy(kc, k, kl);
-    kc[kl] = '\0';
-    m->key = kc;
+    m->key = k;
     m->keylen = kl;
-    snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", kc);
-    if (from_lua(c, lua_gettop(L), m, depth + 1, sub) != 0) {
+    sub.name = k;
+    if (from_lua(c, lua_gettop(L), m, depth + 1, &sub) != 0) {
       lua_pop(L, 2);
       return -1;
     }
@@ -259,25 +283,20 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
 }
 
 static int from_lua(conv *c, int idx, ct_jval *out, int depth,
-                    const char *path) {
+                    const lpath *path) {
   lua_State *L = c->L;
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      char *p;
       if (n > CT_LIMIT_STRING)
         return conv_fail(c, 413, "The body has a string longer than 4096 "
                          "bytes at '%s'.", path);
       if (!ct_utf8_valid(s, n))
         return conv_fail(c, 400, "The body has a string that is not valid "
                          "UTF-8 at '%s'.", path);
-      p = ct_arena_alloc(c->a, n + 1);
-      if (p == NULL) return conv_fail(c, 500, "Out of memory at '%s'.", path);
-      memcpy(p, s, n);
-      p[n] = '\0';
       out->kind = CT_JSTR;
-      out->u.s = p;
+      out->u.s = s;
       out->len = n;
       return 0;
     }
@@ -308,9 +327,14 @@ static int from_lua(conv *c, int idx, ct_jval *out, int depth,
     default:
       break;
   }
-  ct_err_set(c->e, 400, "invalidRequest", NULL,
-             "The body has a %s, which JSON can't hold, at '%s'.",
-             luaL_typename(L, idx), path);
+  {
+    char where[160];
+    where[0] = '\0';
+    lpath_text(path, where, sizeof where);
+    ct_err_set(c->e, 400, "invalidRequest", NULL,
+               "The body has a %s, which JSON can't hold, at '%s'.",
+               luaL_typename(L, idx), where);
+  }
   return -1;
 }
 
@@ -343,7 +367,7 @@ const ct_jval *lct_body_arg(lua_State *L, int idx, ct_arena *a,
       return NULL;
     }
     v->key = NULL;
-    if (from_lua(&c, idx, v, 0, "") != 0) return NULL;
+    if (from_lua(&c, idx, v, 0, NULL) != 0) return NULL;
     return v;
   }
   if (lua_isnoneornil(L, idx)) {
@@ -772,11 +796,12 @@ static const char *const key_order[] = {
 static size_t key_rank(const char *k) {
   size_t i;
   for (i = 0; i < NKEYS; i++)
-    if (strcmp(key_order[i], k) == 0) return i;
+    if (key_order[i][0] == k[0] && strcmp(key_order[i], k) == 0) return i;
   return NKEYS;
 }
 
-typedef struct okey { const char *k; size_t n; size_t rank; } okey;
+/* a key, its rank, and the stack slot of its value */
+typedef struct okey { const char *k; size_t n; size_t rank; int slot; } okey;
 
 static int okey_cmp(const void *a, const void *b) {
   const okey *x = (const okey *)a, *y = (const okey *)b;
@@ -791,10 +816,12 @@ static int okey_cmp(const void *a, const void *b) {
 
 static void enc_value(lua_State *L, ct_buf *b, int idx, int depth);
 
+#define SMALL 32
+
 static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
   size_t len = lua_rawlen(L, idx), n = 0, i;
-  int strkeys = 0;
-  okey *keys;
+  int strkeys = 0, base;
+  okey small[SMALL], *keys;
   if (depth > 100) luaL_error(L, "encode: table nested too deep (cycle?)");
   luaL_checkstack(L, 6, NULL);
   lua_pushnil(L);
@@ -821,28 +848,42 @@ static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
   }
   if (n != 0 && len != 0)
     luaL_error(L, "encode: a table mixes names and sequence items");
-  keys = (okey *)lua_newuserdatauv(L, n * sizeof *keys, 0);
+  /* small objects (all of Graph's) sort on the C stack */
+  keys = n <= SMALL ? small
+                    : (okey *)lua_newuserdatauv(L, n * sizeof *keys, 0);
+  base = lua_gettop(L);
+  luaL_checkstack(L, (int)n + 4, NULL);
   i = 0;
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     keys[i].k = lua_tolstring(L, -2, &keys[i].n);  /* anchored by idx */
     keys[i].rank = key_rank(keys[i].k);
+    keys[i].slot = base + (int)i + 1;
     i++;
-    lua_pop(L, 1);
+    lua_insert(L, -2);      /* the value stays, below the key */
   }
-  qsort(keys, n, sizeof *keys, okey_cmp);
+  if (n <= SMALL) {
+    for (i = 1; i < n; i++) {          /* insertion sort */
+      okey x = keys[i];
+      size_t j = i;
+      while (j > 0 && okey_cmp(&x, &keys[j - 1]) < 0) {
+        keys[j] = keys[j - 1];
+        j--;
+      }
+      keys[j] = x;
+    }
+  } else {
+    qsort(keys, n, sizeof *keys, okey_cmp);
+  }
   ct_buf_addc(b, '{');
   for (i = 0; i < n; i++) {
     if (i > 0) ct_buf_addc(b, ',');
     ct_buf_json_string(b, keys[i].k, keys[i].n);
     ct_buf_addc(b, ':');
-    lua_pushlstring(L, keys[i].k, keys[i].n);
-    lua_rawget(L, idx);
-    enc_value(L, b, lua_gettop(L), depth + 1);
-    lua_pop(L, 1);
+    enc_value(L, b, keys[i].slot, depth + 1);
   }
   ct_buf_addc(b, '}');
-  lua_pop(L, 1);            /* keys */
+  lua_settop(L, base - (n <= SMALL ? 0 : 1));   /* values (and keys) */
 }
 
 static void enc_value(lua_State *L, ct_buf *b, int idx, int depth) {
