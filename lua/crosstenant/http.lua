@@ -355,8 +355,14 @@ local function caller(graph, req)
     if graph._require_token then
       return unauthenticated(graph, req, "Access token is empty.")
     end
-    return { tenant = graph._tenant, upn = graph._user, read = true,
-             write = true }
+    -- the store's defaults never change: one table serves every request
+    local who = graph._default_caller
+    if not who then
+      who = { tenant = graph._tenant, upn = graph._user, read = true,
+              write = true }
+      graph._default_caller = who
+    end
+    return who
   end
   local tok = auth:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
   if not tok then
@@ -449,7 +455,8 @@ local function parse_url(graph, req, url)
     end
     rest = tail
   end
-  rest = rest:gsub("#.*$", "")
+  local hash = rest:find("#", 1, true)
+  if hash then rest = rest:sub(1, hash - 1) end
   local path, qs = rest:match("^([^?]*)%??(.*)$")
   if path:sub(1, 1) ~= "/" then
     return nil, fail(graph, req, 400, "invalidRequest",
