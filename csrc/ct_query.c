@@ -1009,8 +1009,8 @@ bad:
 /* ---------- pages ---------- */
 
 typedef struct cand {
-  uint64_t pos;
-  const void *item;
+  uint64_t pos;                /* job seq or task index */
+  size_t index;                /* in the collection's array */
   val keys[MAX_KEYS];
 } cand;
 
@@ -1044,9 +1044,53 @@ static size_t keep_cap(size_t skip, size_t top, size_t n) {
   return cap;
 }
 
-long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
-                   const char *token, size_t skip, size_t top,
-                   ct_job **out, ct_buf *next, size_t *count, ct_err *e) {
+/*
+** A collection seen the same way for jobs and tasks: item i is jobs[i]
+** or job->tasks[i]; its position is the job's seq or the task's index;
+** the default order is newest job first, tasks as added.
+*/
+typedef struct coll {
+  const ct_query *q;
+  ct_job *const *jobs;         /* jobs, or NULL for a job's tasks */
+  const ct_job *job;
+  size_t n;
+} coll;
+
+static void coll_ctx(const coll *c, size_t i, ectx *x) {
+  x->job = c->jobs ? c->jobs[i] : c->job;
+  x->task = c->jobs ? NULL : &c->job->tasks[i];
+  x->entry = 0;
+}
+
+static int coll_match(const coll *c, size_t i) {
+  return c->jobs ? ct_query_match_job(c->q, c->jobs[i])
+                 : ct_query_match_task(c->q, &c->job->tasks[i]);
+}
+
+static uint64_t coll_pos(const coll *c, size_t i) {
+  return c->jobs ? c->jobs[i]->seq : (uint64_t)i;
+}
+
+/* the array index of the o-th item in the default order */
+static size_t coll_at(const coll *c, size_t o) {
+  return c->jobs ? c->n - 1 - o : o;
+}
+
+/* where the default order resumes after the item at position `pos` */
+static size_t coll_resume(const coll *c, uint64_t pos) {
+  size_t lo = 0, hi = c->n;
+  if (!c->jobs) return pos + 1 < c->n ? (size_t)pos + 1 : c->n;
+  while (lo < hi) {            /* first job with seq >= pos */
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->jobs[mid]->seq < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return c->n - lo;
+}
+
+static long page(const coll *c, const char *token, size_t skip, size_t top,
+                 size_t *out, ct_buf *next, size_t *count, ct_err *e) {
+  const ct_query *q = c->q;
   cursor cur;
   ct_arena a;
   size_t i, k = 0, total = 0;
@@ -1057,50 +1101,39 @@ long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
     return -1;
   }
   if (count != NULL)
-    for (i = 0; i < njobs; i++) total += (size_t)ct_query_match_job(q, jobs[i]);
+    for (i = 0; i < c->n; i++) total += (size_t)coll_match(c, i);
   if (q->nkeys == 0) {
-    /* newest first: from the end of the seq-ordered array */
-    size_t hi = njobs;
-    if (token != NULL) {
-      size_t lo = 0;
-      while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (jobs[mid]->seq < cur.pos) lo = mid + 1;
-        else hi = mid;
-      }
-    }
-    while (hi > 0) {
-      ct_job *j = jobs[--hi];
-      if (!ct_query_match_job(q, j)) continue;
+    size_t o = token != NULL ? coll_resume(c, cur.pos) : 0;
+    for (; o < c->n; o++) {
+      i = coll_at(c, o);
+      if (!coll_match(c, i)) continue;
       if (skip > 0) { skip--; continue; }
       if (k == top) { more = 1; break; }
-      out[k++] = j;
+      out[k++] = i;
     }
-    if (more && k > 0) make_token(q, out[k - 1]->seq, NULL, next);
+    if (more && k > 0) make_token(q, coll_pos(c, out[k - 1]), NULL, next);
   } else {
-    size_t cap = keep_cap(skip, top, njobs), nbest = 0;
+    size_t cap = keep_cap(skip, top, c->n), nbest = 0;
     cand *best = malloc(cap * sizeof *best);
     if (best == NULL) {
       ct_arena_free(&a);
       ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
       return -1;
     }
-    for (i = 0; i < njobs; i++) {
-      cand c;
+    for (i = 0; i < c->n; i++) {
+      cand cd;
       ectx x;
-      if (!ct_query_match_job(q, jobs[i])) continue;
-      x.job = jobs[i];
-      x.task = NULL;
-      x.entry = 0;
-      c.pos = jobs[i]->seq;
-      c.item = jobs[i];
-      item_keys(q, &x, c.keys);
-      if (token != NULL && cmp_keys(q, cur.keys, cur.pos, c.keys, c.pos) >= 0)
+      if (!coll_match(c, i)) continue;
+      coll_ctx(c, i, &x);
+      cd.pos = coll_pos(c, i);
+      cd.index = i;
+      item_keys(q, &x, cd.keys);
+      if (token != NULL &&
+          cmp_keys(q, cur.keys, cur.pos, cd.keys, cd.pos) >= 0)
         continue;
-      keep(q, best, &nbest, cap, &c);
+      keep(q, best, &nbest, cap, &cd);
     }
-    for (i = skip; i < nbest && k < top; i++)
-      out[k++] = (ct_job *)(uintptr_t)best[i].item;
+    for (i = skip; i < nbest && k < top; i++) out[k++] = best[i].index;
     more = nbest > skip + k;
     if (more && k > 0) make_token(q, best[skip + k - 1].pos,
                                   best[skip + k - 1].keys, next);
@@ -1111,59 +1144,24 @@ long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
   return (long)k;
 }
 
+long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
+                   const char *token, size_t skip, size_t top,
+                   size_t *outi, ct_buf *next, size_t *count, ct_err *e) {
+  coll c;
+  c.q = q;
+  c.jobs = jobs;
+  c.job = NULL;
+  c.n = jobs != NULL ? njobs : 0;
+  return page(&c, token, skip, top, outi, next, count, e);
+}
+
 long ct_query_tasks(const ct_query *q, const ct_job *j, const char *token,
                     size_t skip, size_t top, size_t *outi, ct_buf *next,
                     size_t *count, ct_err *e) {
-  cursor cur;
-  ct_arena a;
-  size_t i, k = 0, total = 0, start = 0;
-  int more = 0;
-  ct_arena_init(&a);
-  if (token != NULL && read_token(q, token, &cur, &a, e) != 0) {
-    ct_arena_free(&a);
-    return -1;
-  }
-  if (count != NULL)
-    for (i = 0; i < j->ntasks; i++)
-      total += (size_t)ct_query_match_task(q, &j->tasks[i]);
-  if (q->nkeys == 0) {
-    if (token != NULL) start = cur.pos + 1 < j->ntasks ? cur.pos + 1 : j->ntasks;
-    for (i = start; i < j->ntasks; i++) {
-      if (!ct_query_match_task(q, &j->tasks[i])) continue;
-      if (skip > 0) { skip--; continue; }
-      if (k == top) { more = 1; break; }
-      outi[k++] = i;
-    }
-    if (more && k > 0) make_token(q, outi[k - 1], NULL, next);
-  } else {
-    size_t cap = keep_cap(skip, top, j->ntasks), nbest = 0;
-    cand *best = malloc(cap * sizeof *best);
-    if (best == NULL) {
-      ct_arena_free(&a);
-      ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
-      return -1;
-    }
-    for (i = 0; i < j->ntasks; i++) {
-      cand c;
-      ectx x;
-      if (!ct_query_match_task(q, &j->tasks[i])) continue;
-      x.job = j;
-      x.task = &j->tasks[i];
-      x.entry = 0;
-      c.pos = i;
-      c.item = NULL;
-      item_keys(q, &x, c.keys);
-      if (token != NULL && cmp_keys(q, cur.keys, cur.pos, c.keys, c.pos) >= 0)
-        continue;
-      keep(q, best, &nbest, cap, &c);
-    }
-    for (i = skip; i < nbest && k < top; i++) outi[k++] = (size_t)best[i].pos;
-    more = nbest > skip + k;
-    if (more && k > 0) make_token(q, best[skip + k - 1].pos,
-                                  best[skip + k - 1].keys, next);
-    free(best);
-  }
-  ct_arena_free(&a);
-  if (count != NULL) *count = total;
-  return (long)k;
+  coll c;
+  c.q = q;
+  c.jobs = NULL;
+  c.job = j;
+  c.n = j->ntasks;
+  return page(&c, token, skip, top, outi, next, count, e);
 }

@@ -45,15 +45,15 @@ int ct_query_match_task(const ct_query *q, const ct_task *t);
 
 /*
 ** One page.  `token` (NULL: first page) is a $skiptoken this query made;
-** `skip` matches are passed over first; up to `top` items are written to
-** out[] (jobs) or outi[] (task positions).  `next` receives a token for
+** `skip` matches are passed over first; the array indexes of up to `top`
+** items (in the tenant's job array, or in the job's tasks) go to outi[].  `next` receives a token for
 ** the next page (nothing when this is the last); *count, when not NULL,
 ** the number of matches in the whole collection.  Returns the number of
 ** items, or -1 with *e set (a token that is not this query's).
 */
 long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
                    const char *token, size_t skip, size_t top,
-                   ct_job **out, ct_buf *next, size_t *count, ct_err *e);
+                   size_t *outi, ct_buf *next, size_t *count, ct_err *e);
 long ct_query_tasks(const ct_query *q, const ct_job *j, const char *token,
                     size_t skip, size_t top, size_t *outi, ct_buf *next,
                     size_t *count, ct_err *e);

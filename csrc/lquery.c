@@ -106,15 +106,15 @@ static int s_query_jobs(lua_State *L) {
                        o.norderby, &e);
   if (st->q == NULL) return lct_push_err(L, &e);
   if (ct_gmap_get(&b->s->tenants, &g, &v)) t = (ct_tenant *)v;
-  st->out = malloc(((size_t)o.top + 1) * sizeof(ct_job *));
+  st->out = malloc(((size_t)o.top + 1) * sizeof(size_t));
   if (st->out == NULL) return luaL_error(L, "not enough memory");
   k = ct_query_jobs(st->q, t ? t->jobs : NULL, t ? t->njobs : 0, o.token,
-                    (size_t)o.skip, (size_t)o.top, (ct_job **)st->out,
+                    (size_t)o.skip, (size_t)o.top, (size_t *)st->out,
                     &st->next, o.count ? &count : NULL, &e);
   if (k < 0) return lct_push_err(L, &e);
   lua_createtable(L, (int)k, 0);
   for (i = 0; i < k; i++) {
-    lct_push_job(L, ((ct_job **)st->out)[i]);
+    lct_push_job(L, t->jobs[((size_t *)st->out)[i]]);
     lua_rawseti(L, -2, i + 1);
   }
   push_next(L, st);

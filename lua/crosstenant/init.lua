@@ -17,6 +17,8 @@ local DEFAULTS = {
 }
 
 local TICKS = 10000000         -- 100-ns ticks a second
+local MAX_TIMING = 1000 * 366 * 86400   -- seconds: a thousand years
+local MAX_SPAN = 10000 * 366 * 86400    -- one advance: the clock's range
 
 local Graph = {}
 Graph.__index = Graph
@@ -138,8 +140,11 @@ function M.new(opts)
   if opts.timings then
     for k, v in pairs(opts.timings) do
       if not TIMINGS[k] then opt_error("unknown timing '" .. tostring(k) .. "'") end
-      if type(v) ~= "number" or v < 0 or v ~= v or v == math.huge then
-        opt_error("timing '" .. k .. "' must be a number of seconds >= 0")
+      -- at most 1,000 years: far past any scenario, and the clock (100-ns
+      -- ticks in 64 bits, to the year 9999) holds every sum of them
+      if type(v) ~= "number" or v < 0 or v ~= v or v > MAX_TIMING then
+        opt_error("timing '" .. k .. "' must be a number of seconds from " ..
+                  "0 to " .. MAX_TIMING)
       end
     end
   end
@@ -310,11 +315,15 @@ local function duration_ticks(d, name, n)
     if d ~= d or d < 0 or d == math.huge then
       error(where .. "seconds must be >= 0)", 3)
     end
+    if d > MAX_SPAN then error(where .. "more than 10,000 years)", 3) end
     return math.floor(d * TICKS + 0.5)
   elseif type(d) == "string" then
     local t = core.duration_parse(d)
     if not t then
       error(where .. "not an ISO 8601 duration: '" .. d .. "')", 3)
+    end
+    if t > MAX_SPAN * TICKS then
+      error(where .. "more than 10,000 years)", 3)
     end
     return t
   end
