@@ -726,21 +726,15 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
   elseif op == "create_task" then
     res, err = c:task_create(t, r.job, r.byname, body, true)
     if res then
-      local jid = res["@job"]
-      res["@job"] = nil
-      res["@odata.context"] = ct.context(version, JOBS .. "('" .. jid ..
-                                         "')/users/$entity")
+      local jid = ct.task_entity(res, version)
       return ok(req, 201, res, { Location = base .. "/" .. jid .. "/users/"
                                             .. res.id })
     end
   elseif op == "get_task" then
     res, err = c:task_get(t, r.job, r.byname, r.task)
     if res then
-      local jid = res["@job"]
-      res["@job"] = nil
       apply_select(res, q.select)
-      res["@odata.context"] = ct.context(version, JOBS .. "('" .. jid ..
-        "')/users" .. selection(q.select) .. "/$entity")
+      ct.task_entity(res, version, selection(q.select))
     end
   elseif op == "cancel_task" then
     res, err = c:task_cancel(t, r.job, r.byname, r.task)

@@ -175,6 +175,17 @@ end
 local JOBS = "solutions/migrations/crossTenantMigrationJobs"
 M.JOBS = JOBS
 
+--- Gives a task from the core its @odata.context (the core passes its
+-- job's id as "@job", which goes); returns the job's id.
+function M.task_entity(task, version, selection)
+  local jid = task["@job"]
+  task["@job"] = nil
+  task["@odata.context"] = M.context(version, JOBS .. "('" .. jid ..
+                                     "')/users" .. (selection or "") ..
+                                     "/$entity")
+  return jid
+end
+
 -- Arguments ---------------------------------------------------------------
 
 local function check_arg(n, name, v, ...)
@@ -256,9 +267,7 @@ function Graph:create_task(job_id, props)
                                            props, true)
   if not task then return self:_fail(err) end
   self:_flush()
-  task["@odata.context"] = M.context("beta", JOBS .. "('" .. task["@job"]
-                                     .. "')/users/$entity")
-  task["@job"] = nil
+  M.task_entity(task, "beta")
   return task
 end
 
@@ -267,9 +276,7 @@ function Graph:get_task(job_id, task_id)
   check_arg(2, "get_task", task_id, "string")
   local task, err = self._core:task_get(self._tenant, job_id, false, task_id)
   if not task then return self:_fail(err) end
-  task["@odata.context"] = M.context("beta", JOBS .. "('" .. task["@job"]
-                                     .. "')/users/$entity")
-  task["@job"] = nil
+  M.task_entity(task, "beta")
   return task
 end
 
