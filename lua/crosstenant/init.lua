@@ -188,13 +188,14 @@ end
 
 -- Arguments ---------------------------------------------------------------
 
-local function check_arg(n, name, v, ...)
+local function check_arg(n, name, v, want, ...)
   local t = type(v)
+  if t == want then return end       -- the common case, without select
   for i = 1, select("#", ...) do
     if t == select(i, ...) then return end
   end
   error(string.format("bad argument #%d to '%s' (%s expected, got %s)",
-                      n, name, table.concat({ ... }, " or "), t), 3)
+                      n, name, table.concat({ want, ... }, " or "), t), 3)
 end
 
 -- Methods: each answers what `request` answers, as a table, or nil + err --
