@@ -1,6 +1,7 @@
 /*
 ** ct_query.c -- OData $filter / $orderby: parser, evaluator, pages.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +139,21 @@ static int perr(parser *p, size_t at, const char *fmt, const char *a) {
 /* a token quoted for a message: at most 60 bytes, control bytes as ? */
 static const char *tok(parser *p, size_t at, size_t n, char *buf) {
   size_t k, m = n > 60 ? 60 : n;
+  if (at >= p->n) m = 0;                  /* never past the text */
+  else if (m > p->n - at) m = p->n - at;
   for (k = 0; k < m; k++) {
     unsigned char c = (unsigned char)p->s[at + k];
+    buf[k] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+  }
+  buf[m] = '\0';
+  return buf;
+}
+
+/* a decoded literal quoted for a message, as tok() quotes the text */
+static const char *lit_text(const val *v, char *buf) {
+  size_t k, m = v->n > 60 ? 60 : v->n;
+  for (k = 0; k < m; k++) {
+    unsigned char c = (unsigned char)v->s[k];
     buf[k] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
   }
   buf[m] = '\0';
@@ -312,7 +326,8 @@ static int parse_operand(parser *p, operand *o, size_t *at) {
     o->lit.i = enum_find(en, o->lit.s, o->lit.n);
     if (o->lit.i < 0) {
       char m[200];
-      snprintf(m, sizeof m, "'%.60s' is not a %s value", o->lit.s,
+      char lb[64];
+      snprintf(m, sizeof m, "'%s' is not a %s value", lit_text(&o->lit, lb),
                enum_type_name(en));
       return perr(p, start, "%s", m);
     }
@@ -396,8 +411,9 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
     case V_GUID:
       if (lit->lit.t == V_STR) {
         if (ct_guid_parse(lit->lit.s, lit->lit.n, &lit->lit.g) != 0) {
-          snprintf(m, sizeof m, "'%.60s' is not a GUID, as '%s' needs",
-                   lit->lit.s, prop->p->name);
+          char lb[64];
+          snprintf(m, sizeof m, "'%s' is not a GUID, as '%s' needs",
+                   lit_text(&lit->lit, lb), prop->p->name);
           return perr(p, at, "%s", m);
         }
         lit->lit.t = V_GUID;
@@ -408,7 +424,9 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
       if (lit->lit.t == V_STR) {
         int k = enum_find(prop->p->en, lit->lit.s, lit->lit.n);
         if (k < 0) {
-          snprintf(m, sizeof m, "'%.60s' is not a %s value", lit->lit.s,
+          char lb[64];
+          snprintf(m, sizeof m, "'%s' is not a %s value",
+                   lit_text(&lit->lit, lb),
                    enum_type_name(prop->p->en));
           return perr(p, at, "%s", m);
         }
@@ -948,7 +966,10 @@ static int read_token(const ct_query *q, const char *t, cursor *cur,
   if (strncmp(t, want, strlen(want)) != 0) goto bad;
   i = strlen(want);
   if (t[i] < '0' || t[i] > '9') goto bad;
+  errno = 0;
   cur->pos = strtoull(t + i, &end, 10);
+  /* a forged position: saturated, or past every collection */
+  if (errno == ERANGE || cur->pos == UINT64_MAX) goto bad;
   i = (size_t)(end - t);
   for (k = 0; k < q->nkeys; k++) {
     val *v = &cur->keys[k];
@@ -1079,7 +1100,7 @@ static size_t coll_at(const coll *c, size_t o) {
 /* where the default order resumes after the item at position `pos` */
 static size_t coll_resume(const coll *c, uint64_t pos) {
   size_t lo = 0, hi = c->n;
-  if (!c->jobs) return pos + 1 < c->n ? (size_t)pos + 1 : c->n;
+  if (!c->jobs) return pos >= c->n ? c->n : (size_t)pos + 1;
   while (lo < hi) {            /* first job with seq >= pos */
     size_t mid = lo + (hi - lo) / 2;
     if (c->jobs[mid]->seq < pos) lo = mid + 1;
