@@ -208,7 +208,7 @@ rock: deps
 # ---------------------------------------------------------------- check
 # What CI runs; the plain suite comes last so its summary is the last line.
 SUBMAKE = $(MAKE) --no-print-directory
-CHECK_STEPS := lint ctest ctest-asan asan valgrind rock test
+CHECK_STEPS := lint ctest ctest-asan asan valgrind rock fuzz-replay test
 check: deps
 	@for step in $(CHECK_STEPS); do \
 	  echo "== make $$step"; \
@@ -243,7 +243,7 @@ build/bench/core_bench: bench/core_bench.c \
 # libFuzzer targets in fuzz/ (see docs/hardening.md), built with clang into
 # build/fuzz/.  `make fuzz FUZZ_TIME=60` fuzzes each target for FUZZ_TIME
 # seconds from its corpus fuzz/corpus/<t>; new inputs go to
-# build/fuzz/corpus-<t>, crashes to build/fuzz/crash-<t>-*, logs to
+# build/fuzz/corpus-<t>, crashes to build/fuzz/<t>-crash-*, logs to
 # build/fuzz/<t>.log.  `make fuzz-replay` runs every corpus file once
 # (regression, no fuzzing).  FUZZ_TARGETS=json picks targets.
 FUZZ_CC     ?= clang
