@@ -11,9 +11,6 @@
 
 #include "ct_life.h"
 
-double ct_store_random(ct_store *s);
-int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
-                        int phase, char **code, char **message);
 
 /* ---------- the heap ---------- */
 

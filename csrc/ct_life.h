@@ -30,5 +30,11 @@ int ct_life_job_active(int status);
 void ct_life_release_users(ct_job *j);
 /* take a job off the store for good (after `deleted`) */
 void ct_life_remove_job(ct_store *s, ct_job *j);
+/* a uniform draw in [0, 1) from the store's seeded generator */
+double ct_store_random(ct_store *s);
+/* take the first scripted outcome for (user, service, phase), if any:
+   its status, or -1; *code and *message then belong to the caller */
+int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
+                        int phase, char **code, char **message);
 
 #endif

@@ -136,7 +136,6 @@ static uint64_t rng_next(ct_store *s) {
   return s->rng[1] + b;
 }
 
-double ct_store_random(ct_store *s);
 double ct_store_random(ct_store *s) {
   return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
@@ -1037,13 +1036,6 @@ int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
   return 0;
 }
 
-/*
-** Take the first scripted outcome for (user, service, phase), if any.
-** Returns its status, or -1; *code and *message then belong to the
-** caller (free them).
-*/
-int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
-                        int phase, char **code, char **message);
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
                         int phase, char **code, char **message) {
   uintptr_t v;
