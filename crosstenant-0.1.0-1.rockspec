@@ -28,6 +28,7 @@ build = {
    modules = {
       ["crosstenant.core"] = {
          sources = {
+            "csrc/ct_fault.c",
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
@@ -36,6 +37,7 @@ build = {
             "csrc/ct_store.c",
             "csrc/ct_util.c",
             "csrc/lcore.c",
+            "csrc/lfault.c",
             "csrc/lquery.c",
          },
          incdirs = { "csrc" },

@@ -194,6 +194,7 @@ ct_store *ct_store_new(const ct_options *o) {
   s->failure_rate[1] = o->failure_rate[1];
   s->nextseq = 1;
   ct_store_default_timings(&s->timings);
+  ct_fault_init(&s->faultstate, s->rng_seed);
   return s;
 }
 
@@ -275,6 +276,7 @@ void ct_store_free(ct_store *s) {
     }
   }
   ct_gmap_free(&s->faults);
+  ct_fault_free(&s->faultstate);
   free(s->heap);
   free(s);
 }

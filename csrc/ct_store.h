@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_fault.h"
 #include "ct_json.h"
 #include "ct_util.h"
 
@@ -177,6 +178,9 @@ typedef struct ct_store {
   size_t ntasks_total;
   uint64_t nrequests;               /* request ids are made from this */
   uint64_t ntransitions;            /* status changes made, ever */
+  /* throttling and transient faults of requests (429/503/504): rules,
+     rates, budget, callers' Retry-After windows (ct_fault.h) */
+  ct_fault_state faultstate;
   /* event sink: called for every lifecycle transition (may be NULL) */
   void (*on_job)(void *ud, const ct_job *job, int old, int new_);
   void (*on_task)(void *ud, const ct_job *job, const ct_task *task,

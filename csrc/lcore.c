@@ -1095,6 +1095,7 @@ int luaopen_crosstenant_core(lua_State *L) {
   if (luaL_newmetatable(L, STORE)) {
     luaL_newlib(L, store_methods);
     lct_query_open(L, 1);          /* the query functions, as methods */
+    lct_fault_open(L);             /* throttling and transient faults */
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, store_close);
     lua_setfield(L, -2, "__gc");

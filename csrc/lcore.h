@@ -48,4 +48,8 @@ const ct_jval *lct_body_arg(lua_State *L, int idx, ct_arena *a, ct_err *e);
 */
 void lct_query_open(lua_State *L, int methods);
 
+/* lfault.c: adds the fault methods (fault_add, fault_decide, ...) to the
+   store methods' table on the stack top */
+void lct_fault_open(lua_State *L);
+
 #endif
