@@ -143,7 +143,7 @@ int ct_fault_set_rates(ct_fault_state *f,
     if (!(rate[i] >= 0 && rate[i] <= 1)) return -1;    /* NaN too */
     sum += rate[i];
   }
-  if (sum > 1 + 1e-12 || retry_after < 1 ||
+  if (sum > 1 + 1e-9 || retry_after < 1 ||
       retry_after > CT_FAULT_MAX_RETRY)
     return -1;
   for (i = 0; i < CT_FAULT__COUNT; i++) f->rate[i] = rate[i];

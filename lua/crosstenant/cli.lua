@@ -146,11 +146,13 @@ local function check(r, err, what)
   return r
 end
 
---- Every job of the store's default tenant, oldest first.
+--- Every job of the store's default tenant, oldest first.  What the tool
+-- reads is never refused by the scenario's faults, nor counted by them.
 function M.jobs(graph)
   local jobs, token = {}, nil
   repeat
-    local page, err = graph:list_jobs { top = 999, skiptoken = token }
+    local page, err = graph:_unfaulted(graph.list_jobs, graph,
+                                       { top = 999, skiptoken = token })
     check(page, err, "listing jobs")
     for _, job in ipairs(page.value) do jobs[#jobs + 1] = job end
     token = skiptoken(page)
@@ -166,8 +168,8 @@ end
 function M.each_task(graph, job_id, fn)
   local token
   repeat
-    local page, err = graph:list_tasks(job_id, { top = 999,
-                                                 skiptoken = token })
+    local page, err = graph:_unfaulted(graph.list_tasks, graph, job_id,
+                                       { top = 999, skiptoken = token })
     check(page, err, "listing the users of job " .. job_id)
     for _, task in ipairs(page.value) do fn(task) end
     token = skiptoken(page)
@@ -218,6 +220,7 @@ function M.report(graph, info)
       lastUpdatedDateTime = job.lastUpdatedDateTime,
     }
   end
+  local refused = graph:fault_counts()
   return {
     scenario = info.scenario,
     seed = info.seed,
@@ -229,6 +232,11 @@ function M.report(graph, info)
     jobs = { total = #list, byStatus = by_status, list = list },
     users = { total = users, byService = by_service },
     failures = failures,
+    -- throttling and transient faults: the requests refused
+    requests = { refused = refused[429] + refused[503] + refused[504],
+                 throttled = refused[429],
+                 serviceNotAvailable = refused[503],
+                 gatewayTimeout = refused[504] },
   }
 end
 
@@ -246,6 +254,12 @@ function M.format(r)
   say("seed %d, failure rate %s", r.seed, tostring(r.failureRate))
   say("model time %s to %s: %s (%s s)", r.start, r["end"], r.modelDuration,
       tostring(r.modelSeconds))
+  local q = r.requests
+  if q and q.refused > 0 then
+    say("refused requests: %d -- 429 throttled %d, 503 serviceNotAvailable " ..
+        "%d, 504 gatewayTimeout %d", q.refused, q.throttled,
+        q.serviceNotAvailable, q.gatewayTimeout)
+  end
 
   say("")
   say("jobs: %d", r.jobs.total)
@@ -448,7 +462,7 @@ local function instrument(graph, progress)
       local id, set = pred, {}
       for _, s in ipairs(a) do set[s] = true end
       pred = function(g)
-        local job = g:get_job(id)
+        local job = g:_unfaulted(g.get_job, g, id)
         return job ~= nil and set[job.status] == true
       end
       a = b

@@ -43,7 +43,10 @@ local function answer_error(req, e)
   return e.status, e.body,
          response_headers(req.client_request_id,
                           e.body.error.innerError["request-id"],
-                          { ["Content-Type"] = "application/json" })
+                          { ["Content-Type"] = "application/json",
+                            -- throttling and transient faults
+                            ["Retry-After"] = e.retry_after and
+                                              tostring(e.retry_after) })
 end
 
 -- Query options -----------------------------------------------------------
@@ -359,7 +362,7 @@ local function caller(graph, req)
     local who = graph._default_caller
     if not who then
       who = { tenant = graph._tenant, upn = graph._user, read = true,
-              write = true }
+              write = true, app = "" }
       graph._default_caller = who
     end
     return who
@@ -391,7 +394,7 @@ local function caller(graph, req)
       return unauthenticated(graph, req, "The access token has expired.")
     end
   end
-  for _, name in ipairs { "upn", "oid" } do
+  for _, name in ipairs { "upn", "oid", "appid", "azp" } do
     if claims[name] ~= nil and type(claims[name]) ~= "string" then
       return unauthenticated(graph, req, "The access token's '" .. name ..
                              "' claim must be a string.")
@@ -422,7 +425,9 @@ local function caller(graph, req)
   end
   return { tenant = tid, upn = who or "", write = perms[WRITE] == true,
            read = perms[READ] == true or perms[WRITE] == true,
-           scopes = perms }
+           scopes = perms,
+           -- the app: v1 tokens carry appid, v2 tokens azp
+           app = claims.appid or claims.azp or "" }
 end
 
 local function deny(graph, req, who, write)
@@ -495,6 +500,17 @@ local function key_in_parens(seg)
   local id = inner:match("^%s*'(.*)'%s*$")
   if id then return id:gsub("''", "'"), false end
   return false
+end
+
+--- The path of a request under /solutions/migrations ("/a/b", decoded
+-- segments), as fault rules match it; nil for a path not under it.
+function M.fault_path(segs)
+  local a, b = segs[1], segs[2]
+  if not a or not b or a:lower() ~= "solutions" or
+     b:lower() ~= "migrations" then
+    return nil
+  end
+  return "/" .. table.concat(segs, "/", 3)
 end
 
 -- Routing ------------------------------------------------------------------
@@ -623,6 +639,17 @@ function M.request(graph, method, url, body, headers)
 
   local version, segs, qs = parse_url(graph, req, url)
   if not version then return answer_error(req, segs) end
+
+  -- Throttling and transient faults (csrc/ct_fault.h): the one place a
+  -- request is refused with 429, 503 or 504.  The caller and the path
+  -- are known; nothing else is checked yet and nothing has changed.
+  if graph._core:fault_armed() then
+    local e = graph:_fault_check(method, M.fault_path(segs),
+                                 who.tenant .. "/" .. who.app,
+                                 req.client_request_id)
+    if e then return answer_error(req, e) end
+  end
+
   local r
   r, err = route(graph, req, segs)
   if not r then return answer_error(req, err) end

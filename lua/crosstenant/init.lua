@@ -75,7 +75,8 @@ M.Error = Error
 local OPTIONS = {
   tenant = "string", user = "string", strict = "boolean", seed = "number",
   now = "string", require_token = "boolean", failure_rate = "number|table",
-  timings = "table",
+  timings = "table", fault_rate = "table", retry_after = "number",
+  throttle = "table",
 }
 
 local TIMINGS = {
@@ -87,6 +88,72 @@ local TIMINGS = {
 
 local function opt_error(msg)
   error("crosstenant.new: " .. msg, 3)
+end
+
+local MAX_RETRY = 86400        -- seconds: a Retry-After at most
+local FAULT_STATUSES = { [429] = true, [503] = true, [504] = true }
+
+-- a whole number (integer or integral float) as an integer, else nil
+local function whole(v)
+  return type(v) == "number" and math.tointeger(v) or nil
+end
+
+-- opt_error for check_fault_options: one level further from the caller
+local function fopt_error(msg)
+  error("crosstenant.new: " .. msg, 4)
+end
+
+-- The fault options (fault_rate, retry_after, throttle), checked: the
+-- rates by status, the Retry-After of rate faults, the budget or nil.
+local function check_fault_options(opts)
+  local retry = opts.retry_after
+  if retry ~= nil then
+    retry = whole(retry)
+    if not retry or retry < 1 or retry > MAX_RETRY then
+      fopt_error("option 'retry_after' must be a whole number of seconds " ..
+                 "from 1 to " .. MAX_RETRY)
+    end
+  end
+  local rates = { [429] = 0, [503] = 0, [504] = 0 }
+  if opts.fault_rate then
+    local sum = 0
+    for k, r in pairs(opts.fault_rate) do
+      if math.type(k) ~= "integer" or not FAULT_STATUSES[k] then
+        fopt_error("option 'fault_rate' takes the statuses 429, 503 and " ..
+                   "504 as keys, not " .. (type(k) == "string" and
+                                           "'" .. k .. "'" or tostring(k)))
+      end
+      if type(r) ~= "number" or not (r >= 0 and r <= 1) then
+        fopt_error("option 'fault_rate[" .. k .. "]' must be between 0 " ..
+                   "and 1")
+      end
+      rates[k] = r
+      sum = sum + r
+    end
+    if sum > 1 + 1e-9 then          -- 0.1 + 0.2 + 0.7 is 1 here
+      fopt_error("option 'fault_rate': the rates add up to more than 1")
+    end
+  end
+  local budget
+  if opts.throttle then
+    for k in pairs(opts.throttle) do
+      if k ~= "requests" and k ~= "per" then
+        fopt_error("option 'throttle' takes requests and per, not '" ..
+                  tostring(k) .. "'")
+      end
+    end
+    local n, per = whole(opts.throttle.requests), opts.throttle.per
+    if not n or n < 1 then
+      fopt_error("option 'throttle.requests' must be a whole number of 1 " ..
+                 "or more")
+    end
+    if type(per) ~= "number" or not (per > 0 and per <= MAX_RETRY) then
+      fopt_error("option 'throttle.per' must be a number of seconds above " ..
+                 "0 and at most " .. MAX_RETRY)
+    end
+    budget = { n, per }
+  end
+  return { rates = rates, retry_after = retry or 1, budget = budget }
 end
 
 --- Creates a store.  Every option is optional; an unknown one raises.
@@ -148,6 +215,7 @@ function M.new(opts)
       end
     end
   end
+  local faults = check_fault_options(opts)
   local strict = opts.strict
   if strict == nil then strict = DEFAULTS.strict end
   local require_token = opts.require_token
@@ -161,6 +229,12 @@ function M.new(opts)
     _require_token = require_token,
     _handlers = { job = {}, task = {} },
   }, Graph)
+  self._caller_key = tenant .. "/"      -- the default caller: no app id
+  local c = self._core
+  c:fault_rates(faults.rates[429], faults.rates[503], faults.rates[504],
+                faults.retry_after)
+  if faults.budget then c:fault_budget(faults.budget[1], faults.budget[2]) end
+  self._retry_after = faults.retry_after
   return self
 end
 
@@ -198,6 +272,124 @@ local function check_arg(n, name, v, want, ...)
                       n, name, table.concat({ want, ... }, " or "), t), 3)
 end
 
+-- Throttling and transient faults -----------------------------------------
+
+--- Decides whether a request is refused with 429, 503 or 504 (see
+-- csrc/ct_fault.h for the order of the decisions), on the model clock.
+-- `method` (upper case) and `path` (under /solutions/migrations, or nil)
+-- name the Graph request; `caller` is "tenant/appid" ("tenant/" for the
+-- store's default caller).  Returns nil when the request goes on, else
+-- the error object (status, code, inner, message, body, retry_after in
+-- whole seconds).  It consumes a request id, as every answer does.
+function Graph:_fault_check(method, path, caller, client_request_id)
+  if self._faults_off then return nil end
+  local status, retry, code, inner, message = self._core:fault_decide(
+    method, path, caller)
+  if not status then return nil end
+  local e = self:_error({ status = status, code = code, inner = inner,
+                          message = message }, client_request_id)
+  e.retry_after = retry
+  return e
+end
+
+-- each method counts as its Graph request, from the default caller
+local function refused(self, method, path)
+  if not self._core:fault_armed() then return nil end
+  return self:_fault_check(method, path, self._caller_key)
+end
+
+--- Runs fn(...) with faults off: what the tool itself reads (a report,
+-- progress) is not a request of the scenario's and is never refused.
+function Graph:_unfaulted(fn, ...)
+  local was = self._faults_off
+  self._faults_off = true
+  local r = table.pack(pcall(fn, ...))
+  self._faults_off = was
+  if not r[1] then error(r[2], 0) end
+  return table.unpack(r, 2, r.n)
+end
+
+local FAULT_FIELDS = { status = true, retry_after = true, times = true,
+                       method = true, path = true }
+local FAULT_METHODS = { GET = true, POST = true, PATCH = true,
+                        DELETE = true }
+
+-- a path pattern under /solutions/migrations: "/" and segments, none
+-- empty; the prefixes that can never match are refused
+local function pattern_ok(p)
+  if #p < 2 or #p > 2048 or p:sub(1, 1) ~= "/" or p:sub(-1) == "/" or
+     p:find("//", 1, true) or p:find("[?#\0]") then
+    return false
+  end
+  local first = p:match("^/([^/]*)"):lower()
+  return first ~= "solutions" and first ~= "beta" and first ~= "v1.0"
+end
+
+--- Scripts a fault: the next `times` requests (default 1) that match
+-- `method` and `path` (both optional) are answered `status` (429, 503 or
+-- 504) with Retry-After `retry_after` seconds (default: the store's
+-- retry_after option, 1 unless set).  `path` is a pattern under
+-- /solutions/migrations; `*` matches one segment; case-insensitive.
+-- Requests and the methods alike count.  Returns true.
+function Graph:fault(spec)
+  check_arg(1, "fault", spec, "table")
+  local function bad(what)
+    error("bad argument #1 to 'fault' (" .. what .. ")", 3)
+  end
+  for k in pairs(spec) do
+    if not FAULT_FIELDS[k] then bad("unknown field '" .. tostring(k) .. "'") end
+  end
+  local status = whole(spec.status)
+  if not status or not FAULT_STATUSES[status] then
+    bad("field 'status' must be 429, 503 or 504")
+  end
+  local retry = spec.retry_after
+  if retry == nil then
+    retry = self._retry_after
+  else
+    retry = whole(retry)
+    if not retry or retry < 1 or retry > MAX_RETRY then
+      bad("field 'retry_after' must be a whole number of seconds from 1 " ..
+          "to " .. MAX_RETRY)
+    end
+  end
+  local times = spec.times
+  if times == nil then
+    times = 1
+  else
+    times = whole(times)
+    if not times or times < 1 then
+      bad("field 'times' must be a whole number of 1 or more")
+    end
+  end
+  local method = spec.method
+  if method ~= nil then
+    if type(method) ~= "string" or not FAULT_METHODS[method:upper()] then
+      bad("field 'method' must be GET, POST, PATCH or DELETE")
+    end
+    method = method:upper()
+  end
+  local path = spec.path
+  if path ~= nil and (type(path) ~= "string" or not pattern_ok(path)) then
+    bad("field 'path' must be a path under /solutions/migrations, such " ..
+        "as '/crossTenantMigrationJobs/*/users'")
+  end
+  self._core:fault_add(status, retry, times, method, path)
+  return true
+end
+
+--- The scripted faults not yet used up, oldest first: a list of
+-- { status =, retry_after =, times = (uses left), method =?, path =? }.
+function Graph:faults()
+  return self._core:fault_list()
+end
+
+--- How many requests were refused, by status: { [429] =, [503] =,
+-- [504] = }.
+function Graph:fault_counts()
+  return self._core:fault_counts()
+end
+
 -- Methods: each answers what `request` answers, as a table, or nil + err --
 
 function Graph:_fail(err)
@@ -213,6 +405,8 @@ end
 
 function Graph:create_job(props)
   check_arg(1, "create_job", props, "table", "string")
+  local refusal = refused(self, "POST", "/crossTenantMigrationJobs")
+  if refusal then return nil, refusal end
   local job, err = self._core:job_create(self._tenant, self._user, props)
   if not job then return self:_fail(err) end
   job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
@@ -221,6 +415,8 @@ end
 
 function Graph:get_job(id)
   check_arg(1, "get_job", id, "string")
+  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" .. id)
+  if refusal then return nil, refusal end
   local job, err = self._core:job_get(self._tenant, id, false)
   if not job then return self:_fail(err) end
   job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
@@ -230,6 +426,8 @@ end
 function Graph:update_job(id, patch)
   check_arg(1, "update_job", id, "string")
   check_arg(2, "update_job", patch, "table", "string")
+  local refusal = refused(self, "PATCH", "/crossTenantMigrationJobs/" .. id)
+  if refusal then return nil, refusal end
   local ok, err = self._core:job_update(self._tenant, id, false, patch)
   if not ok then return self:_fail(err) end
   return true
@@ -237,6 +435,8 @@ end
 
 function Graph:delete_job(id)
   check_arg(1, "delete_job", id, "string")
+  local refusal = refused(self, "DELETE", "/crossTenantMigrationJobs/" .. id)
+  if refusal then return nil, refusal end
   local ok, err = self._core:job_delete(self._tenant, id, false)
   if not ok then return self:_fail(err) end
   self:_flush()
@@ -244,9 +444,13 @@ function Graph:delete_job(id)
 end
 
 local function action(name, context)
+  local verb = name:gsub("_job$", "")
   return function(self, id)
     check_arg(1, name, id, "string")
-    local r, err = self._core["job_" .. name:gsub("_job$", "")](
+    local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
+                                          id .. "/" .. verb)
+    if refusal then return nil, refusal end
+    local r, err = self._core["job_" .. verb](
       self._core, self._tenant, id, false)
     if not r then return self:_fail(err) end
     self:_flush()
@@ -264,6 +468,9 @@ Graph.cancel_job = action("cancel_job", nil)
 function Graph:create_task(job_id, props)
   check_arg(1, "create_task", job_id, "string")
   check_arg(2, "create_task", props, "table", "string")
+  local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
+                                        job_id .. "/users")
+  if refusal then return nil, refusal end
   local task, err = self._core:task_create(self._tenant, job_id, false,
                                            props, true)
   if not task then return self:_fail(err) end
@@ -275,6 +482,9 @@ end
 function Graph:get_task(job_id, task_id)
   check_arg(1, "get_task", job_id, "string")
   check_arg(2, "get_task", task_id, "string")
+  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" ..
+                                       job_id .. "/users/" .. task_id)
+  if refusal then return nil, refusal end
   local task, err = self._core:task_get(self._tenant, job_id, false, task_id)
   if not task then return self:_fail(err) end
   M.task_entity(task, "beta")
@@ -284,6 +494,10 @@ end
 function Graph:cancel_task(job_id, task_id)
   check_arg(1, "cancel_task", job_id, "string")
   check_arg(2, "cancel_task", task_id, "string")
+  local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
+                                        job_id .. "/users/" .. task_id ..
+                                        "/cancel")
+  if refusal then return nil, refusal end
   local r, err = self._core:task_cancel(self._tenant, job_id, false, task_id)
   if not r then return self:_fail(err) end
   self:_flush()
@@ -292,6 +506,8 @@ end
 
 function Graph:list_jobs(query)
   check_arg(1, "list_jobs", query, "table", "nil")
+  local refusal = refused(self, "GET", "/crossTenantMigrationJobs")
+  if refusal then return nil, refusal end
   local http = require "crosstenant.http"
   local q, err = http.query_from_table(query)
   if not q then return self:_fail(err) end
@@ -301,6 +517,9 @@ end
 function Graph:list_tasks(job_id, query)
   check_arg(1, "list_tasks", job_id, "string")
   check_arg(2, "list_tasks", query, "table", "nil")
+  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" ..
+                                       job_id .. "/users")
+  if refusal then return nil, refusal end
   local http = require "crosstenant.http"
   local q, err = http.query_from_table(query, "list_tasks")
   if not q then return self:_fail(err) end
