@@ -147,7 +147,8 @@ describe("throttling and transient faults", function()
         { st, h["Retry-After"], body.error.code, body.error.innerError.code })
       graph:advance(2.5)
       st, body, h = graph:request("POST", JOBS, F.job_body())
-      assert.are.same({ 429, "5" }, { st, h["Retry-After"] })
+      assert.are.same({ 429, "5", THROTTLED },
+                      { st, h["Retry-After"], body.error.message })
       graph:advance(4.4)
       local _, err = graph:get_job("x")
       assert.are.same({ 429, 1 }, { err.status, err.retry_after })
@@ -446,7 +447,8 @@ describe("throttling and transient faults", function()
         { st, h["Retry-After"], body.error.code, body.error.innerError.code })
       g:advance(7.5)
       st, body, h = g:request("GET", JOBS)
-      assert.are.same({ 429, "1" }, { st, h["Retry-After"] })
+      assert.are.same({ 429, "1", "throttledRequest" },
+                      { st, h["Retry-After"], body.error.innerError.code })
       g:advance(0.5)                -- the window closes
       for _ = 1, 3 do assert.are.equal(200, (g:request("GET", JOBS))) end
       assert.are.equal(429, (g:request("GET", JOBS)))
