@@ -627,6 +627,45 @@ describe("throttling and transient faults", function()
       assert.are.equal(1, json.requests.throttled)
     end)
 
+    it("of examples/04_throttling.lua counts its four refusals, with " ..
+       "progress or without", function()
+      -- the command as a process, on the build under test
+      local core = assert(package.searchpath("crosstenant.core",
+                                             package.cpath))
+      local h = assert(io.popen("pwd"))
+      local pwd = h:read("l")
+      h:close()
+      local env = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" ..
+                  pwd .. "/lua/?.lua;" .. pwd .. "/lua/?/init.lua' " ..
+                  "LUA_CPATH='" .. core:gsub("^%./", pwd .. "/")
+                                       :gsub("crosstenant/core%.so$", "?.so")
+                  .. "' "
+      local function run(args)
+        local p = assert(io.popen(env .. "lua5.4 bin/crosstenant run " ..
+                                  args .. " examples/04_throttling.lua " ..
+                                  "2>/dev/null"))
+        local out = p:read("a")
+        local ok = p:close()
+        assert.is_true(ok, out)
+        return out
+      end
+      local text = run("--progress never")
+      assert.truthy(text:find("\nrefused requests: 4 -- 429 throttled 2, " ..
+                              "503 serviceNotAvailable 1, 504 " ..
+                              "gatewayTimeout 1\n", 1, true))
+      assert.truthy(text:find("create_job: attempt 2: 429 " ..
+                              "activityLimitReached, retrying after 10 s\n",
+                              1, true))
+      assert.truthy(text:find("\njobs: 1\n  completed       1\n", 1, true))
+      -- watching the progress reads the store: it refuses nothing more
+      local watched = run("--progress auto")
+      assert.are.equal(text:match("== crosstenant report.*$"),
+                       watched:match("== crosstenant report.*$"))
+      local r = crosstenant.decode(run("--json"))
+      assert.are.same({ refused = 4, throttled = 2, serviceNotAvailable = 1,
+                        gatewayTimeout = 1 }, r.requests)
+    end)
+
     it("prints no line when nothing was refused", function()
       local r = cli.report(graph, { scenario = "s.lua", seed = 7,
                                     failureRate = 0, start = graph:now() })
