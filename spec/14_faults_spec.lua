@@ -210,6 +210,22 @@ describe("throttling and transient faults", function()
       assert.are.same({ 429, "5" }, { st, h["Retry-After"] })
     end)
 
+    it("runs on graph._fault_now when a server sets it (the wall " ..
+       "clock), not on the model clock", function()
+      local wall = 1000 * 10000000               -- ticks
+      graph._fault_now = function() return wall end
+      graph:fault { status = 429, retry_after = 10 }
+      assert.are.equal(429, (graph:request("GET", JOBS)))
+      graph:advance(3600)                        -- the model clock: no
+      local st, _, h = graph:request("GET", JOBS)
+      assert.are.same({ 429, "10" }, { st, h["Retry-After"] })
+      wall = wall + 9 * 10000000 + 1
+      st, _, h = graph:request("GET", JOBS)
+      assert.are.same({ 429, "1" }, { st, h["Retry-After"] })
+      wall = wall + 9999999
+      assert.are.equal(200, (graph:request("GET", JOBS)))
+    end)
+
     it("rejects an appid claim that is not a string (401)", function()
       local st, body = graph:request("GET", JOBS, nil, {
         Authorization = F.token { tid = F.TARGET, scp = F.WRITE,

@@ -281,10 +281,13 @@ end
 -- store's default caller).  Returns nil when the request goes on, else
 -- the error object (status, code, inner, message, body, retry_after in
 -- whole seconds).  It consumes a request id, as every answer does.
+-- A server sets `graph._fault_now` to a function giving the wall clock
+-- in ticks (100 ns since 1970): windows and budgets then run on it.
 function Graph:_fault_check(method, path, caller, client_request_id)
   if self._faults_off then return nil end
+  local now = self._fault_now
   local status, retry, code, inner, message = self._core:fault_decide(
-    method, path, caller)
+    method, path, caller, now and now())
   if not status then return nil end
   local e = self:_error({ status = status, code = code, inner = inner,
                           message = message }, client_request_id)
