@@ -189,6 +189,22 @@ static void test_windows(tally *t)
     CHECK(decide(&f, T0 + 298 * SEC, "GET", JOBS, "caller-99/", &a) == 429);
     CHECK(decide(&f, T0 + 299 * SEC, "GET", JOBS, "caller-99/", &a) == 0);
   }
+  /* a caller whose window still runs is never dropped */
+  {
+    char key[32];
+    int i;
+    for (i = 0; i < 20; i++) {
+      CHECK(add(&f, 503, 100, 1, NULL, NULL) == 0);
+      snprintf(key, sizeof key, "busy-%d/", i);
+      CHECK(decide(&f, T0 + 1000 * SEC, "GET", JOBS, key, &a) == 503);
+    }
+    CHECK(f.ncallers >= 20);
+    for (i = 0; i < 20; i++) {
+      snprintf(key, sizeof key, "busy-%d/", i);
+      CHECK(decide(&f, T0 + 1099 * SEC, "GET", JOBS, key, &a) == 429);
+      CHECK(a.retry_after == 1);
+    }
+  }
   ct_fault_free(&f);
 }
 
