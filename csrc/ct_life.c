@@ -117,11 +117,12 @@ void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
 static void clear_detail(ct_task *t, int i) {
   size_t k;
   if (t->extra == NULL) return;
-  free(t->extra->message[i]);
-  t->extra->message[i] = NULL;
+  free(t->extra->message[i].p);
+  t->extra->message[i].p = NULL;
+  t->extra->message[i].n = 0;
   for (k = 0; k < t->extra->nerrors[i]; k++) {
-    free(t->extra->errors[i][k].code);
-    free(t->extra->errors[i][k].message);
+    free(t->extra->errors[i][k].code.p);
+    free(t->extra->errors[i][k].message.p);
   }
   free(t->extra->errors[i]);
   t->extra->errors[i] = NULL;
@@ -141,14 +142,16 @@ void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
 }
 
 /* attach one error to entry i; takes ownership of code and message */
-static void set_error(ct_task *t, int i, char *code, char *message) {
+static void set_error(ct_task *t, int i, ct_str code, ct_str message) {
   ct_errinfo *e;
   clear_detail(t, i);
   if (t->extra == NULL) t->extra = calloc(1, sizeof *t->extra);
   e = t->extra ? malloc(sizeof *e) : NULL;
-  if (e == NULL) {          /* out of memory: the status still holds */
-    free(code);
-    free(message);
+  if (e == NULL || code.p == NULL || message.p == NULL) {
+    /* out of memory: the status still holds */
+    free(e);
+    free(code.p);
+    free(message.p);
     return;
   }
   e->code = code;
@@ -157,15 +160,15 @@ static void set_error(ct_task *t, int i, char *code, char *message) {
   t->extra->nerrors[i] = 1;
 }
 
-static char *text(const char *fmt, const char *a, const char *b) {
+static ct_str text(const char *fmt, const char *a, const char *b) {
   char buf[256];
-  size_t n;
-  char *p;
+  ct_str r;
   snprintf(buf, sizeof buf, fmt, a, b);
-  n = strlen(buf);
-  p = malloc(n + 1);
-  if (p != NULL) memcpy(p, buf, n + 1);
-  return p;
+  r.n = strlen(buf);              /* our own text: no NULs in it */
+  r.p = malloc(r.n + 1);
+  if (r.p != NULL) memcpy(r.p, buf, r.n + 1);
+  else r.n = 0;
+  return r;
 }
 
 /*
@@ -174,7 +177,7 @@ static char *text(const char *fmt, const char *a, const char *b) {
 */
 static void outcome(ct_store *s, ct_job *j, ct_task *t, int i, int phase,
                     int ok, int bad, int draw) {
-  char *code = NULL, *msg = NULL;
+  ct_str code = { NULL, 0 }, msg = { NULL, 0 };
   char id[37];
   double rate = s->failure_rate[phase];
   int st = ct_store_take_fault(s, &t->id, t->svc[i], phase, &code, &msg);

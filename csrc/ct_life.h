@@ -35,6 +35,6 @@ double ct_store_random(ct_store *s);
 /* take the first scripted outcome for (user, service, phase), if any:
    its status, or -1; *code and *message then belong to the caller */
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
-                        int phase, char **code, char **message);
+                        int phase, ct_str *code, ct_str *message);
 
 #endif

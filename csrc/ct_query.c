@@ -767,7 +767,8 @@ static val field(int f, const ectx *c) {
   memset(&v, 0, sizeof v);
   switch (f) {
     case F_ID: v.t = V_GUID; v.g = c->job->id; break;
-    case F_DISPLAYNAME: v.t = V_STR; v.s = c->job->displayName; break;
+    case F_DISPLAYNAME: v.t = V_STR; v.s = c->job->displayName.p;
+      v.n = c->job->displayName.n; break;
     case F_JOBTYPE: v.t = V_ENUM; v.en = E_JOBTYPE; v.i = c->job->jobType;
       break;
     case F_SOURCE: v.t = V_GUID; v.g = c->job->sourceTenantId; break;
@@ -775,21 +776,25 @@ static val field(int f, const ectx *c) {
     case F_CAD: v.t = V_TIME; v.i = c->job->completeAfter.ticks; break;
     case F_STATUS: v.t = V_ENUM; v.en = E_JOBSTATUS; v.i = c->job->status;
       break;
-    case F_MESSAGE: v.t = V_STR; v.s = c->job->message; break;
+    case F_MESSAGE: v.t = V_STR; v.s = c->job->message;
+      v.n = strlen(c->job->message); break;     /* the service's text */
     case F_CREATED: v.t = V_TIME; v.i = c->job->created.ticks; break;
-    case F_CREATEDBY: v.t = V_STR; v.s = c->job->createdBy; break;
+    case F_CREATEDBY: v.t = V_STR; v.s = c->job->createdBy.p;
+      v.n = c->job->createdBy.n; break;
     case F_UPDATED: v.t = V_TIME; v.i = c->job->updated.ticks; break;
-    case F_RESOURCETYPE: v.t = V_STR; v.s = c->job->resourceType; break;
+    case F_RESOURCETYPE: v.t = V_STR; v.s = c->job->resourceType.p;
+      v.n = c->job->resourceType.n; break;
     case F_TID: v.t = V_GUID; v.g = c->task->id; break;
-    case F_TASKTYPE: v.t = V_STR; v.s = ct_task_type(c->task); break;
+    case F_TASKTYPE: v.t = V_STR; v.s = ct_task_type(c->task, &v.n); break;
     case F_TUPDATED: v.t = V_TIME; v.i = c->task->updated; break;
     case F_SERVICE: v.t = V_STR;
-      v.s = ct_service_name(c->task->svc[c->entry]); break;
+      v.s = ct_service_name(c->task->svc[c->entry]); v.n = strlen(v.s);
+      break;
     case F_SSTATUS: v.t = V_ENUM; v.en = E_SVCSTATUS;
       v.i = c->task->st[c->entry]; break;
-    default: v.t = V_STR; v.s = ct_task_message(c->task, c->entry); break;
+    default: v.t = V_STR; v.s = ct_task_message(c->task, c->entry, &v.n);
+      break;
   }
-  if (v.t == V_STR) v.n = strlen(v.s);
   return v;
 }
 

@@ -105,9 +105,16 @@ int ct_schema_value_index(const char *const *values, const char *s,
 }
 
 const ct_prop *ct_schema_prop(const ct_type *t, const char *name) {
+  return ct_schema_propn(t, name, strlen(name));
+}
+
+const ct_prop *ct_schema_propn(const ct_type *t, const char *name,
+                               size_t n) {
   size_t i;
   for (i = 0; i < t->nprops; i++)
-    if (strcmp(t->props[i].name, name) == 0) return &t->props[i];
+    if (strlen(t->props[i].name) == n &&
+        memcmp(t->props[i].name, name, n) == 0)
+      return &t->props[i];
   return NULL;
 }
 
@@ -321,11 +328,11 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
     const ct_prop *p;
     sub.name = m->key;
     sub.namelen = m->keylen;
-    if (strcmp(m->key, "@odata.type") == 0) {
+    if (m->keylen == 11 && memcmp(m->key, "@odata.type", 11) == 0) {
       if (check_odata_type(t, m, &sub, e) != 0) return -1;
       continue;
     }
-    p = ct_schema_prop(t, m->key);
+    p = ct_schema_propn(t, m->key, m->keylen);   /* a NUL is no end */
     if (p == NULL) {
       refuse(e, &sub, "invalidProperty",
              "Property '%s' does not exist on type '%s'.", t->name);

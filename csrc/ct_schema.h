@@ -63,6 +63,9 @@ int ct_schema_check(const ct_type *t, const ct_jval *v, int strict,
 
 /* a member of an object, NULL when absent or when read-only and ignored */
 const ct_prop *ct_schema_prop(const ct_type *t, const char *name);
+/* the same for a name of n bytes (which may hold NULs: then none) */
+const ct_prop *ct_schema_propn(const ct_type *t, const char *name,
+                               size_t n);
 
 /* index of `s` in a NULL-terminated list, case-insensitively; -1 */
 int ct_schema_value_index(const char *const *values, const char *s,

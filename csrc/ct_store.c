@@ -62,12 +62,17 @@ static int lower(int c) {
   return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-static int ieq(const char *a, size_t n, const char *b) {
+/* a[0..n) and b[0..m) equal, ASCII case-insensitively */
+static int ieqn(const char *a, size_t n, const char *b, size_t m) {
   size_t i;
-  if (strlen(b) != n) return 0;
+  if (m != n) return 0;
   for (i = 0; i < n; i++)
     if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
   return 1;
+}
+
+static int ieq(const char *a, size_t n, const char *b) {
+  return ieqn(a, n, b, strlen(b));
 }
 
 static int find_in(const char *const *names, size_t count, const char *s,
@@ -110,13 +115,21 @@ static void *oom(ct_err *e) {
   return NULL;
 }
 
-static char *dupn(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p != NULL) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
+/* a stored copy of s[0..n) (which may hold NULs); 0, or -1 when out
+   of memory (d is then absent) */
+static int sdup(ct_str *d, const char *s, size_t n) {
+  d->p = malloc(n + 1);
+  d->n = d->p != NULL ? n : 0;
+  if (d->p == NULL) return -1;
+  if (n) memcpy(d->p, s, n);
+  d->p[n] = '\0';
+  return 0;
+}
+
+static void sfree(ct_str *d) {
+  free(d->p);
+  d->p = NULL;
+  d->n = 0;
 }
 
 /* ---------- random numbers: splitmix64 seeding, xorshift128+ ---------- */
@@ -202,12 +215,12 @@ static void free_extra(ct_task_extra *x) {
   int i;
   size_t k;
   if (x == NULL) return;
-  free(x->taskType);
+  sfree(&x->taskType);
   for (i = 0; i < CT_SVC__COUNT; i++) {
-    free(x->message[i]);
+    sfree(&x->message[i]);
     for (k = 0; k < x->nerrors[i]; k++) {
-      free(x->errors[i][k].code);
-      free(x->errors[i][k].message);
+      sfree(&x->errors[i][k].code);
+      sfree(&x->errors[i][k].message);
     }
     free(x->errors[i]);
   }
@@ -219,11 +232,11 @@ static void free_job(ct_job *j) {
   for (i = 0; i < j->ntasks; i++) free_extra(j->tasks[i].extra);
   free(j->tasks);
   ct_tmap_free(&j->index);
-  free(j->displayName);
-  free(j->createdBy);
-  free(j->resourceType);
-  free(j->sourceEndpoint);
-  free(j->targetDeliveryDomain);
+  sfree(&j->displayName);
+  sfree(&j->createdBy);
+  sfree(&j->resourceType);
+  sfree(&j->sourceEndpoint);
+  sfree(&j->targetDeliveryDomain);
   free(j);
 }
 
@@ -236,7 +249,7 @@ struct ct_name_entry {
 typedef struct ct_fault_rec {
   struct ct_fault_rec *next;
   int service, phase, status;
-  char *code, *message;
+  ct_str code, message;
 } ct_fault_rec;
 
 static void free_tenant(ct_tenant *t) {
@@ -269,8 +282,8 @@ void ct_store_free(ct_store *s) {
     f = (ct_fault_rec *)s->faults.slots[i].val;
     while (f != NULL) {
       ct_fault_rec *next = f->next;
-      free(f->code);
-      free(f->message);
+      sfree(&f->code);
+      sfree(&f->message);
       free(f);
       f = next;
     }
@@ -317,7 +330,9 @@ static ct_job *name_get(const ct_tenant *t, const char *s, size_t n) {
   if (t->capnames == 0) return NULL;
   h = name_hash(s, n);
   for (e = t->names[h & (t->capnames - 1)]; e != NULL; e = e->next)
-    if (e->hash == h && ieq(s, n, e->job->displayName)) return e->job;
+    if (e->hash == h &&
+        ieqn(s, n, e->job->displayName.p, e->job->displayName.n))
+      return e->job;
   return NULL;
 }
 
@@ -346,14 +361,14 @@ static int name_reserve(ct_tenant *t) {
 
 static void name_link(ct_tenant *t, struct ct_name_entry *e, ct_job *j) {
   e->job = j;
-  e->hash = name_hash(j->displayName, strlen(j->displayName));
+  e->hash = name_hash(j->displayName.p, j->displayName.n);
   e->next = t->names[e->hash & (t->capnames - 1)];
   t->names[e->hash & (t->capnames - 1)] = e;
   t->nnames++;
 }
 
 static void name_unlink(ct_tenant *t, ct_job *j) {
-  uint64_t h = name_hash(j->displayName, strlen(j->displayName));
+  uint64_t h = name_hash(j->displayName.p, j->displayName.n);
   struct ct_name_entry **p = &t->names[h & (t->capnames - 1)];
   for (; *p != NULL; p = &(*p)->next) {
     if ((*p)->job == j) {
@@ -421,12 +436,22 @@ ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e) {
   return NULL;
 }
 
-const char *ct_task_type(const ct_task *t) {
-  return (t->extra && t->extra->taskType) ? t->extra->taskType : "user";
+const char *ct_task_type(const ct_task *t, size_t *n) {
+  if (t->extra && t->extra->taskType.p) {
+    *n = t->extra->taskType.n;
+    return t->extra->taskType.p;
+  }
+  *n = 4;
+  return "user";
 }
 
-const char *ct_task_message(const ct_task *t, int i) {
-  return (t->extra && t->extra->message[i]) ? t->extra->message[i] : "";
+const char *ct_task_message(const ct_task *t, int i, size_t *n) {
+  if (t->extra && t->extra->message[i].p) {
+    *n = t->extra->message[i].n;
+    return t->extra->message[i].p;
+  }
+  *n = 0;
+  return "";
 }
 
 /* ---------- reading a checked body ---------- */
@@ -597,23 +622,21 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
   }
   j->ntasks = nres;
 
-  j->displayName = dupn(name->u.s, name->len);
-  j->createdBy = dupn(c->upn, strlen(c->upn));
-  j->resourceType = dupn(rt->u.s, rt->len);
+  if (sdup(&j->displayName, name->u.s, name->len) != 0 ||
+      sdup(&j->createdBy, c->upn, c->nupn) != 0 ||
+      sdup(&j->resourceType, rt->u.s, rt->len) != 0) {
+    free_job(j);
+    return oom(e);
+  }
   if (ex != NULL && ex->kind != CT_JNULL) {
     const ct_jval *se = ct_json_get(ex, "sourceEndpoint");
     const ct_jval *td = ct_json_get(ex, "targetDeliveryDomain");
     j->hasExchangeSettings = 1;
-    j->sourceEndpoint = dupn(se->u.s, se->len);
-    j->targetDeliveryDomain = dupn(td->u.s, td->len);
-    if (!j->sourceEndpoint || !j->targetDeliveryDomain) {
+    if (sdup(&j->sourceEndpoint, se->u.s, se->len) != 0 ||
+        sdup(&j->targetDeliveryDomain, td->u.s, td->len) != 0) {
       free_job(j);
       return oom(e);
     }
-  }
-  if (!j->displayName || !j->createdBy || !j->resourceType) {
-    free_job(j);
-    return oom(e);
   }
 
   /* make room everywhere it will be linked, then link: nothing fails */
@@ -818,62 +841,89 @@ int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e) {
 
 /* ---------- tasks ---------- */
 
-/* copy a checked currentStatus collection into `t` (and its extra) */
-static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
-  size_t i, k;
-  int seen[CT_SVC__COUNT] = { 0, 0, 0, 0 };
-  size_t n = items_len(cs);
-  if (n > CT_SVC__COUNT) {
-    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-               "Property 'currentStatus' holds %zu entries; at most %d, one "
-               "per service.", n, CT_SVC__COUNT);
-    return -1;
+/* the services of a task's entries, as text: "ODSP, Meeting, Teams" */
+static void services_text(const ct_task *t, char *out, size_t cap) {
+  size_t k = 0;
+  int i;
+  out[0] = '\0';
+  for (i = 0; i < t->n; i++) {
+    int w = snprintf(out + k, cap - k, "%s%s", i ? ", " : "",
+                     ct_service_name(t->svc[i]));
+    if (w < 0 || (size_t)w >= cap - k) break;
+    k += (size_t)w;
   }
+}
+
+/*
+** Apply a checked currentStatus collection to `t`, which already holds
+** one notStarted entry per service of its job (behavior.md: a task
+** always tracks every service of its job's workloads).  Each entry names
+** one of those services, at most once, and sets its starting status,
+** message and errors.  Returns 0; -1 with *e set (400) for an entry that
+** names no service, a service outside the job's, or one twice; -2 when
+** out of memory.
+*/
+static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
+  size_t i, k, n = items_len(cs);
+  int at[CT_SVC__COUNT], seen[CT_SVC__COUNT] = { 0, 0, 0, 0 };
+  char list[64];
   for (i = 0; i < n; i++) {
     const ct_jval *en = &cs->u.items[i];
     const ct_jval *sv = ct_json_get(en, "service");
     const ct_jval *st = ct_json_get(en, "status");
-    int svc = sv ? ct_service_find(sv->u.s, sv->len) : -1;
+    int svc = sv ? ct_service_find(sv->u.s, sv->len) : -1, x;
+    services_text(t, list, sizeof list);
     if (svc < 0) {
-      /* the seed's example entry names no service: the entry takes the
-         first service not yet listed */
-      for (svc = 0; seen[svc]; svc++) ;
-    } else if (seen[svc]) {
       ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                 "Property 'currentStatus[%zu].service' repeats '%s'.", i,
-                 ct_service_name(svc));
+                 "Property 'currentStatus[%zu]' names no service; each "
+                 "entry names one of the job's services: %s.", i, list);
       return -1;
     }
-    seen[svc] = 1;
-    t->svc[i] = (uint8_t)svc;
-    t->st[i] = (uint8_t)(st ? ct_svc_status_find(st->u.s, st->len)
+    for (x = 0; x < t->n && t->svc[x] != svc; x++) ;
+    if (x == t->n) {
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property 'currentStatus[%zu].service' is '%s', which is "
+                 "not one of the job's services: %s.", i,
+                 ct_service_name(svc), list);
+      return -1;
+    }
+    if (seen[x]) {
+      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
+                 "Property 'currentStatus[%zu].service' repeats '%s'; each "
+                 "of the job's services (%s) may be named once.", i,
+                 ct_service_name(svc), list);
+      return -1;
+    }
+    seen[x] = 1;
+    at[i] = x;           /* i < t->n here: every entry names a new one */
+    t->st[x] = (uint8_t)(st ? ct_svc_status_find(st->u.s, st->len)
                             : CT_SS_NOTSTARTED);
   }
-  t->n = (uint8_t)n;
   for (i = 0; i < n; i++) {
     const ct_jval *en = &cs->u.items[i];
     const ct_jval *msg = ct_json_get(en, "message");
     const ct_jval *errs = ct_json_get(en, "errors");
     size_t ne = items_len(errs);
+    int x = at[i];
     if ((msg == NULL || msg->kind != CT_JSTR || msg->len == 0) && ne == 0)
       continue;
     if (t->extra == NULL && (t->extra = calloc(1, sizeof *t->extra)) == NULL)
-      return -1;
+      return -2;
     if (msg != NULL && msg->kind == CT_JSTR && msg->len > 0 &&
-        (t->extra->message[i] = dupn(msg->u.s, msg->len)) == NULL)
-      return -1;
+        sdup(&t->extra->message[x], msg->u.s, msg->len) != 0)
+      return -2;
     if (ne == 0) continue;
     if (ne > UINT16_MAX) ne = UINT16_MAX;
-    t->extra->errors[i] = calloc(ne, sizeof(ct_errinfo));
-    if (t->extra->errors[i] == NULL) return -1;
-    t->extra->nerrors[i] = (uint16_t)ne;
+    t->extra->errors[x] = calloc(ne, sizeof(ct_errinfo));
+    if (t->extra->errors[x] == NULL) return -2;
+    t->extra->nerrors[x] = (uint16_t)ne;
     for (k = 0; k < ne; k++) {
       const ct_jval *c = ct_json_get(&errs->u.items[k], "code");
       const ct_jval *m = ct_json_get(&errs->u.items[k], "message");
-      ct_errinfo *x = &t->extra->errors[i][k];
-      x->code = c ? dupn(c->u.s, c->len) : dupn("", 0);
-      x->message = m ? dupn(m->u.s, m->len) : dupn("", 0);
-      if (x->code == NULL || x->message == NULL) return -1;
+      ct_errinfo *y = &t->extra->errors[x][k];
+      if (sdup(&y->code, c ? c->u.s : "", c ? c->len : 0) != 0 ||
+          sdup(&y->message, m ? m->u.s : "", m ? m->len : 0) != 0)
+        return -2;
     }
   }
   return 0;
@@ -887,6 +937,7 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
   const char *why;
   ct_tenant *tn = j->tenant;
   char uid[37], jid[37];
+  int r;
 
   if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
       j->status != CT_JS_VALIDATEPASSED)
@@ -929,20 +980,17 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
     return NULL;
   }
 
-  if (cs == NULL) default_entries(j, &t);
-  else if (read_entries(&t, cs, e) != 0) {
-    if (e->status == 400) {
-      free_extra(t.extra);
-      return NULL;
-    }
+  default_entries(j, &t);
+  r = read_entries(&t, cs, e);
+  if (r != 0) {
     free_extra(t.extra);
-    return oom(e);
+    return r == -1 ? NULL : oom(e);
   }
   /* the type as sent, when it is not spelled "user" */
   if (!(tt->len == 4 && memcmp(tt->u.s, "user", 4) == 0)) {
     if (t.extra == NULL && (t.extra = calloc(1, sizeof *t.extra)) == NULL)
       return oom(e);
-    if ((t.extra->taskType = dupn(tt->u.s, tt->len)) == NULL) {
+    if (sdup(&t.extra->taskType, tt->u.s, tt->len) != 0) {
       free_extra(t.extra);
       return oom(e);
     }
@@ -1013,21 +1061,21 @@ int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
 /* ---------- scripted outcomes ---------- */
 
 int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
-                  int status, const char *code, const char *message,
-                  ct_err *e) {
+                  int status, const char *code, size_t ncode,
+                  const char *message, size_t nmessage, ct_err *e) {
   ct_fault_rec *f = calloc(1, sizeof *f), *head = NULL, **p;
   uintptr_t v;
+  int bad;
   if (f == NULL) { oom(e); return -1; }
   f->service = service;
   f->phase = phase;
   f->status = status;
-  f->code = dupn(code, strlen(code));
-  f->message = dupn(message, strlen(message));
+  bad = sdup(&f->code, code, ncode) | sdup(&f->message, message, nmessage);
   if (ct_gmap_get(&s->faults, user, &v)) head = (ct_fault_rec *)v;
-  if (f->code == NULL || f->message == NULL ||
+  if (bad ||
       (head == NULL && ct_gmap_put(&s->faults, user, (uintptr_t)f) != 0)) {
-    free(f->code);
-    free(f->message);
+    sfree(&f->code);
+    sfree(&f->message);
     free(f);
     { oom(e); return -1; }
   }
@@ -1039,7 +1087,7 @@ int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
 }
 
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
-                        int phase, char **code, char **message) {
+                        int phase, ct_str *code, ct_str *message) {
   uintptr_t v;
   ct_fault_rec *head, **p;
   if (s->faults.count == 0 || !ct_gmap_get(&s->faults, user, &v)) return -1;

@@ -69,12 +69,20 @@ void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
   ;
 
 /* ---------- records ---------- */
-typedef struct ct_errinfo { char *code, *message; } ct_errinfo;
+/*
+** A stored string: length-counted, because JSON strings may hold U+0000
+** and the contract keeps them whole.  `p` is also NUL-terminated (for
+** messages only: never strlen it); p == NULL means absent (or JSON null
+** where the property is nullable).
+*/
+typedef struct ct_str { char *p; size_t n; } ct_str;
+
+typedef struct ct_errinfo { ct_str code, message; } ct_errinfo;
 
 /* the rarely-used parts of a task, allocated only when non-default */
 typedef struct ct_task_extra {
-  char *taskType;                    /* NULL: "user" */
-  char *message[CT_SVC__COUNT];      /* per entry; NULL: "" */
+  ct_str taskType;                   /* p NULL: "user" */
+  ct_str message[CT_SVC__COUNT];     /* per entry; p NULL: "" */
   ct_errinfo *errors[CT_SVC__COUNT]; /* per entry; NULL: [] */
   uint16_t nerrors[CT_SVC__COUNT];
 } ct_task_extra;
@@ -123,11 +131,11 @@ typedef struct ct_job {
   ct_guid id;
   uint64_t seq;                     /* creation order in the store */
   struct ct_tenant *tenant;
-  char *displayName;
+  ct_str displayName;
   char message[160];                /* set by the service */
-  char *createdBy;
-  char *resourceType;
-  char *sourceEndpoint, *targetDeliveryDomain;  /* NULL: null */
+  ct_str createdBy;
+  ct_str resourceType;
+  ct_str sourceEndpoint, targetDeliveryDomain;  /* p NULL: null */
   ct_guid sourceTenantId;
   ct_time completeAfter, created, updated;
   int64_t validatedAt;              /* when validation passed, ticks */
@@ -203,7 +211,8 @@ void ct_store_default_timings(ct_timings *t);
 /* who calls: the request's tenant and UPN */
 typedef struct ct_caller {
   ct_guid tenant;
-  const char *upn;
+  const char *upn;      /* `nupn` bytes; may hold NULs */
+  size_t nupn;
 } ct_caller;
 
 /* a fresh random GUID from the store's generator */
@@ -229,14 +238,15 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
                         ct_err *e);
 ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e);
 int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e);
-const char *ct_task_type(const ct_task *t);
-const char *ct_task_message(const ct_task *t, int entry);
+/* a task's taskType and entry `entry`'s message; *n gets the length */
+const char *ct_task_type(const ct_task *t, size_t *n);
+const char *ct_task_message(const ct_task *t, int entry, size_t *n);
 
 /* scripted outcome for one user and service */
 enum ct_phase { CT_PHASE_VALIDATE, CT_PHASE_MIGRATE };
 int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
-                  int status, const char *code, const char *message,
-                  ct_err *e);
+                  int status, const char *code, size_t ncode,
+                  const char *message, size_t nmessage, ct_err *e);
 
 /* a request id: a GUID from a generator apart from the ids' one, so
    answering a request never changes the ids the store makes later */

@@ -165,7 +165,7 @@ typedef struct conv {
 typedef struct lpath {
   const struct lpath *up;
   const char *name;           /* NULL: an index */
-  size_t index;
+  size_t namelen, index;
 } lpath;
 
 static size_t lpath_text(const lpath *p, char *out, size_t cap) {
@@ -174,9 +174,17 @@ static size_t lpath_text(const lpath *p, char *out, size_t cap) {
   if (p == NULL) return 0;
   k = lpath_text(p->up, out, cap);
   if (k + 1 >= cap) return k;
-  if (p->name != NULL)
-    w = snprintf(out + k, cap - k, "%s%.60s", k ? "." : "", p->name);
-  else
+  if (p->name != NULL) {
+    /* at most 60 bytes of the name, control bytes (NUL too) as '?' */
+    size_t i, m = p->namelen > 60 ? 60 : p->namelen;
+    if (k && k + 1 < cap) out[k++] = '.';
+    for (i = 0; i < m && k + 1 < cap; i++) {
+      unsigned char c = (unsigned char)p->name[i];
+      out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    out[k] = '\0';
+    return k;
+  } else
     w = snprintf(out + k, cap - k, "[%zu]", p->index);
   if (w > 0) k += (size_t)w < cap - k ? (size_t)w : cap - k - 1;
   return k;
@@ -206,6 +214,7 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
   lpath sub;
   sub.up = path;
   sub.name = NULL;
+  sub.namelen = 0;
   sub.index = 0;
   if (depth >= CT_LIMIT_DEPTH)
     return conv_fail(c, 413, "The body nests deeper than 16 at '%s'.",
@@ -273,6 +282,7 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
     m->key = k;
     m->keylen = kl;
     sub.name = k;
+    sub.namelen = kl;
     if (from_lua(c, lua_gettop(L), m, depth + 1, &sub) != 0) {
       lua_pop(L, 2);
       return -1;
@@ -386,6 +396,12 @@ static void set_str(lua_State *L, const char *k, const char *v) {
   lua_setfield(L, -2, k);
 }
 
+/* a stored string, whole: it may hold NULs */
+static void set_lstr(lua_State *L, const char *k, const ct_str *v) {
+  lua_pushlstring(L, v->p, v->n);
+  lua_setfield(L, -2, k);
+}
+
 static void set_guid(lua_State *L, const char *k, const ct_guid *g) {
   char s[37];
   ct_guid_format(g, s);
@@ -409,7 +425,7 @@ void lct_push_job(lua_State *L, const ct_job *j) {
   size_t i;
   lua_createtable(L, 0, 16);
   set_guid(L, "id", &j->id);
-  set_str(L, "displayName", j->displayName);
+  set_lstr(L, "displayName", &j->displayName);
   set_str(L, "jobType", ct_job_type_name(j->jobType));
   set_guid(L, "sourceTenantId", &j->sourceTenantId);
   set_guid(L, "targetTenantId", &j->tenant->id);
@@ -418,12 +434,12 @@ void lct_push_job(lua_State *L, const ct_job *j) {
   set_str(L, "status", ct_job_status_name(j->status));
   set_str(L, "message", j->message);
   set_time(L, "createdDateTime", j->created.ticks, j->created.digits);
-  set_str(L, "createdBy", j->createdBy);
+  set_lstr(L, "createdBy", &j->createdBy);
   set_time(L, "lastUpdatedDateTime", j->updated.ticks, j->updated.digits);
   if (j->hasExchangeSettings) {
     lua_createtable(L, 0, 2);
-    set_str(L, "sourceEndpoint", j->sourceEndpoint);
-    set_str(L, "targetDeliveryDomain", j->targetDeliveryDomain);
+    set_lstr(L, "sourceEndpoint", &j->sourceEndpoint);
+    set_lstr(L, "targetDeliveryDomain", &j->targetDeliveryDomain);
   } else {
     lua_pushlightuserdata(L, NULL);
   }
@@ -434,7 +450,7 @@ void lct_push_job(lua_State *L, const ct_job *j) {
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_setfield(L, -2, "workloads");
-  set_str(L, "resourceType", j->resourceType);
+  set_lstr(L, "resourceType", &j->resourceType);
   lua_createtable(L, (int)j->ntasks, 0);
   for (i = 0; i < j->ntasks; i++) {
     char s[37];
@@ -451,10 +467,14 @@ void lct_push_job(lua_State *L, const ct_job *j) {
 /* a task; `seed` adds the @odata.type annotations the seed page shows */
 void lct_push_task(lua_State *L, const ct_task *t, int seed) {
   int i;
+  size_t n;
+  const char *s;
   lua_createtable(L, 0, 5);
   if (seed) set_str(L, "@odata.type", TASK_TYPE);
   set_guid(L, "id", &t->id);
-  set_str(L, "taskType", ct_task_type(t));
+  s = ct_task_type(t, &n);
+  lua_pushlstring(L, s, n);
+  lua_setfield(L, -2, "taskType");
   set_time(L, "lastUpdatedDateTime", t->updated, t->digits);
   lua_createtable(L, t->n, 0);
   for (i = 0; i < t->n; i++) {
@@ -463,12 +483,14 @@ void lct_push_task(lua_State *L, const ct_task *t, int seed) {
     if (seed) set_str(L, "@odata.type", SSD_TYPE);
     set_str(L, "service", ct_service_name(t->svc[i]));
     set_str(L, "status", ct_svc_status_name(t->st[i]));
-    set_str(L, "message", ct_task_message(t, i));
+    s = ct_task_message(t, i, &n);
+    lua_pushlstring(L, s, n);
+    lua_setfield(L, -2, "message");
     lua_createtable(L, (int)ne, 0);
     for (k = 0; k < ne; k++) {
       lua_createtable(L, 0, 2);
-      set_str(L, "code", t->extra->errors[i][k].code);
-      set_str(L, "message", t->extra->errors[i][k].message);
+      set_lstr(L, "code", &t->extra->errors[i][k].code);
+      set_lstr(L, "message", &t->extra->errors[i][k].message);
       lua_rawseti(L, -2, (lua_Integer)k + 1);
     }
     lua_setfield(L, -2, "errors");
@@ -484,7 +506,7 @@ static void caller_arg(lua_State *L, int idx, ct_caller *c) {
   const char *s = luaL_checklstring(L, idx, &n);
   if (ct_guid_parse(s, n, &c->tenant) != 0)
     luaL_argerror(L, idx, "tenant must be a GUID");
-  c->upn = luaL_optstring(L, idx + 1, "");
+  c->upn = luaL_optlstring(L, idx + 1, "", &c->nupn);
 }
 
 /* the job named by (tenant, key, byname) at idx..idx+2 */
@@ -557,7 +579,7 @@ static int do_action(lua_State *L, job_action f, int push) {
   else if (push == 2) {
     lua_createtable(L, 0, 4);
     set_guid(L, "id", &j->id);
-    set_str(L, "displayName", j->displayName);
+    set_lstr(L, "displayName", &j->displayName);
     set_str(L, "status", "pendingCancel");
     set_str(L, "message", j->message);
   } else lua_pushboolean(L, 1);
@@ -736,8 +758,8 @@ static int s_fail(lua_State *L) {
   box *b = lct_checkbox(L);
   size_t n;
   const char *u = luaL_checklstring(L, 2, &n);
-  const char *svc, *st;
-  size_t ns, nt;
+  const char *svc, *st, *code, *msg;
+  size_t ns, nt, ncode, nmsg;
   int service, status, phase;
   ct_guid g;
   ct_err e;
@@ -758,8 +780,10 @@ static int s_fail(lua_State *L) {
     return luaL_argerror(L, 5, phase == CT_PHASE_VALIDATE
                                  ? "status must be invalid or error"
                                  : "status must be failed or error");
-  if (ct_store_fail(b->s, &g, service, phase, status,
-                    luaL_checkstring(L, 6), luaL_checkstring(L, 7), &e))
+  code = luaL_checklstring(L, 6, &ncode);
+  msg = luaL_checklstring(L, 7, &nmsg);
+  if (ct_store_fail(b->s, &g, service, phase, status, code, ncode, msg,
+                    nmsg, &e))
     return lct_push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
@@ -793,10 +817,12 @@ static const char *const key_order[] = {
 };
 #define NKEYS (sizeof key_order / sizeof key_order[0])
 
-static size_t key_rank(const char *k) {
+static size_t key_rank(const char *k, size_t n) {
   size_t i;
   for (i = 0; i < NKEYS; i++)
-    if (key_order[i][0] == k[0] && strcmp(key_order[i], k) == 0) return i;
+    if (key_order[i][0] == k[0] && strlen(key_order[i]) == n &&
+        memcmp(key_order[i], k, n) == 0)
+      return i;
   return NKEYS;
 }
 
@@ -857,7 +883,7 @@ static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     keys[i].k = lua_tolstring(L, -2, &keys[i].n);  /* anchored by idx */
-    keys[i].rank = key_rank(keys[i].k);
+    keys[i].rank = key_rank(keys[i].k, keys[i].n);
     keys[i].slot = base + (int)i + 1;
     i++;
     lua_insert(L, -2);      /* the value stays, below the key */

@@ -27,10 +27,33 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
     job = assert(graph:create_job(F.job_body()))
   end)
 
-  it("answers the seed's example request with 201 and the task", function()
-    local status, body, headers = graph:request("POST",
+  -- behavior.md: an entry without `service` is 400, so the seed's own
+  -- example body (one entry carrying only @odata.type) is refused, with
+  -- the index and the job's services in the message
+  it("refuses the seed's example request: its entry names no service",
+     function()
+    local before = F.snapshot(graph)
+    local status, body = graph:request("POST",
       "https://graph.microsoft.com/beta/solutions/migrations/" ..
       "crossTenantMigrationJobs/" .. job.id .. "/users", SEED_REQUEST,
+      { ["Content-Type"] = "application/json" })
+    assert.are.equal(400, status)
+    assert.are.equal("invalidRequest", body.error.code)
+    assert.are.equal("invalidProperty", body.error.innerError.code)
+    assert.are.equal("Property 'currentStatus[0]' names no service; each " ..
+      "entry names one of the job's services: ODSP, Meeting, Teams, " ..
+      "Exchange.", body.error.message)
+    assert.are.equal(before, F.snapshot(graph))
+  end)
+
+  it("answers the seed's request with a service named: 201, every service",
+     function()
+    local req = SEED_REQUEST:gsub('"@odata.type": "microsoft.graph.' ..
+      'crossTenantMigrationServiceStatusDetails"',
+      '%0, "service": "ODSP"')
+    local status, body, headers = graph:request("POST",
+      "https://graph.microsoft.com/beta/solutions/migrations/" ..
+      "crossTenantMigrationJobs/" .. job.id .. "/users", req,
       { ["Content-Type"] = "application/json" })
     assert.are.equal(201, status)
     assert.are.same({ "@odata.context", "@odata.type", "currentStatus", "id",
@@ -44,10 +67,13 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
     assert.are.equal("https://graph.microsoft.com/beta/$metadata#" ..
       "solutions/migrations/crossTenantMigrationJobs('" .. job.id ..
       "')/users/$entity", body["@odata.context"])
-    assert.are.same({ {
-      ["@odata.type"] = "microsoft.graph.crossTenantMigrationServiceStatusDetails",
-      service = "ODSP", status = "notStarted", message = "", errors = {} } },
-      body.currentStatus)
+    local SSD = "microsoft.graph.crossTenantMigrationServiceStatusDetails"
+    local want = {}
+    for i, svc in ipairs { "ODSP", "Meeting", "Teams", "Exchange" } do
+      want[i] = { ["@odata.type"] = SSD, service = svc,
+                  status = "notStarted", message = "", errors = {} }
+    end
+    assert.are.same(want, body.currentStatus)
     assert.are.equal("https://graph.microsoft.com/beta/solutions/migrations/" ..
       "crossTenantMigrationJobs/" .. job.id .. "/users/" .. body.id,
       headers.Location)
@@ -60,6 +86,11 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
   end)
 
   it("writes the seed response as JSON in the documented order", function()
+    local function entry(svc)
+      return '{"@odata.type":"microsoft.graph.crossTenantMigrationService' ..
+        'StatusDetails","service":"' .. svc .. '","status":"notStarted",' ..
+        '"message":"","errors":[]}'
+    end
     local _, body = graph:request("POST", F.JOBS .. "/" .. job.id .. "/users",
       { taskType = "user", id = F.TASK,
         lastUpdatedDateTime = "2025-11-06T11:26:00Z",
@@ -69,8 +100,9 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
       '$metadata#solutions/migrations/crossTenantMigrationJobs(\'' .. job.id ..
       '\')/users/$entity","@odata.type":"#microsoft.graph.' ..
       'crossTenantMigrationTask","id":"' .. F.TASK .. '","taskType":"user",' ..
-      '"lastUpdatedDateTime":"2025-11-06T11:26:00Z","currentStatus":[{' ..
-      '"@odata.type":"microsoft.graph.crossTenantMigrationServiceStatus' ..
+      '"lastUpdatedDateTime":"2025-11-06T11:26:00Z","currentStatus":[' ..
+      entry("ODSP") .. "," .. entry("Meeting") .. "," .. entry("Teams") ..
+      ',{"@odata.type":"microsoft.graph.crossTenantMigrationServiceStatus' ..
       'Details","service":"Exchange","status":"syncing","message":"copying",' ..
       '"errors":[{"code":"E1","message":"m"}]}]}', crosstenant.encode(body))
   end)
@@ -130,7 +162,8 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
       "forceComplete, unknownFutureValue." },
     { "a repeated service",
       { currentStatus = { { service = "Teams" }, { service = "teams" } } },
-      "Property 'currentStatus[1].service' repeats 'Teams'." },
+      "Property 'currentStatus[1].service' repeats 'Teams'; each of the " ..
+      "job's services (ODSP, Meeting, Teams, Exchange) may be named once." },
     { "a wrong entry type",
       { currentStatus = { { ["@odata.type"] = "#microsoft.graph.error" } } },
       "Property 'currentStatus[0].@odata.type' is '#microsoft.graph.error', " ..
@@ -160,10 +193,15 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
     end)
   end
 
-  it("refuses more than four entries", function()
-    F.rejects(400, "invalidRequest", "Property 'currentStatus' holds 5 " ..
-      "entries; at most 4, one per service.", "invalidProperty")(
-      graph:create_task(job.id, task { currentStatus = { {}, {}, {}, {}, {} } }))
+  it("refuses a fifth entry: it repeats a service", function()
+    local five = {}
+    for i, svc in ipairs { "ODSP", "Meeting", "Teams", "Exchange", "Teams" } do
+      five[i] = { service = svc }
+    end
+    F.rejects(400, "invalidRequest", "Property 'currentStatus[4].service' " ..
+      "repeats 'Teams'; each of the job's services (ODSP, Meeting, Teams, " ..
+      "Exchange) may be named once.", "invalidProperty")(
+      graph:create_task(job.id, task { currentStatus = five }))
   end)
 
   it("answers 404 for an unknown job", function()
@@ -314,5 +352,142 @@ describe("graph:cancel_task", function()
     F.rejects(409, "notAllowed", "Cancellation is not possible as " ..
       "migration passed completeAfter date.")(
       graph:cancel_task(job.id, F.RESOURCES[2]))
+  end)
+end)
+
+-- behavior.md, "Create a task": a task always tracks every service of its
+-- job's workloads, so a user can never be migrated with services missing.
+describe("a created task tracks every service of its job", function()
+  local graph, job
+  local SSD = "microsoft.graph.crossTenantMigrationServiceStatusDetails"
+  local URL
+  before_each(function()
+    graph = F.graph { timings = { validate_submitted = 1,
+      validate_processing = 1, validate_in_progress = 1, processing = 1,
+      cutover = 1 } }
+    -- Teams and ODSP: the services are ODSP, Meeting, Teams
+    job = assert(graph:create_job(F.job_body { workloads = { "Teams", "ODSP" },
+      exchangeSettings = false, completeAfterDateTime = F.NOW }))
+    URL = F.JOBS .. "/" .. job.id .. "/users"
+  end)
+
+  local function services(t)
+    local out = {}
+    for i, e in ipairs(t.currentStatus) do
+      out[i] = e.service .. "=" .. e.status
+    end
+    return table.concat(out, " ")
+  end
+
+  local function body(cs)
+    return { id = F.TASK, taskType = "user",
+             lastUpdatedDateTime = "2025-11-06T09:00:00Z", currentStatus = cs }
+  end
+
+  -- each way in: the method, graph:request with a Lua table, with JSON
+  local ways = {
+    method = function(b) return graph:create_task(job.id, b) end,
+    ["request (table)"] = function(b)
+      local status, r = graph:request("POST", URL, b)
+      if status == 201 then return r end
+      return nil, r.error
+    end,
+    ["request (JSON)"] = function(b)
+      local text = crosstenant.encode(b)
+      if b.currentStatus and #b.currentStatus == 0 then
+        text = text:gsub('"currentStatus":{}', '"currentStatus":[]')
+      end
+      local status, r = graph:request("POST", URL, text)
+      if status == 201 then return r end
+      return nil, r.error
+    end,
+  }
+  for name, create in pairs(ways) do
+    describe("through " .. name, function()
+      it("gives an empty currentStatus every service, notStarted", function()
+        local t = assert(create(body({})))
+        assert.are.equal("ODSP=notStarted Meeting=notStarted " ..
+                         "Teams=notStarted", services(t))
+        assert.are.equal(SSD, t.currentStatus[2]["@odata.type"])
+        assert.are.equal("", t.currentStatus[2].message)
+        assert.are.same({}, t.currentStatus[2].errors)
+      end)
+
+      it("gives an omitted currentStatus every service, notStarted",
+         function()
+        local t = assert(create(body(nil)))
+        assert.are.equal("ODSP=notStarted Meeting=notStarted " ..
+                         "Teams=notStarted", services(t))
+      end)
+
+      it("sets the named services and keeps the docs' order", function()
+        local t = assert(create(body {
+          { service = "teams", status = "inProgress", message = "m",
+            errors = { { code = "C", message = "x" } } },
+          { service = "ODSP", message = crosstenant.null } }))
+        assert.are.equal("ODSP=notStarted Meeting=notStarted " ..
+                         "Teams=inProgress", services(t))
+        assert.are.equal("m", t.currentStatus[3].message)
+        assert.are.same({ { code = "C", message = "x" } },
+                        t.currentStatus[3].errors)
+        assert.are.equal("", t.currentStatus[1].message)
+        local got = assert(graph:get_task(job.id, F.TASK))
+        assert.are.equal(services(t), services(got))
+      end)
+
+      local refusals = {
+        { "an entry without a service",
+          { { service = "ODSP" }, { status = "notStarted" } },
+          "Property 'currentStatus[1]' names no service; each entry names " ..
+          "one of the job's services: ODSP, Meeting, Teams." },
+        { "the seed's bare entry",
+          { { ["@odata.type"] = "#" .. SSD } },
+          "Property 'currentStatus[0]' names no service; each entry names " ..
+          "one of the job's services: ODSP, Meeting, Teams." },
+        { "a service outside the job's workloads",
+          { { service = "Exchange", status = "syncing" } },
+          "Property 'currentStatus[0].service' is 'Exchange', which is not " ..
+          "one of the job's services: ODSP, Meeting, Teams." },
+        { "a service named twice",
+          { { service = "Meeting" }, { service = "ODSP" },
+            { service = "meeting" } },
+          "Property 'currentStatus[2].service' repeats 'Meeting'; each of " ..
+          "the job's services (ODSP, Meeting, Teams) may be named once." },
+      }
+      for _, c in ipairs(refusals) do
+        it("refuses " .. c[1] .. " with 400 and changes nothing", function()
+          local before = F.snapshot(graph)
+          local r, err = create(body(c[2]))
+          assert.is_nil(r)
+          assert.are.same({ 400, "invalidRequest", c[3] },
+                          { err.status or 400, err.code, err.message })
+          assert.are.equal(before, F.snapshot(graph))
+        end)
+      end
+    end)
+  end
+
+  it("migrates a user added with [] in every service of the job", function()
+    assert(graph:create_task(job.id, body({})))
+    assert(graph:validate_job(job.id))
+    assert.is_true(graph:run_until(job.id, { "validatePassed" }, "P1D"))
+    assert(graph:migrate_job(job.id))
+    assert.is_true(graph:run_until(job.id, { "completed" }, "P1D"))
+    local t = assert(graph:get_task(job.id, F.TASK))
+    assert.are.equal("ODSP=completed Meeting=completed Teams=completed",
+                     services(t))
+  end)
+
+  it("tracks only Exchange on an Exchange job", function()
+    local j = assert(graph:create_job(F.job_body { displayName = "ex",
+      workloads = { "Exchange" },
+      resources = { "bbbbbbbb-0000-4000-8000-000000000001" } }))
+    local t = assert(graph:create_task(j.id, body {}))
+    assert.are.equal("Exchange=notStarted", services(t))
+    F.rejects(400, "invalidRequest", "Property 'currentStatus[0].service' " ..
+      "is 'ODSP', which is not one of the job's services: Exchange.",
+      "invalidProperty")(graph:create_task(j.id, {
+        taskType = "user", lastUpdatedDateTime = F.NOW,
+        currentStatus = { { service = "ODSP" } } }))
   end)
 end)

@@ -101,6 +101,7 @@ static ct_caller caller_of(const char *tenant)
   ct_caller c;
   ct_guid_parse(tenant, 36, &c.tenant);
   c.upn = "admin@fabrikam.onmicrosoft.com";
+  c.nupn = strlen(c.upn);
   return c;
 }
 
@@ -516,16 +517,18 @@ static void test_job_rules(tally *t)
             "expired.");
 
   /* cancel: entries already completed stay completed */
-  k = make_job(t, s, &c, "gamma", "cccccccc", 1, "[\"ODSP\"]",
+  k = make_job(t, s, &c, "gamma", "cccccccc", 1, "[\"ODSP\",\"Teams\"]",
                "2026-01-01T00:00:00Z");
   if (k != NULL) {
     CHECK(ct_task_create(s, k, json("{\"taskType\":\"user\","
           "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":["
           "{\"service\":\"ODSP\",\"status\":\"completed\"},"
           "{\"service\":\"Teams\",\"status\":\"inProgress\"}]}"), &e) != NULL);
+    CHECK(k->tasks[1].n == 3);
     CHECK(ct_job_cancel(s, k, &e) == 0);
     CHECK(k->tasks[1].st[0] == CT_SS_COMPLETED);
     CHECK(k->tasks[1].st[1] == CT_SS_PENDINGCANCEL);
+    CHECK(k->tasks[1].st[2] == CT_SS_PENDINGCANCEL);
     CHECK(ct_job_cancel(s, k, &e) != 0);
     CHECK_ERR(&e, 409, "Cancellation is not possible. Current status is "
               "pendingCancel.");
@@ -599,34 +602,53 @@ static void test_tasks(tally *t)
   if (j == NULL) goto done;
   ct_guid_format(&j->id, jid);
 
-  /* an entry naming no service takes the first one not listed */
+  /* entries set the services they name, in any order; the task holds
+     every service of the job, in the docs' order */
   x = ct_task_create(s, j, json("{\"taskType\":\"User\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":["
-        "{\"service\":\"ODSP\"},{},{\"message\":\"\",\"errors\":["
-        "{},{\"code\":\"E\"}]},{\"status\":\"failed\",\"message\":\"m\"}]}"),
-        &e);
+        "{\"service\":\"exchange\",\"status\":\"failed\","
+        "\"message\":\"m\\u0000n\"},{\"service\":\"Teams\","
+        "\"message\":\"\",\"errors\":[{},{\"code\":\"E\"}]}]}"), &e);
   CHECK(x != NULL);
   if (x != NULL) {
+    size_t n;
+    const char *m;
     CHECK(x->n == 4);
     CHECK(x->svc[0] == CT_SVC_ODSP && x->svc[1] == CT_SVC_MEETING &&
           x->svc[2] == CT_SVC_TEAMS && x->svc[3] == CT_SVC_EXCHANGE);
-    CHECK(strcmp(ct_task_type(x), "User") == 0);
+    CHECK(x->st[0] == CT_SS_NOTSTARTED && x->st[1] == CT_SS_NOTSTARTED &&
+          x->st[2] == CT_SS_NOTSTARTED && x->st[3] == CT_SS_FAILED);
+    m = ct_task_type(x, &n);
+    CHECK(n == 4 && memcmp(m, "User", 4) == 0);
     CHECK(x->extra && x->extra->nerrors[2] == 2);
-    CHECK(x->extra && strcmp(x->extra->errors[2][0].code, "") == 0 &&
-          strcmp(x->extra->errors[2][1].message, "") == 0);
-    CHECK(strcmp(ct_task_message(x, 3), "m") == 0);
-    CHECK(strcmp(ct_task_message(x, 0), "") == 0);
+    CHECK(x->extra && x->extra->errors[2][0].code.n == 0 &&
+          x->extra->errors[2][1].code.n == 1 &&
+          x->extra->errors[2][1].message.n == 0);
+    m = ct_task_message(x, 3, &n);      /* whole, NUL included */
+    CHECK(n == 3 && memcmp(m, "m\0n", 3) == 0);
+    m = ct_task_message(x, 0, &n);
+    CHECK(n == 0 && strcmp(m, "") == 0);
   }
-  /* the seed's bare entries, one too many */
+  /* an entry without a service, outside the job's, or repeated: 400 */
   CHECK(ct_task_create(s, j, json("{\"taskType\":\"user\","
-        "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":[{},{},{},{},"
-        "{}]}"), &e) == NULL);
-  CHECK_ERR(&e, 400, "Property 'currentStatus' holds 5 entries; at most 4, "
-            "one per service.");
+        "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":[{\"service\":"
+        "\"ODSP\"},{}]}"), &e) == NULL);
+  CHECK_ERR(&e, 400, "Property 'currentStatus[1]' names no service; each "
+            "entry names one of the job's services: ODSP, Meeting, Teams, "
+            "Exchange.");
+  CHECK(ct_task_create(s, j, json("{\"taskType\":\"user\","
+        "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":[{\"service\":"
+        "\"ODSP\"},{\"service\":\"Meeting\"},{\"service\":\"Teams\"},"
+        "{\"service\":\"Exchange\"},{\"service\":\"odsp\"}]}"), &e) == NULL);
+  CHECK_ERR(&e, 400, "Property 'currentStatus[4].service' repeats 'ODSP'; "
+            "each of the job's services (ODSP, Meeting, Teams, Exchange) "
+            "may be named once.");
   CHECK(ct_task_create(s, j, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":["
         "{\"service\":\"teams\"},{\"service\":\"Teams\"}]}"), &e) == NULL);
-  CHECK_ERR(&e, 400, "Property 'currentStatus[1].service' repeats 'Teams'.");
+  CHECK_ERR(&e, 400, "Property 'currentStatus[1].service' repeats 'Teams'; "
+            "each of the job's services (ODSP, Meeting, Teams, Exchange) "
+            "may be named once.");
   /* a user already in the job, and one held by another job */
   CHECK(ct_task_create(s, j, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"id\":"
@@ -660,17 +682,21 @@ static void test_tasks(tally *t)
   /* a task whose entries all completed can't be cancelled */
   x = ct_task_create(s, j, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":["
-        "{\"service\":\"ODSP\",\"status\":\"completed\"}]}"), &e);
+        "{\"service\":\"ODSP\",\"status\":\"completed\"},{\"service\":"
+        "\"Meeting\",\"status\":\"completed\"},{\"service\":\"Teams\","
+        "\"status\":\"completed\"},{\"service\":\"Exchange\",\"status\":"
+        "\"completed\"}]}"), &e);
   CHECK(x != NULL);
   if (x != NULL) {
     CHECK(ct_task_cancel(s, j, x, &e) != 0);
     CHECK_ERR(&e, 409, "Cancel is not possible. Current status is "
               "completed.");
   }
-  /* a task with no entries can be cancelled */
+  /* an empty currentStatus: every service, notStarted; cancellable */
   x = ct_task_create(s, j, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"currentStatus\":[]}"), &e);
-  CHECK(x != NULL && x->n == 0);
+  CHECK(x != NULL && x->n == 4 && x->st[0] == CT_SS_NOTSTARTED &&
+        x->st[3] == CT_SS_NOTSTARTED);
   if (x != NULL) CHECK(ct_task_cancel(s, j, x, &e) == 0);
   CHECK(ct_task_find(j, "nope", 4, &e) == NULL);
   snprintf(buf, sizeof buf, "crossTenantMigrationTask 'nope' was not found "
@@ -753,12 +779,12 @@ static void test_lifecycle(tally *t)
   /* scripted faults: two for one user (kept in order), one that never
      matches a phase, then validation fails for u1 */
   CHECK(ct_store_fail(s, &u1, CT_SVC_EXCHANGE, CT_PHASE_VALIDATE,
-                      CT_SS_INVALID, "MailboxNotFound", "no mailbox", &e) ==
-        0);
+                      CT_SS_INVALID, "MailboxNotFound", 15, "no mailbox", 10,
+                      &e) == 0);
   CHECK(ct_store_fail(s, &u1, CT_SVC_EXCHANGE, CT_PHASE_MIGRATE,
-                      CT_SS_FAILED, "SyncFailed", "sync", &e) == 0);
+                      CT_SS_FAILED, "SyncFailed", 10, "sync", 4, &e) == 0);
   CHECK(ct_store_fail(s, &u1, CT_SVC_ODSP, CT_PHASE_MIGRATE, CT_SS_ERROR,
-                      "E", "odsp", &e) == 0);
+                      "E", 1, "odsp", 4, &e) == 0);
   CHECK(ct_job_validate(s, j, &e) == 0);
   advance(s, 3600);
   CHECK(j->status == CT_JS_VALIDATEFAILED);
@@ -823,7 +849,7 @@ static void test_failure_rate(tally *t)
   advance(s, 3600);
   CHECK(j->status == CT_JS_VALIDATEFAILED);
   CHECK(j->tasks[0].st[0] == CT_SS_INVALID);
-  CHECK(j->tasks[0].extra && strcmp(j->tasks[0].extra->errors[0][0].message,
+  CHECK(j->tasks[0].extra && strcmp(j->tasks[0].extra->errors[0][0].message.p,
         "ODSP validation failed for user acacacac-0000-4000-8000-"
         "000000000001.") == 0);
   /* a job whose every user failed: failed; cancel then refused */
