@@ -251,6 +251,14 @@ static int read_bare(parser *p, val *v) {
     v->i = t.ticks;
     return 0;
   }
+  if (k - start >= 19 && p->s[start + 4] == '-' && p->s[start + 7] == '-' &&
+      (p->s[start + 10] == 'T' || p->s[start + 10] == 't')) {
+    /* shaped like a date-time: say what is wrong with it */
+    char m[160];
+    snprintf(m, sizeof m, "'%s' is not a valid DateTimeOffset (%s)",
+             tok(p, start, k - start, buf), why);
+    return perr(p, start, "%s", m);
+  }
   if (k - start < sizeof buf) {
     char *end;
     memcpy(buf, p->s + start, k - start);

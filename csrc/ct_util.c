@@ -203,7 +203,9 @@ int ct_time_parse(const char *s, size_t n, ct_time *out, const char **why)
   if (h > 23) return time_fail(why, "hour out of range");
   if (mi > 59) return time_fail(why, "minute out of range");
   if (sec > 59) return time_fail(why, "second out of range");
-  if (oh > 23 || om > 59) return time_fail(why, "offset out of range");
+  if (om > 59) return time_fail(why, "offset out of range");
+  /* .NET's DateTimeOffset and Graph's OData stack stop at 14:00 */
+  if (oh * 60 + om > 14 * 60) return time_fail(why, "offset beyond 14:00");
   ticks = ct_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
           h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
   ticks = ticks * CT_TICKS_PER_SEC + frac;

@@ -39,8 +39,8 @@ typedef struct ct_time {
 ** Parse an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.f{1,7}](Z|+hh:mm|-hh:mm).
 ** 'T' and 'Z' may be lower case.  Year 0001..9999; the day must exist in
 ** that month (leap years per the Gregorian rules); hour 00..23, minute
-** 00..59, second 00..59 (no leap second); offset hours 00..23, minutes
-** 00..59.  The result is normalised to UTC.  `digits` is the count of
+** 00..59, second 00..59 (no leap second); offset minutes 00..59 and
+** the offset at most 14:00 either way (as .NET's DateTimeOffset).  The result is normalised to UTC.  `digits` is the count of
 ** fractional digits given, or 0 when every given digit is zero.
 ** Returns 0, or -1 and sets *why to a short static reason
 ** ("invalid format", "day out of range", "hour out of range", ...).
