@@ -279,10 +279,24 @@ static int read_bare(parser *p, val *v) {
               tok(p, start, k - start ? k - start : 1, buf));
 }
 
+/* s[0..n) and the NUL-terminated w equal, ASCII case-insensitively */
+static int same_name(const char *s, size_t n, const char *w) {
+  size_t k;
+  for (k = 0; k < n; k++) {
+    int a = (unsigned char)s[k], b = (unsigned char)w[k];
+    if (b == '\0') return 0;
+    if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
+    if (b >= 'A' && b <= 'Z') b += 'a' - 'A';
+    if (a != b) return 0;
+  }
+  return w[n] == '\0';
+}
+
+/* a property by name: property names match case-insensitively, as on
+   Graph's directory resources (keywords and enum members do not) */
 static const qprop *find_prop(const qprop *props, const char *s, size_t n) {
   for (; props->name != NULL; props++)
-    if (strlen(props->name) == n && memcmp(props->name, s, n) == 0)
-      return props;
+    if (same_name(s, n, props->name)) return props;
   return NULL;
 }
 
@@ -536,7 +550,8 @@ static int parse_primary(parser *p, node **out) {
     *out = n;
     return 0;
   }
-  if (word_is(p, "currentStatus")) return parse_lambda(p, out, at);
+  if (word_len(p) == 13 && same_name(p->s + p->i, 13, "currentStatus"))
+    return parse_lambda(p, out, at);
   w = word_len(p);
   if (w > 0 && p->i + w < p->n && p->s[p->i + w] == '(' &&
       !word_is(p, "not"))

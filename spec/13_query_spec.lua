@@ -452,3 +452,91 @@ describe("crosstenant.encode of query results", function()
                    '"status":"submitted"}%]}$', text)
   end)
 end)
+
+-- behavior.md: property names in $select, $filter and $orderby match
+-- case-insensitively, as Graph's OData stack does on its directory
+-- resources; the response (and @odata.context) uses the documented
+-- spelling.  Keywords, enum members and string values keep their rules.
+describe("query property names, case-insensitively", function()
+  local graph, jobs
+  before_each(function() graph, jobs = five() end)
+
+  it("$select=DisplayName selects displayName, spelled as documented",
+     function()
+    local status, body = get(graph, JOBS .. "?$select=DisplayName,STATUS")
+    assert.are.equal(200, status)
+    assert.are.equal("https://graph.microsoft.com/beta/$metadata#" ..
+      "solutions/migrations/crossTenantMigrationJobs(displayName,status)",
+      body["@odata.context"])
+    local keys = {}
+    for k in pairs(body.value[1]) do keys[#keys + 1] = k end
+    table.sort(keys)
+    assert.are.same({ "displayName", "id", "status" }, keys)
+    assert.are.equal("job5", body.value[1].displayName)
+    -- the same through the method, and on one job
+    local page = assert(graph:list_jobs { select = "displayname" })
+    assert.are.equal("job5", page.value[1].displayName)
+    assert.is_nil(page.value[1].status)
+    status, body = get(graph, JOBS .. "/" .. jobs[1].id ..
+                       "?$select=CreatedBy&$expand=Users")
+    assert.are.equal(200, status)
+    assert.are.equal("admin@fabrikam.onmicrosoft.com", body.createdBy)
+    assert.are.equal(1, #body.users)
+    assert.is_nil(body.displayName)
+  end)
+
+  it("$select on tasks: TaskType, CURRENTSTATUS", function()
+    local status, body = get(graph, JOBS .. "/" .. jobs[1].id ..
+                             "/users?$select=TaskType,CURRENTSTATUS")
+    assert.are.equal(200, status)
+    assert.are.equal("https://graph.microsoft.com/beta/$metadata#" ..
+      "solutions/migrations/crossTenantMigrationJobs('" .. jobs[1].id ..
+      "')/users(taskType,currentStatus)", body["@odata.context"])
+    assert.are.equal("user", body.value[1].taskType)
+    assert.are.equal(4, #body.value[1].currentStatus)
+    assert.is_nil(body.value[1].lastUpdatedDateTime)
+  end)
+
+  it("$filter and $orderby take any case of a property name", function()
+    assert.are.same({ "job3" }, names(all(graph, JOBS ..
+      "?$filter=" .. esc("DISPLAYNAME eq 'job3'"))))
+    assert.are.same({ "job1", "job2", "job3", "job4", "job5" },
+      names(all(graph, JOBS .. "?$orderby=" .. esc("CompleteAfterDateTime"))))
+    assert.are.same({ "job2" }, names(all(graph, JOBS .. "?$filter=" ..
+      esc("Status eq 'validateSubmitted' and startswith(displayname, 'job')"))))
+    local page = assert(graph:list_jobs { filter = "createddatetime ge " ..
+      "2025-11-06T09:03:00Z", orderby = "DisplayName desc" })
+    assert.are.same({ "job5", "job4", "job3" }, names(page.value))
+  end)
+
+  it("matches a task's properties and its entries' in any case", function()
+    local url = JOBS .. "/" .. jobs[1].id .. "/users?$filter=" ..
+      esc("CurrentStatus/any(s: s/SERVICE eq 'Exchange' and " ..
+          "s/Status eq 'notStarted') and TaskType eq 'user'")
+    local items = all(graph, url)
+    assert.are.equal(1, #items)
+    assert.are.equal(F.users(5)[1], items[1].id)
+  end)
+
+  it("keeps the rules of values: strings compare exactly", function()
+    assert.are.same({}, names(all(graph, JOBS .. "?$filter=" ..
+      esc("displayName eq 'JOB3'"))))
+  end)
+
+  it("still refuses an unknown property, naming it as given", function()
+    local status, body = get(graph, JOBS .. "?$filter=" ..
+                             esc("DisplayNames eq 'x'"))
+    assert.are.equal(400, status)
+    assert.are.equal("Invalid $filter: unknown property 'DisplayNames' at " ..
+                     "position 0.", body.error.message)
+    status, body = get(graph, JOBS .. "?$select=DisplayNames")
+    assert.are.equal(400, status)
+    assert.are.equal("Invalid $select: unknown property 'DisplayNames'.",
+                     body.error.message)
+    status, body = get(graph, JOBS .. "?$orderby=" ..
+                       esc("displayname,DisplayName"))
+    assert.are.equal(400, status)
+    assert.are.equal("Invalid $orderby: 'displayName' is given twice at " ..
+                     "position 12.", body.error.message)
+  end)
+end)

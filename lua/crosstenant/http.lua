@@ -77,23 +77,31 @@ local TAKES = {
   count_tasks = set("$filter"),
 }
 
--- properties $select may name, per type
-local JOB_PROPS = set("id", "displayName", "jobType", "sourceTenantId",
+-- properties $select may name, per type, by lowercased name: query
+-- property names match case-insensitively (behavior.md, as Graph's OData
+-- stack on directory resources); the response uses the documented spelling
+local function spellings(...)
+  local t = {}
+  for _, k in ipairs { ... } do t[k:lower()] = k end
+  return t
+end
+local JOB_PROPS = spellings("id", "displayName", "jobType", "sourceTenantId",
   "targetTenantId", "completeAfterDateTime", "status", "message",
   "createdDateTime", "createdBy", "lastUpdatedDateTime", "exchangeSettings",
   "workloads", "resourceType", "resources")
-local TASK_PROPS = set("id", "taskType", "lastUpdatedDateTime",
+local TASK_PROPS = spellings("id", "taskType", "lastUpdatedDateTime",
                        "currentStatus")
 
 local function check_select(v, props)
   local list, seen = {}, {}
   if v == "" then return query_error("Invalid $select: it is empty.") end
   for name in (v .. ","):gmatch("([^,]*),") do
-    local n = name:match("^%s*(.-)%s*$")
-    if n == "*" then return { all = true } end
-    if not props[n] then
+    local given = name:match("^%s*(.-)%s*$")
+    if given == "*" then return { all = true } end
+    local n = props[given:lower()]
+    if not n then
       return query_error("Invalid $select: unknown property '" ..
-                         n:sub(1, 60) .. "'.")
+                         given:sub(1, 60) .. "'.")
     end
     if not seen[n] then
       seen[n] = true
@@ -141,7 +149,7 @@ local function check_query(raw, op)
       if not sel then return nil, err end
       if not sel.all then q.select = sel end
     elseif name == "$expand" then
-      if v:match("^%s*users%s*$") == nil then
+      if v:lower():match("^%s*users%s*$") == nil then
         return query_error("Invalid $expand: only 'users' can be " ..
                            "expanded, without nested options; not '" ..
                            v:sub(1, 60) .. "'.")
