@@ -672,6 +672,7 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
   j->jobType = CT_JT_VALIDATE;
   j->message[0] = '\0';
   j->due = -1;
+  j->validatedAt = CT_NEVER_VALIDATED;
   j->nworkloads = (uint8_t)nwl;
   memcpy(j->workloads, wls, nwl);
   for (i = 0; i < nres; i++) {
@@ -690,11 +691,134 @@ ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
 
 /* ---------- update, delete and the job actions ---------- */
 
-static int conflict(ct_err *e, const char *what, const ct_job *j) {
+/*
+** Wrong-status 409s name the statuses the action is allowed from and
+** the next step, so a script's author knows what to do (issue 10).
+*/
+enum ct_action {
+  A_VALIDATE, A_MIGRATE, A_CANCEL, A_DELETE, A_PATCH, A_ADDUSER,
+  A_CANCELUSER
+};
+
+#define RUNNING_STATUSES "submitted, validateSubmitted, validateProcessing, " \
+  "validateInProgress, validatePassed, validateFailed, processing or " \
+  "inProgress"
+
+static const char *const allowed_text[] = {
+  /* A_VALIDATE */
+  "validation starts from submitted or validateFailed, or from "
+  "validatePassed once that validation has expired",
+  /* A_MIGRATE */
+  "migration starts from validatePassed, failed or completedWithErrors",
+  /* A_CANCEL */
+  "a job can be cancelled while it is " RUNNING_STATUSES,
+  /* A_DELETE */
+  "only a job that is completed, completedWithErrors, failed or cancelled "
+  "can be deleted",
+  /* A_PATCH */
+  "completeAfterDateTime can be changed while the job is "
+  RUNNING_STATUSES,
+  /* A_ADDUSER */
+  "users can be added while the job is submitted, validatePassed or "
+  "validateFailed",
+  /* A_CANCELUSER */
+  "users can be cancelled while the job is " RUNNING_STATUSES
+};
+
+static int64_t expiry_ticks(const ct_store *s) {
+  return (int64_t)(s->timings.validation_expiry * CT_TICKS_PER_SEC);
+}
+
+/* a validatePassed job whose validation is older than the expiry */
+static int validation_expired(const ct_store *s, const ct_job *j) {
+  return j->status == CT_JS_VALIDATEPASSED &&
+         s->now - j->validatedAt > expiry_ticks(s);
+}
+
+/* the expiry as words: "7 days", "90 seconds" */
+static void expiry_text(const ct_store *s, char *span, size_t cap) {
+  double x = s->timings.validation_expiry;
+  if (x >= 86400 && x == (double)(int64_t)(x / 86400) * 86400)
+    snprintf(span, cap, "%.0f day%s", x / 86400, x == 86400 ? "" : "s");
+  else
+    snprintf(span, cap, "%g second%s", x, x == 1 ? "" : "s");
+}
+
+/* the next step for `action` refused in the job's current status */
+static const char *next_step(const ct_store *s, const ct_job *j,
+                             int action, char *buf, size_t cap) {
+  switch (j->status) {
+    case CT_JS_SUBMITTED:
+      if (action == A_MIGRATE)
+        return j->validatedAt != CT_NEVER_VALIDATED
+                 ? "validate the job again: a user was added after "
+                   "validation"
+                 : "validate the job first";
+      return "cancel the job first";                    /* A_DELETE */
+    case CT_JS_VALIDATESUBMITTED: case CT_JS_VALIDATEPROCESSING:
+    case CT_JS_VALIDATEINPROGRESS:
+      if (action == A_DELETE) return "cancel the job first";
+      return "wait until validation finishes (validatePassed or "
+             "validateFailed)";
+    case CT_JS_VALIDATEPASSED: {
+      char span[48];
+      if (action == A_DELETE) return "cancel the job first";
+      expiry_text(s, span, sizeof span);
+      snprintf(buf, cap, "migrate the job; it can be validated again once "
+               "its validation is more than %s old, or after a user is "
+               "added", span);
+      return buf;
+    }
+    case CT_JS_VALIDATEFAILED:
+      if (action == A_DELETE) return "cancel the job first";
+      return "fix the users whose validation failed (or cancel them out "
+             "of the job), then validate the job again";
+    case CT_JS_PROCESSING: case CT_JS_INPROGRESS:
+      if (action == A_MIGRATE) return "the migration is already running";
+      if (action == A_ADDUSER) return "add the user to a new job";
+      if (action == A_DELETE)
+        return "cancel the job first, or wait until the migration finishes";
+      return "wait until the migration finishes";
+    case CT_JS_CUTTINGOVER:
+      if (action == A_ADDUSER) return "add the user to a new job";
+      return "the migration is cutting over; wait until it finishes";
+    case CT_JS_COMPLETED:
+      if (action == A_ADDUSER) return "add the user to a new job";
+      return "every user has migrated; the job is finished";
+    case CT_JS_COMPLETEDWITHERRORS: case CT_JS_FAILED:
+      if (action == A_ADDUSER) return "add the user to a new job";
+      return "the job is finished; migrate it again to retry the users "
+             "that failed";
+    case CT_JS_PENDINGCANCEL:
+      if (action == A_CANCEL) return "the job is already being cancelled";
+      if (action == A_DELETE)
+        return "wait until it is cancelled, then delete it";
+      return "the job is being cancelled; create a new job for its users";
+    case CT_JS_CANCELLED:
+      if (action == A_CANCEL) return "the job is already cancelled";
+      return "the job was cancelled; create a new job for its users";
+    case CT_JS_PENDINGDELETE: case CT_JS_DELETED:
+      return "the job is being deleted";
+    default:
+      return "the job's status does not allow it";
+  }
+}
+
+/* "<what> because the current status is <st>; <allowed>: <next step>." */
+static int conflict(const ct_store *s, ct_err *e, int action,
+                    const char *what, const ct_job *j) {
+  char buf[200];
   ct_err_set(e, 409, "notAllowed", NULL,
-             "%s because the current status is %s.", what,
-             ct_job_status_name(j->status));
+             "%s because the %scurrent status is %s; %s: %s.", what,
+             action == A_CANCELUSER ? "job's " : "",
+             ct_job_status_name(j->status), allowed_text[action],
+             next_step(s, j, action, buf, sizeof buf));
   return -1;
+}
+
+/* completeAfterDateTime, as text, for a message */
+static void cad_text(const ct_job *j, char out[29]) {
+  ct_time_format(&j->completeAfter, out);
 }
 
 static int cad_passed(const ct_store *s, const ct_job *j) {
@@ -712,7 +836,8 @@ int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
   if (j->status == CT_JS_CUTTINGOVER || ct_job_status_final(j->status) ||
       j->status == CT_JS_PENDINGCANCEL || j->status == CT_JS_PENDINGDELETE ||
       j->status == CT_JS_DELETED)
-    return conflict(e, "completeAfterDateTime can't be changed", j);
+    return conflict(s, e, A_PATCH, "completeAfterDateTime can't be changed",
+                    j);
   ct_time_parse(cad->u.s, cad->len, &when, &why);
   j->completeAfter = when;
   j->updated = ct_life_now(s);
@@ -723,14 +848,8 @@ int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
 }
 
 int ct_job_delete(ct_store *s, ct_job *j, ct_err *e) {
-  if (!ct_job_status_final(j->status)) {
-    ct_err_set(e, 409, "notAllowed", NULL,
-               "The job can't be deleted because the current status is %s; "
-               "only a job that is completed, completedWithErrors, failed "
-               "or cancelled can be deleted.",
-               ct_job_status_name(j->status));
-    return -1;
-  }
+  if (!ct_job_status_final(j->status))
+    return conflict(s, e, A_DELETE, "The job can't be deleted", j);
   ct_life_job_status(s, j, CT_JS_PENDINGDELETE,
                      "The job is being deleted.");
   ct_life_schedule(s, j, s->now + (int64_t)(s->timings.delete_pending *
@@ -756,8 +875,9 @@ static void reset_tasks(ct_store *s, ct_job *j, int keep_completed) {
 }
 
 int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
-  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED)
-    return conflict(e, "Validation can't be started", j);
+  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
+      !validation_expired(s, j))
+    return conflict(s, e, A_VALIDATE, "Validation can't be started", j);
   if (ct_life_reserve(s) != 0) { oom(e); return -1; }
   j->jobType = CT_JT_VALIDATE;
   reset_tasks(s, j, 0);
@@ -771,25 +891,18 @@ int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
 int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
   if (j->status != CT_JS_VALIDATEPASSED && j->status != CT_JS_FAILED &&
       j->status != CT_JS_COMPLETEDWITHERRORS)
-    return conflict(e, "Migration can't be started", j);
-  if (j->status == CT_JS_VALIDATEPASSED &&
-      s->now - j->validatedAt >
-        (int64_t)(s->timings.validation_expiry * CT_TICKS_PER_SEC)) {
+    return conflict(s, e, A_MIGRATE, "Migration can't be started", j);
+  if (validation_expired(s, j)) {
     ct_time v;
     char when[29], span[48];
-    double x = s->timings.validation_expiry;
     v.ticks = j->validatedAt;
     v.digits = 0;
     ct_time_format(&v, when);
-    if (x >= 86400 && x == (double)(int64_t)(x / 86400) * 86400)
-      snprintf(span, sizeof span, "%.0f day%s", x / 86400,
-               x == 86400 ? "" : "s");
-    else
-      snprintf(span, sizeof span, "%g second%s", x, x == 1 ? "" : "s");
+    expiry_text(s, span, sizeof span);
     ct_err_set(e, 409, "notAllowed", NULL,
-               "Migration can't be started because validation passed on "
-               "%s, more than %s ago; the results have expired.",
-               when, span);
+               "Migration can't be started: validation passed more than %s "
+               "ago (on %s), and its results have expired: validate again.",
+               span, when);
     return -1;
   }
   if (ct_life_reserve(s) != 0) { oom(e); return -1; }
@@ -812,15 +925,15 @@ int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e) {
     case CT_JS_PROCESSING: case CT_JS_INPROGRESS:
       break;
     default:
-      ct_err_set(e, 409, "notAllowed", NULL,
-                 "Cancellation is not possible. Current status is %s.",
-                 ct_job_status_name(j->status));
-      return -1;
+      return conflict(s, e, A_CANCEL, "Cancellation is not possible", j);
   }
   if (cad_passed(s, j)) {
+    char when[29];
+    cad_text(j, when);
     ct_err_set(e, 409, "notAllowed", NULL,
-               "Cancellation is not possible as migration passed "
-               "completeAfter date.");
+               "Cancellation is not possible because completeAfterDateTime "
+               "(%s) has passed; a job can be cancelled only before it: set "
+               "a later completeAfterDateTime (PATCH) first.", when);
     return -1;
   }
   if (ct_life_reserve(s) != 0) { oom(e); return -1; }
@@ -942,7 +1055,7 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
   if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
       j->status != CT_JS_VALIDATEPASSED)
     {
-    conflict(e, "Users can't be added to the job", j);
+    conflict(s, e, A_ADDUSER, "Users can't be added to the job", j);
     return NULL;
   }
   if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
@@ -1031,22 +1144,38 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
 
 int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
   int k, done = 1;
+  char uid[37], when[29];
   for (k = 0; k < t->n; k++) done &= t->st[k] == CT_SS_COMPLETED;
-  if (t->cancelled || ct_job_status_final(j->status) ||
-      j->status == CT_JS_PENDINGCANCEL || j->status == CT_JS_PENDINGDELETE ||
-      j->status == CT_JS_DELETED || j->status == CT_JS_CUTTINGOVER ||
-      (done && t->n > 0)) {
+  ct_guid_format(&t->id, uid);
+  /* the docs' text ("Cancel is not possible. Current status is <user
+     status>"), then why and what next */
+  if (t->cancelled) {
     ct_err_set(e, 409, "notAllowed", NULL,
-               "Cancel is not possible. Current status is %s.",
-               t->cancelled ? "cancelled"
-                            : (done && t->n > 0) ? "completed"
-                                                 : ct_job_status_name(j->status));
+               "Cancel is not possible. Current status is cancelled: user "
+               "'%s' was already cancelled out of the job.", uid);
     return -1;
   }
-  if (cad_passed(s, j)) {
+  if (done) {
     ct_err_set(e, 409, "notAllowed", NULL,
-               "Cancellation is not possible as migration passed "
-               "completeAfter date.");
+               "Cancel is not possible. Current status is completed: every "
+               "service of user '%s' has migrated.", uid);
+    return -1;
+  }
+  if (ct_job_status_final(j->status) || j->status == CT_JS_PENDINGCANCEL ||
+      j->status == CT_JS_PENDINGDELETE || j->status == CT_JS_DELETED ||
+      j->status == CT_JS_CUTTINGOVER) {
+    char head[120];
+    snprintf(head, sizeof head, "Cancel is not possible for user '%s'",
+             uid);
+    return conflict(s, e, A_CANCELUSER, head, j);
+  }
+  if (cad_passed(s, j)) {
+    cad_text(j, when);
+    ct_err_set(e, 409, "notAllowed", NULL,
+               "Cancel is not possible for user '%s' because the job's "
+               "completeAfterDateTime (%s) has passed; users can be "
+               "cancelled only before it: set a later completeAfterDateTime "
+               "(PATCH) first.", uid, when);
     return -1;
   }
   t->cancelled = 1;

@@ -127,6 +127,9 @@ typedef struct ct_umap {
   size_t cap, count;
 } ct_umap;
 
+/* ct_job.validatedAt of a job whose validation never passed */
+#define CT_NEVER_VALIDATED INT64_MIN
+
 typedef struct ct_job {
   ct_guid id;
   uint64_t seq;                     /* creation order in the store */
@@ -138,7 +141,8 @@ typedef struct ct_job {
   ct_str sourceEndpoint, targetDeliveryDomain;  /* p NULL: null */
   ct_guid sourceTenantId;
   ct_time completeAfter, created, updated;
-  int64_t validatedAt;              /* when validation passed, ticks */
+  int64_t validatedAt;              /* when validation last passed,
+                                       ticks; CT_NEVER_VALIDATED: never */
   int64_t due;                      /* next lifecycle step; -1: none */
   size_t heappos;
   uint8_t status, jobType, hasExchangeSettings;

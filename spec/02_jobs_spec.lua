@@ -291,7 +291,11 @@ describe("graph:update_job", function()
     graph:advance("PT5M")
     F.rejects(409, "notAllowed",
       "completeAfterDateTime can't be changed because the current status " ..
-      "is cancelled.")(graph:update_job(job.id, {
+      "is cancelled; completeAfterDateTime can be changed while the job " ..
+      "is submitted, validateSubmitted, validateProcessing, " ..
+      "validateInProgress, validatePassed, validateFailed, processing or " ..
+      "inProgress: the job was cancelled; create a new job for its users.")(
+      graph:update_job(job.id, {
         completeAfterDateTime = "2026-01-01T00:00:00Z" }))
   end)
 end)
@@ -321,7 +325,10 @@ describe("the job actions", function()
   it("validate refuses outside submitted and validateFailed", function()
     assert(graph:validate_job(job.id))
     F.rejects(409, "notAllowed", "Validation can't be started because the " ..
-      "current status is validateSubmitted.")(graph:validate_job(job.id))
+      "current status is validateSubmitted; validation starts from " ..
+      "submitted or validateFailed, or from validatePassed once that " ..
+      "validation has expired: wait until validation finishes " ..
+      "(validatePassed or validateFailed).")(graph:validate_job(job.id))
   end)
 
   it("walks validation to validatePassed on the clock", function()
@@ -342,16 +349,18 @@ describe("the job actions", function()
 
   it("migrate refuses before validation passed", function()
     F.rejects(409, "notAllowed", "Migration can't be started because the " ..
-      "current status is submitted.")(graph:migrate_job(job.id))
+      "current status is submitted; migration starts from validatePassed, " ..
+      "failed or completedWithErrors: validate the job first.")(
+      graph:migrate_job(job.id))
   end)
 
   it("migrate refuses when validation passed more than 7 days ago", function()
     graph:validate_job(job.id)
     graph:advance(30)
     graph:advance("P7DT1S")
-    F.rejects(409, "notAllowed", "Migration can't be started because " ..
-      "validation passed on 2025-11-06T09:00:30Z, more than 7 days ago; " ..
-      "the results have expired.")(graph:migrate_job(job.id))
+    F.rejects(409, "notAllowed", "Migration can't be started: validation " ..
+      "passed more than 7 days ago (on 2025-11-06T09:00:30Z), and its " ..
+      "results have expired: validate again.")(graph:migrate_job(job.id))
   end)
 
   it("migrates through the documented statuses to completed", function()
@@ -406,22 +415,27 @@ describe("the job actions", function()
 
   it("cancel refuses once completeAfterDateTime has passed", function()
     graph:advance("PT2H")
-    F.rejects(409, "notAllowed", "Cancellation is not possible as " ..
-      "migration passed completeAfter date.")(graph:cancel_job(job.id))
+    F.rejects(409, "notAllowed", "Cancellation is not possible because " ..
+      "completeAfterDateTime (2025-11-06T10:00:00Z) has passed; a job can " ..
+      "be cancelled only before it: set a later completeAfterDateTime " ..
+      "(PATCH) first.")(graph:cancel_job(job.id))
   end)
 
   it("cancel refuses a final job", function()
     graph:cancel_job(job.id)
     graph:advance(10)
-    F.rejects(409, "notAllowed", "Cancellation is not possible. Current " ..
-      "status is cancelled.")(graph:cancel_job(job.id))
+    F.rejects(409, "notAllowed", "Cancellation is not possible because " ..
+      "the current status is cancelled; a job can be cancelled while it " ..
+      "is submitted, validateSubmitted, validateProcessing, " ..
+      "validateInProgress, validatePassed, validateFailed, processing or " ..
+      "inProgress: the job is already cancelled.")(graph:cancel_job(job.id))
   end)
 
   it("delete refuses a job that is not final", function()
     F.rejects(409, "notAllowed", "The job can't be deleted because the " ..
       "current status is submitted; only a job that is completed, " ..
-      "completedWithErrors, failed or cancelled can be deleted.")(
-      graph:delete_job(job.id))
+      "completedWithErrors, failed or cancelled can be deleted: cancel " ..
+      "the job first.")(graph:delete_job(job.id))
   end)
 
   it("delete walks pendingDelete, deleted, then 404", function()

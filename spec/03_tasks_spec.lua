@@ -234,7 +234,9 @@ describe("POST .../crossTenantMigrationJobs/{id}/users (the seed)", function()
   it("refuses a job that has started migrating", function()
     graph:validate_job(job.id)
     F.rejects(409, "notAllowed", "Users can't be added to the job because " ..
-      "the current status is validateSubmitted.")(
+      "the current status is validateSubmitted; users can be added while " ..
+      "the job is submitted, validatePassed or validateFailed: wait until " ..
+      "validation finishes (validatePassed or validateFailed).")(
       graph:create_task(job.id, task()))
   end)
 
@@ -344,13 +346,16 @@ describe("graph:cancel_task", function()
   it("refuses a task already cancelled", function()
     assert(graph:cancel_task(job.id, F.RESOURCES[2]))
     F.rejects(409, "notAllowed", "Cancel is not possible. Current status " ..
-      "is cancelled.")(graph:cancel_task(job.id, F.RESOURCES[2]))
+      "is cancelled: user '" .. F.RESOURCES[2] .. "' was already " ..
+      "cancelled out of the job.")(graph:cancel_task(job.id, F.RESOURCES[2]))
   end)
 
   it("refuses once completeAfterDateTime has passed", function()
     graph:advance("P40D")
-    F.rejects(409, "notAllowed", "Cancellation is not possible as " ..
-      "migration passed completeAfter date.")(
+    F.rejects(409, "notAllowed", "Cancel is not possible for user '" ..
+      F.RESOURCES[2] .. "' because the job's completeAfterDateTime " ..
+      "(2025-12-09T22:48:03.092Z) has passed; users can be cancelled only " ..
+      "before it: set a later completeAfterDateTime (PATCH) first.")(
       graph:cancel_task(job.id, F.RESOURCES[2]))
   end)
 end)

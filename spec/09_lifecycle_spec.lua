@@ -309,9 +309,9 @@ describe("migration on the clock", function()
 
   it("refuses migrate once validation is more than 7 days old", function()
     graph:advance("P7DT1S")
-    F.rejects(409, "notAllowed", "Migration can't be started because " ..
-      "validation passed on 2025-11-06T09:13:00Z, more than 7 days ago; " ..
-      "the results have expired.")(graph:migrate_job(job.id))
+    F.rejects(409, "notAllowed", "Migration can't be started: validation " ..
+      "passed more than 7 days ago (on 2025-11-06T09:13:00Z), and its " ..
+      "results have expired: validate again.")(graph:migrate_job(job.id))
     -- nothing moves: the job stays validatePassed
     assert.are.equal("validatePassed", job_of(graph, job).status)
   end)
@@ -319,11 +319,19 @@ describe("migration on the clock", function()
   it("refuses migrate from every status but validatePassed, failed and " ..
      "completedWithErrors", function()
     assert(graph:migrate_job(job.id))
+    local next_step = {
+      processing = "the migration is already running",
+      inProgress = "the migration is already running",
+      cuttingOver = "the migration is cutting over; wait until it finishes",
+      completed = "every user has migrated; the job is finished",
+    }
     for _, step in ipairs { 0, 300, 14400, 6120, 1800 } do
       graph:advance(step)
       local st = job_of(graph, job).status
       F.rejects(409, "notAllowed", "Migration can't be started because " ..
-        "the current status is " .. st .. ".")(graph:migrate_job(job.id))
+        "the current status is " .. st .. "; migration starts from " ..
+        "validatePassed, failed or completedWithErrors: " ..
+        next_step[st] .. ".")(graph:migrate_job(job.id))
     end
     assert.are.equal("completed", job_of(graph, job).status)
   end)
@@ -362,18 +370,27 @@ describe("the cancel window", function()
 
   it("refuses job cancel from completeAfterDateTime on", function()
     graph:advance("PT4H47M")                    -- 15:00, cutting over
-    F.rejects(409, "notAllowed", "Cancellation is not possible. Current " ..
-      "status is cuttingOver.")(graph:cancel_job(job.id))
+    F.rejects(409, "notAllowed", "Cancellation is not possible because " ..
+      "the current status is cuttingOver; a job can be cancelled while it " ..
+      "is submitted, validateSubmitted, validateProcessing, " ..
+      "validateInProgress, validatePassed, validateFailed, processing or " ..
+      "inProgress: the migration is cutting over; wait until it finishes.")(
+      graph:cancel_job(job.id))
   end)
 
   it("refuses job cancel at completeAfterDateTime even while syncing",
      function()
     assert(graph:update_job(job.id, {
       completeAfterDateTime = "2025-11-06T10:13:00Z" }))
-    F.rejects(409, "notAllowed", "Cancellation is not possible as " ..
-      "migration passed completeAfter date.")(graph:cancel_job(job.id))
-    F.rejects(409, "notAllowed", "Cancellation is not possible as " ..
-      "migration passed completeAfter date.")(graph:cancel_task(job.id, U[1]))
+    F.rejects(409, "notAllowed", "Cancellation is not possible because " ..
+      "completeAfterDateTime (2025-11-06T10:13:00Z) has passed; a job can " ..
+      "be cancelled only before it: set a later completeAfterDateTime " ..
+      "(PATCH) first.")(graph:cancel_job(job.id))
+    F.rejects(409, "notAllowed", "Cancel is not possible for user '" ..
+      U[1] .. "' because the job's completeAfterDateTime " ..
+      "(2025-11-06T10:13:00Z) has passed; users can be cancelled only " ..
+      "before it: set a later completeAfterDateTime (PATCH) first.")(
+      graph:cancel_task(job.id, U[1]))
   end)
 
   it("cancels one task at once; the others migrate", function()
@@ -517,7 +534,9 @@ describe("failures and retry", function()
     assert(graph:migrate_job(job.id))
     graph:advance("P1D")
     F.rejects(409, "notAllowed", "Migration can't be started because the " ..
-      "current status is completed.")(graph:migrate_job(job.id))
+      "current status is completed; migration starts from validatePassed, " ..
+      "failed or completedWithErrors: every user has migrated; the job is " ..
+      "finished.")(graph:migrate_job(job.id))
   end)
 end)
 
@@ -760,8 +779,9 @@ describe("the timings option", function()
     local ok, err = graph:migrate_job(other.id)
     assert.is_nil(ok)
     assert.are.same({ 409, "notAllowed" }, { err.status, err.code })
-    assert.matches("^Migration can't be started because validation passed " ..
-                   "on 2025%-11%-06T10:26:23Z", err.message)
+    assert.are.equal("Migration can't be started: validation passed more " ..
+      "than 3600 seconds ago (on 2025-11-06T10:26:23Z), and its results " ..
+      "have expired: validate again.", err.message)
   end)
 end)
 
@@ -936,7 +956,9 @@ describe("the lifecycle through graph:request", function()
     local job = new_job(graph)
     local status, body = graph:request("POST", BASE .. job.id .. "/migrate")
     assert.are.same({ 409, "notAllowed", "Migration can't be started " ..
-                      "because the current status is submitted." },
+                      "because the current status is submitted; migration " ..
+                      "starts from validatePassed, failed or " ..
+                      "completedWithErrors: validate the job first." },
                     { status, body.error.code, body.error.message })
     status, body = graph:request("POST", BASE .. job.id .. "/validate")
     assert.are.same({ 200, "validateSubmitted" }, { status, body.status })
@@ -957,12 +979,21 @@ describe("the lifecycle through graph:request", function()
     assert.are.same({ 200, "cuttingOver", "2025-11-06T15:00:00Z" },
                     { status, body.status, body.lastUpdatedDateTime })
     status, body = graph:request("POST", BASE .. job.id .. "/cancel")
-    assert.are.same({ 409, "Cancellation is not possible. Current status " ..
-                      "is cuttingOver." }, { status, body.error.message })
+    local running = "submitted, validateSubmitted, validateProcessing, " ..
+      "validateInProgress, validatePassed, validateFailed, processing or " ..
+      "inProgress"
+    assert.are.same({ 409, "Cancellation is not possible because the " ..
+                      "current status is cuttingOver; a job can be " ..
+                      "cancelled while it is " .. running .. ": the " ..
+                      "migration is cutting over; wait until it finishes." },
+                    { status, body.error.message })
     status, body = graph:request("PATCH", BASE .. job.id,
       { completeAfterDateTime = "2025-11-07T00:00:00Z" })
     assert.are.same({ 409, "completeAfterDateTime can't be changed because " ..
-                      "the current status is cuttingOver." },
+                      "the current status is cuttingOver; " ..
+                      "completeAfterDateTime can be changed while the job " ..
+                      "is " .. running .. ": the migration is cutting " ..
+                      "over; wait until it finishes." },
                     { status, body.error.message })
     graph:advance("PT17M")
     status, body = graph:request("GET", BASE .. job.id .. "/users/" .. U[2])
@@ -1011,9 +1042,9 @@ describe("failure rates, expiry and retries in detail", function()
     validated(graph, job)
     graph:advance(3601)
     local _, err = graph:migrate_job(job.id)
-    assert.are.equal("Migration can't be started because validation " ..
-      "passed on 2025-11-06T09:13:00Z, more than 3600 seconds ago; the " ..
-      "results have expired.", err.message)
+    assert.are.equal("Migration can't be started: validation passed more " ..
+      "than 3600 seconds ago (on 2025-11-06T09:13:00Z), and its results " ..
+      "have expired: validate again.", err.message)
   end)
 
   it("skips the sync wait when a retry has no mailbox to sync", function()

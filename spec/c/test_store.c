@@ -37,6 +37,11 @@ static void check(tally *t, int ok, int line, const char *what)
 
 #define CHECK(c) check(t, (c) != 0, __LINE__, #c)
 /* a check on an error: status and the exact message */
+/* the statuses a job runs in, as the 409 messages list them */
+#define RUNSTATES "submitted, validateSubmitted, validateProcessing, " \
+  "validateInProgress, validatePassed, validateFailed, processing or " \
+  "inProgress"
+
 #define CHECK_ERR(e, st, msg) \
   check_err(t, __LINE__, (e), (st), (msg))
 
@@ -494,11 +499,12 @@ static void test_job_rules(tally *t)
   /* actions in the wrong status */
   CHECK(ct_job_migrate(s, j, &e) != 0);
   CHECK_ERR(&e, 409, "Migration can't be started because the current "
-            "status is submitted.");
+            "status is submitted; migration starts from validatePassed, "
+            "failed or completedWithErrors: validate the job first.");
   CHECK(ct_job_delete(s, j, &e) != 0);
   CHECK_ERR(&e, 409, "The job can't be deleted because the current status "
             "is submitted; only a job that is completed, completedWithErrors,"
-            " failed or cancelled can be deleted.");
+            " failed or cancelled can be deleted: cancel the job first.");
   CHECK(ct_job_update(s, j, json("{}"), &e) == 0);
   CHECK(ct_job_update(s, j, json("{\"displayName\":\"x\"}"), &e) != 0);
   CHECK_ERR(&e, 400, "Property 'displayName' can't be updated; only "
@@ -506,15 +512,18 @@ static void test_job_rules(tally *t)
   CHECK(ct_job_validate(s, j, &e) == 0);
   CHECK(ct_job_validate(s, j, &e) != 0);
   CHECK_ERR(&e, 409, "Validation can't be started because the current "
-            "status is validateSubmitted.");
+            "status is validateSubmitted; validation starts from submitted or "
+            "validateFailed, or from validatePassed once that validation has "
+            "expired: wait until validation finishes (validatePassed or "
+            "validateFailed).");
   advance(s, 3600);
   CHECK(j->status == CT_JS_VALIDATEPASSED);
   /* validation expires after 7 days */
   advance(s, 8 * 86400);
   CHECK(ct_job_migrate(s, j, &e) != 0);
-  CHECK_ERR(&e, 409, "Migration can't be started because validation passed "
-            "on 2025-11-06T09:13:00Z, more than 7 days ago; the results have "
-            "expired.");
+  CHECK_ERR(&e, 409, "Migration can't be started: validation passed more "
+            "than 7 days ago (on 2025-11-06T09:13:00Z), and its results have "
+            "expired: validate again.");
 
   /* cancel: entries already completed stay completed */
   k = make_job(t, s, &c, "gamma", "cccccccc", 1, "[\"ODSP\",\"Teams\"]",
@@ -530,12 +539,15 @@ static void test_job_rules(tally *t)
     CHECK(k->tasks[1].st[1] == CT_SS_PENDINGCANCEL);
     CHECK(k->tasks[1].st[2] == CT_SS_PENDINGCANCEL);
     CHECK(ct_job_cancel(s, k, &e) != 0);
-    CHECK_ERR(&e, 409, "Cancellation is not possible. Current status is "
-              "pendingCancel.");
+    CHECK_ERR(&e, 409, "Cancellation is not possible because the current "
+              "status is pendingCancel; a job can be cancelled while it is "
+              RUNSTATES ": the job is already being cancelled.");
     CHECK(ct_job_update(s, k, json("{\"completeAfterDateTime\":\"" NOW
                                    "\"}"), &e) != 0);
     CHECK_ERR(&e, 409, "completeAfterDateTime can't be changed because the "
-              "current status is pendingCancel.");
+              "current status is pendingCancel; completeAfterDateTime can be "
+              "changed while the job is " RUNSTATES ": the job is being "
+              "cancelled; create a new job for its users.");
     advance(s, 120);
     CHECK(k->status == CT_JS_CANCELLED);
     CHECK(k->tasks[1].st[0] == CT_SS_COMPLETED);
@@ -669,7 +681,9 @@ static void test_tasks(tally *t)
   if (x == NULL) goto done;
   CHECK(ct_task_cancel(s, j, x, &e) == 0);
   CHECK(ct_task_cancel(s, j, x, &e) != 0);
-  CHECK_ERR(&e, 409, "Cancel is not possible. Current status is cancelled.");
+  CHECK_ERR(&e, 409, "Cancel is not possible. Current status is cancelled: "
+            "user 'dddddddd-0000-4000-8000-000000000001' was already "
+            "cancelled out of the job.");
   CHECK(ct_task_create(s, j, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\",\"id\":"
         "\"dddddddd-0000-4000-8000-000000000001\"}"), &e) == NULL);
@@ -689,8 +703,11 @@ static void test_tasks(tally *t)
   CHECK(x != NULL);
   if (x != NULL) {
     CHECK(ct_task_cancel(s, j, x, &e) != 0);
-    CHECK_ERR(&e, 409, "Cancel is not possible. Current status is "
-              "completed.");
+    char xid[37];
+    ct_guid_format(&x->id, xid);
+    snprintf(buf, sizeof buf, "Cancel is not possible. Current status is "
+             "completed: every service of user '%s' has migrated.", xid);
+    CHECK_ERR(&e, 409, buf);
   }
   /* an empty currentStatus: every service, notStarted; cancellable */
   x = ct_task_create(s, j, json("{\"taskType\":\"user\","
@@ -708,7 +725,9 @@ static void test_tasks(tally *t)
   CHECK(ct_task_create(s, k, json("{\"taskType\":\"user\","
         "\"lastUpdatedDateTime\":\"" NOW "\"}"), &e) == NULL);
   CHECK_ERR(&e, 409, "Users can't be added to the job because the current "
-            "status is validateSubmitted.");
+            "status is validateSubmitted; users can be added while the job is "
+            "submitted, validatePassed or validateFailed: wait until "
+            "validation finishes (validatePassed or validateFailed).");
   /* adding to a validatePassed job sends it back to submitted */
   advance(s, 3600);
   CHECK(k->status == CT_JS_VALIDATEPASSED);
@@ -725,33 +744,48 @@ static void test_task_cancel_states(tally *t)
   static const int states[] = { CT_JS_PENDINGCANCEL, CT_JS_PENDINGDELETE,
                                 CT_JS_DELETED, CT_JS_CUTTINGOVER,
                                 CT_JS_COMPLETED, CT_JS_FAILED };
-  static const char *const names[] = { "pendingCancel", "pendingDelete",
-                                       "deleted", "cuttingOver", "completed",
-                                       "failed" };
+  static const char *const names[] = {
+    "pendingCancel: the job is being cancelled; create a new job for its "
+    "users",
+    "pendingDelete: the job is being deleted",
+    "deleted: the job is being deleted",
+    "cuttingOver: the migration is cutting over; wait until it finishes",
+    "completed: every user has migrated; the job is finished",
+    "failed: the job is finished; migrate it again to retry the users that "
+    "failed" };
   ct_store *s = new_store(1, 0);
   ct_caller c = caller_of(TARGET);
   ct_err e;
   ct_job *j = make_job(t, s, &c, "states", "ffffffff", 1, "[\"ODSP\"]",
                        "2026-01-01T00:00:00Z");
   size_t i;
-  char want[100];
+  char want[512], st[40];
   if (j == NULL) goto done;
   for (i = 0; i < sizeof states / sizeof states[0]; i++) {
     j->status = (uint8_t)states[i];
     CHECK(ct_task_cancel(s, j, &j->tasks[0], &e) != 0);
-    snprintf(want, sizeof want, "Cancel is not possible. Current status is "
-             "%s.", names[i]);
+    /* names[i] is "<status>: <next step>" */
+    snprintf(st, sizeof st, "%.*s", (int)strcspn(names[i], ":"), names[i]);
+    snprintf(want, sizeof want, "Cancel is not possible for user "
+             "'ffffffff-0000-4000-8000-000000000001' because the job's "
+             "current status is %s; users can be cancelled while the job is "
+             RUNSTATES "%s.", st, names[i] + strlen(st));
     CHECK_ERR(&e, 409, want);
   }
   /* past completeAfterDateTime */
   j->status = CT_JS_INPROGRESS;
   s->now += 400 * 86400 * SEC;
   CHECK(ct_task_cancel(s, j, &j->tasks[0], &e) != 0);
-  CHECK_ERR(&e, 409, "Cancellation is not possible as migration passed "
-            "completeAfter date.");
+  CHECK_ERR(&e, 409, "Cancel is not possible for user "
+            "'ffffffff-0000-4000-8000-000000000001' because the job's "
+            "completeAfterDateTime (2026-01-01T00:00:00Z) has passed; users "
+            "can be cancelled only before it: set a later "
+            "completeAfterDateTime (PATCH) first.");
   CHECK(ct_job_cancel(s, j, &e) != 0);
-  CHECK_ERR(&e, 409, "Cancellation is not possible as migration passed "
-            "completeAfter date.");
+  CHECK_ERR(&e, 409, "Cancellation is not possible because "
+            "completeAfterDateTime (2026-01-01T00:00:00Z) has passed; a job "
+            "can be cancelled only before it: set a later "
+            "completeAfterDateTime (PATCH) first.");
   j->status = CT_JS_SUBMITTED;
 done:
   ct_store_free(s);
@@ -861,7 +895,9 @@ static void test_failure_rate(tally *t)
   CHECK(j->status == CT_JS_FAILED);
   CHECK(strcmp(j->message, "The only user failed to migrate.") == 0);
   CHECK(ct_job_cancel(s, j, &e) != 0);
-  CHECK_ERR(&e, 409, "Cancellation is not possible. Current status is "
+  CHECK_ERR(&e, 409, "Cancellation is not possible because the current "
+            "status is failed; a job can be cancelled while it is " RUNSTATES
+            ": the job is finished; migrate it again to retry the users that "
             "failed.");
 done:
   ct_store_free(s);
