@@ -181,7 +181,9 @@ static void outcome(ct_store *s, ct_job *j, ct_task *t, int i, int phase,
   char id[37];
   double rate = s->failure_rate[phase];
   int st = ct_store_take_fault(s, &t->id, t->svc[i], phase, &code, &msg);
-  if (st < 0 && draw && rate > 0 && ct_store_random(s) < rate) {
+  if (st < 0 && draw && rate > 0 &&
+      (s->sticky ? ct_store_sticky_draw(s, &t->id, t->svc[i], phase)
+                 : ct_store_random(s)) < rate) {
     ct_guid_format(&t->id, id);
     st = bad;
     code = text("%s%s", phase == CT_PHASE_VALIDATE ? "validationFailed"

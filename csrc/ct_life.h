@@ -32,6 +32,11 @@ void ct_life_release_users(ct_job *j);
 void ct_life_remove_job(ct_store *s, ct_job *j);
 /* a uniform draw in [0, 1) from the store's seeded generator */
 double ct_store_random(ct_store *s);
+/* the sticky draw of (user, service, phase): uniform in [0, 1), made
+   from the store's seed and the entry alone, so it is the same on every
+   attempt in the store and needs no memory */
+double ct_store_sticky_draw(const ct_store *s, const ct_guid *user,
+                            int service, int phase);
 /* take the first scripted outcome for (user, service, phase), if any:
    its status, or -1; *code and *message then belong to the caller */
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,

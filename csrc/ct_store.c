@@ -153,6 +153,27 @@ double ct_store_random(ct_store *s) {
   return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+double ct_store_sticky_draw(const ct_store *s, const ct_guid *user,
+                            int service, int phase) {
+  /* splitmix64 over the seed, then each 8 bytes of the user's id, the
+     service and the phase: a hash, not the ids' generator, so drawing
+     never changes the ids the store makes */
+  uint64_t x = s->rng_seed ^ 0x6a09e667f3bcc909ULL, a = 0, b = 0, h;
+  int i;
+  for (i = 0; i < 8; i++) {
+    a |= (uint64_t)user->b[i] << (8 * i);
+    b |= (uint64_t)user->b[8 + i] << (8 * i);
+  }
+  h = splitmix(&x);
+  x = h ^ a;
+  h = splitmix(&x);
+  x = h ^ b;
+  h = splitmix(&x);
+  x = h ^ ((uint64_t)(unsigned)service << 8 | (uint64_t)(unsigned)phase);
+  h = splitmix(&x);
+  return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
 static void guid_from(ct_guid *g, uint64_t a, uint64_t b) {
   int i;
   for (i = 0; i < 8; i++) {
@@ -205,6 +226,7 @@ ct_store *ct_store_new(const ct_options *o) {
   s->strict = o->strict;
   s->failure_rate[0] = o->failure_rate[0];
   s->failure_rate[1] = o->failure_rate[1];
+  s->sticky = o->sticky;
   s->nextseq = 1;
   ct_store_default_timings(&s->timings);
   ct_fault_init(&s->faultstate, s->rng_seed);

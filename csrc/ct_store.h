@@ -182,6 +182,8 @@ typedef struct ct_store {
   int64_t now;                     /* model clock, ticks */
   int strict;
   double failure_rate[2];           /* by phase: validate, migrate */
+  int sticky;                       /* failure_rate draws are per entry:
+                                       see ct_store_sticky_draw */
   ct_timings timings;
   /* due jobs: a binary min-heap on (due, seq) */
   ct_job **heap;
@@ -206,6 +208,7 @@ typedef struct ct_options {
   int64_t now;           /* ticks */
   int strict;
   double failure_rate[2];   /* 0..1, by phase: validate, migrate */
+  int sticky;               /* draw each (user, service, phase) once */
 } ct_options;
 
 ct_store *ct_store_new(const ct_options *o);   /* NULL: out of memory */

@@ -81,7 +81,8 @@ static double opt_number(lua_State *L, int t, const char *k, double d) {
   return v;
 }
 
-/* core.new{ seed =, now =, strict =, failure_rate =, timings = {} } */
+/* core.new{ seed =, now =, strict =, timings = {},
+   failure_rate = x | { validate =, migrate =, sticky = } } */
 static int core_new(lua_State *L) {
   ct_options o;
   box *b;
@@ -101,6 +102,9 @@ static int core_new(lua_State *L) {
   if (lua_istable(L, -1)) {
     o.failure_rate[0] = opt_number(L, lua_gettop(L), "validate", 0);
     o.failure_rate[1] = opt_number(L, lua_gettop(L), "migrate", 0);
+    lua_getfield(L, -1, "sticky");
+    o.sticky = lua_toboolean(L, -1);
+    lua_pop(L, 1);
   } else {
     o.failure_rate[0] = o.failure_rate[1] = luaL_optnumber(L, -1, 0);
   }

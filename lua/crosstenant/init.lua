@@ -186,7 +186,8 @@ function M.new(opts)
   else
     now = os.time() * TICKS
   end
-  -- one rate for both phases, or { validate = x, migrate = y }
+  -- one rate for both phases, or { validate = x, migrate = y,
+  -- sticky = true|false }: sticky draws each (user, service, phase) once
   local rate = opts.failure_rate or 0
   local function check_rate(r, what)
     if type(r) ~= "number" or r < 0 or r > 1 or r ~= r then
@@ -195,11 +196,16 @@ function M.new(opts)
   end
   if type(rate) == "table" then
     for k, r in pairs(rate) do
-      if k ~= "validate" and k ~= "migrate" then
-        opt_error("option 'failure_rate' takes validate and migrate, not '"
-                  .. tostring(k) .. "'")
+      if k == "sticky" then
+        if type(r) ~= "boolean" then
+          opt_error("option 'failure_rate.sticky' must be a boolean")
+        end
+      elseif k ~= "validate" and k ~= "migrate" then
+        opt_error("option 'failure_rate' takes validate, migrate and " ..
+                  "sticky, not '" .. tostring(k) .. "'")
+      else
+        check_rate(r, "failure_rate." .. k)
       end
-      check_rate(r, "failure_rate." .. k)
     end
   else
     check_rate(rate, "failure_rate")
