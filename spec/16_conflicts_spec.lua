@@ -222,7 +222,7 @@ describe("a wrong-status 409", function()
                     { status, body.error.code, body.error.message })
     status, body = graph:request("POST", F.JOBS .. "/" .. job.id ..
                                  "/users/" .. U[3] .. "/cancel")
-    assert.are.equal(202, status)
+    assert.are.same({ 202, "Accepted" }, { status, body.status })
     status, body = graph:request("DELETE", F.JOBS .. "/" .. job.id)
     assert.are.same({ 409, expected("delete", "validateInProgress") },
                     { status, body.error.message })
