@@ -148,9 +148,16 @@ M[1] = function()
         id = p.id,
         taskType = p.taskType,
         lastUpdatedDateTime = p.lastUpdatedDateTime,
-        currentStatus = { { ["@odata.type"] = SSD, service = "ODSP",
-                            status = "notStarted", message = "",
-                            errors = {} } },
+        -- every service of the job's workloads (all three)
+        currentStatus = {
+          { ["@odata.type"] = SSD, service = "ODSP", status = "notStarted",
+            message = "", errors = {} },
+          { ["@odata.type"] = SSD, service = "Meeting",
+            status = "notStarted", message = "", errors = {} },
+          { ["@odata.type"] = SSD, service = "Teams", status = "notStarted",
+            message = "", errors = {} },
+          { ["@odata.type"] = SSD, service = "Exchange",
+            status = "notStarted", message = "", errors = {} } },
       }
       sum = sum + #t.id + #t.currentStatus[1].status
       if i == 1 and r == 0 then floor_first = t end

@@ -87,7 +87,8 @@ static char *task_text(const char *id) {
   char *s = xmalloc(512);
   snprintf(s, 512, "{\"@odata.type\":\"%s\",\"id\":\"%s\",\"taskType\":"
            "\"user\",\"lastUpdatedDateTime\":\"%s\",\"currentStatus\":"
-           "[{\"@odata.type\":\"%s\"}]}", TASK_TYPE, id, LUT, SSD);
+           "[{\"@odata.type\":\"%s\",\"service\":\"ODSP\"}]}", TASK_TYPE,
+           id, LUT, SSD);
   return s;
 }
 

@@ -48,17 +48,20 @@ function U.job_body(name, space, job, n)
 end
 
 --- The seed's task properties (taskType, lastUpdatedDateTime, id) and
--- the seed's one currentStatus entry.
+-- the seed's one currentStatus entry, naming its service (an entry
+-- without one is a 400).
 function U.task_props(id)
   return { taskType = "user", lastUpdatedDateTime = U.LUT, id = id,
-           currentStatus = { { ["@odata.type"] = U.SSD_TYPE } } }
+           currentStatus = { { ["@odata.type"] = U.SSD_TYPE,
+                               service = "ODSP" } } }
 end
 
 --- The same properties as the JSON text a client would send.
 function U.task_text(id)
   return '{"@odata.type":"' .. U.TASK_TYPE .. '","id":"' .. id ..
          '","taskType":"user","lastUpdatedDateTime":"' .. U.LUT ..
-         '","currentStatus":[{"@odata.type":"' .. U.SSD_TYPE .. '"}]}'
+         '","currentStatus":[{"@odata.type":"' .. U.SSD_TYPE ..
+         '","service":"ODSP"}]}'
 end
 
 function U.median(t)

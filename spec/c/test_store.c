@@ -524,6 +524,13 @@ static void test_job_rules(tally *t)
   CHECK_ERR(&e, 409, "Migration can't be started: validation passed more "
             "than 7 days ago (on 2025-11-06T09:13:00Z), and its results have "
             "expired: validate again.");
+  /* which may now be validated again, and passes again */
+  CHECK(ct_job_validate(s, j, &e) == 0);
+  CHECK(j->status == CT_JS_VALIDATESUBMITTED);
+  advance(s, 3600);
+  CHECK(j->status == CT_JS_VALIDATEPASSED);
+  CHECK(ct_job_validate(s, j, &e) != 0);        /* fresh: not again */
+  CHECK(e.status == 409);
 
   /* cancel: entries already completed stay completed */
   k = make_job(t, s, &c, "gamma", "cccccccc", 1, "[\"ODSP\",\"Teams\"]",
@@ -901,6 +908,44 @@ static void test_failure_rate(tally *t)
             "failed.");
 done:
   ct_store_free(s);
+}
+
+/* sticky draws: a function of (seed, user, service, phase) alone */
+static void test_sticky_draws(tally *t)
+{
+  ct_store *s = new_store(1, 0.5), *s2 = new_store(1, 0.5);
+  ct_caller c = caller_of(TARGET);
+  ct_err e;
+  ct_guid u, v;
+  double d;
+  int i, same = 1;
+  uint8_t first[8];
+  ct_job *j;
+  ct_guid_parse("abcdabcd-0000-4000-8000-000000000001", 36, &u);
+  ct_guid_parse("abcdabcd-0000-4000-8000-000000000002", 36, &v);
+  d = ct_store_sticky_draw(s, &u, CT_SVC_ODSP, CT_PHASE_VALIDATE);
+  CHECK(d >= 0 && d < 1);
+  CHECK(d == ct_store_sticky_draw(s2, &u, CT_SVC_ODSP, CT_PHASE_VALIDATE));
+  CHECK(d != ct_store_sticky_draw(s, &v, CT_SVC_ODSP, CT_PHASE_VALIDATE));
+  CHECK(d != ct_store_sticky_draw(s, &u, CT_SVC_TEAMS, CT_PHASE_VALIDATE));
+  CHECK(d != ct_store_sticky_draw(s, &u, CT_SVC_ODSP, CT_PHASE_MIGRATE));
+  s2->rng_seed ^= 1;            /* another seed, another draw */
+  CHECK(d != ct_store_sticky_draw(s2, &u, CT_SVC_ODSP, CT_PHASE_VALIDATE));
+  /* in the lifecycle: the same outcomes on a second validation */
+  s->sticky = 1;
+  j = make_job(t, s, &c, "sticky", "abcdabcd", 2, NULL, NULL);
+  if (j == NULL) goto done;
+  CHECK(ct_job_validate(s, j, &e) == 0);
+  advance(s, 3600);
+  for (i = 0; i < 8; i++) first[i] = j->tasks[i / 4].st[i % 4];
+  CHECK(ct_job_validate(s, j, &e) == 0);
+  advance(s, 3600);
+  for (i = 0; i < 8; i++) same &= first[i] == j->tasks[i / 4].st[i % 4];
+  CHECK(same);
+  CHECK(j->status == CT_JS_VALIDATEFAILED);
+done:
+  ct_store_free(s);
+  ct_store_free(s2);
 }
 
 /* a cancelled task is skipped by every later step */
@@ -1385,6 +1430,7 @@ int main(void)
   test_task_cancel_states(t);
   test_lifecycle(t);
   test_failure_rate(t);
+  test_sticky_draws(t);
   test_cancelled_task_in_lifecycle(t);
   test_query_texts(t);
   test_query_pages(t);
