@@ -1042,17 +1042,19 @@ static int read_token(const ct_query *q, const char *t, cursor *cur,
   if (i != n) goto bad;
   return 0;
 bad:
-  {
-    char shown[70];
-    size_t m = n > 60 ? 60 : n, x;
-    for (x = 0; x < m; x++)
-      shown[x] = ((unsigned char)t[x] < 0x20) ? '?' : t[x];
-    shown[m] = '\0';
-    ct_err_set(e, 400, "invalidRequest", "invalidQueryOption",
-               "The $skiptoken value '%s' is not valid for this "
-               "collection and query.", shown);
-  }
+  ct_query_bad_token(t, n, e);
   return -1;
+}
+
+void ct_query_bad_token(const char *t, size_t n, ct_err *e) {
+  char shown[70];
+  size_t m = n > 60 ? 60 : n, x;
+  for (x = 0; x < m; x++)
+    shown[x] = ((unsigned char)t[x] < 0x20) ? '?' : t[x];
+  shown[m] = '\0';
+  ct_err_set(e, 400, "invalidRequest", "invalidQueryOption",
+             "The $skiptoken value '%s' is not valid for this "
+             "collection and query.", shown);
 }
 
 /* ---------- pages ---------- */

@@ -54,6 +54,10 @@ int ct_query_match_task(const ct_query *q, const ct_task *t);
 long ct_query_jobs(const ct_query *q, ct_job *const *jobs, size_t njobs,
                    const char *token, size_t skip, size_t top,
                    size_t *outi, ct_buf *next, size_t *count, ct_err *e);
+/* the 400 for a $skiptoken of n bytes that is not this query's (for a
+   caller that refuses one before paging, e.g. one holding a NUL) */
+void ct_query_bad_token(const char *t, size_t n, ct_err *e);
+
 long ct_query_tasks(const ct_query *q, const ct_job *j, const char *token,
                     size_t skip, size_t top, size_t *outi, ct_buf *next,
                     size_t *count, ct_err *e);

@@ -16,7 +16,7 @@
 /* the options table at idx: filter, orderby, token, skip, top, count */
 typedef struct qopts {
   const char *filter, *orderby, *token;
-  size_t nfilter, norderby;
+  size_t nfilter, norderby, ntoken;
   lua_Integer skip, top;
   int count;
 } qopts;
@@ -31,11 +31,10 @@ static const char *opt_str(lua_State *L, int idx, const char *k,
 }
 
 static void read_opts(lua_State *L, int idx, qopts *o) {
-  size_t n;
   luaL_checktype(L, idx, LUA_TTABLE);
   o->filter = opt_str(L, idx, "filter", &o->nfilter);
   o->orderby = opt_str(L, idx, "orderby", &o->norderby);
-  o->token = opt_str(L, idx, "token", &n);
+  o->token = opt_str(L, idx, "token", &o->ntoken);
   lua_getfield(L, idx, "skip");
   o->skip = luaL_optinteger(L, -1, 0);
   lua_getfield(L, idx, "top");
@@ -46,6 +45,14 @@ static void read_opts(lua_State *L, int idx, qopts *o) {
   luaL_argcheck(L, o->skip >= 0, idx, "skip out of range");
   luaL_argcheck(L, o->top >= 0 && o->top <= 100000, idx,
                 "top out of range");
+}
+
+/* a $skiptoken holding a NUL is no token of ours: refuse it whole
+   rather than read it cut at the NUL */
+static int token_cut(const qopts *o, ct_err *e) {
+  if (o->token == NULL || memchr(o->token, 0, o->ntoken) == NULL) return 0;
+  ct_query_bad_token(o->token, o->ntoken, e);
+  return 1;
 }
 
 /* the query and the output buffers live in one userdata so that an
@@ -101,6 +108,7 @@ static int s_query_jobs(lua_State *L) {
   if (ct_guid_parse(tid, n, &g) != 0)
     return luaL_argerror(L, 2, "tenant must be a GUID");
   read_opts(L, 3, &o);
+  if (token_cut(&o, &e)) return lct_push_err(L, &e);
   st = new_state(L);
   st->q = ct_query_new(CT_Q_JOBS, o.filter, o.nfilter, o.orderby,
                        o.norderby, &e);
@@ -135,7 +143,7 @@ static int s_query_tasks(lua_State *L) {
   char jid[37];
   ct_job *j = lct_job_arg(L, b->s, 2, &e);
   read_opts(L, 5, &o);
-  if (j == NULL) return lct_push_err(L, &e);
+  if (j == NULL || token_cut(&o, &e)) return lct_push_err(L, &e);
   st = new_state(L);
   st->q = ct_query_new(CT_Q_TASKS, o.filter, o.nfilter, o.orderby,
                        o.norderby, &e);

@@ -236,3 +236,29 @@ describe("other stored strings holding U+0000", function()
                     e.errors)
   end)
 end)
+
+describe("a $skiptoken holding U+0000", function()
+  it("is refused whole, not read up to the NUL", function()
+    local graph = F.graph()
+    for i = 1, 3 do
+      assert(graph:create_job(F.job_body { displayName = "j" .. i,
+        resources = F.users(1, string.format("%08x", i)) }))
+    end
+    local page = assert(graph:list_jobs { top = 1 })
+    local token = page["@odata.nextLink"]:match("%$skiptoken=([^&]+)")
+    assert(graph:list_jobs { top = 1, skiptoken = token })
+    F.rejects(400, "invalidRequest", "The $skiptoken value '" .. token ..
+      "?x' is not valid for this collection and query.",
+      "invalidQueryOption")(graph:list_jobs { top = 1,
+                                              skiptoken = token .. "\0x" })
+    -- the same for a job's tasks
+    local job = assert(graph:create_job(F.job_body()))
+    page = assert(graph:list_tasks(job.id, { top = 1 }))
+    token = page["@odata.nextLink"]:match("%$skiptoken=([^&]+)")
+    assert(graph:list_tasks(job.id, { top = 1, skiptoken = token }))
+    F.rejects(400, "invalidRequest", "The $skiptoken value '" .. token ..
+      "?' is not valid for this collection and query.",
+      "invalidQueryOption")(graph:list_tasks(job.id, { top = 1,
+                                                       skiptoken = token .. "\0" }))
+  end)
+end)
