@@ -395,6 +395,7 @@ int main(int argc, char **argv) {
   }
   ct_guid_parse("87654321-4321-4321-4321-210987654321", 36, &caller.tenant);
   caller.upn = "admin@fabrikam.onmicrosoft.com";
+  caller.nupn = strlen(caller.upn);
 
   printf("\ncrosstenant core_bench (C only): %d rounds, median CPU time\n\n",
          rounds);

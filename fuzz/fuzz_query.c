@@ -108,6 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   if (store == NULL) die("setup store", NULL);
   ct_guid_parse("87654321-4321-4321-4321-210987654321", 36, &caller.tenant);
   caller.upn = "admin@fabrikam.onmicrosoft.com";
+  caller.nupn = strlen(caller.upn);
   make_job("alpha", "aaaaaaaa", 3, "[\"Teams\",\"Exchange\",\"ODSP\"]");
   j = make_job("Beta", "bbbbbbbb", 2, "[\"Teams\"]");
   if (ct_job_validate(store, j, &e) != 0) die("setup validate", e.message);
