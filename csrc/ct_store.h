@@ -234,13 +234,28 @@ ct_job *ct_job_find(ct_store *s, const ct_caller *c, const char *key,
 /* only by displayName, for the alternate key form */
 ct_job *ct_job_find_name(ct_store *s, const ct_caller *c, const char *name,
                          size_t n, ct_err *e);
+/*
+** The actions.  A refusal for the job's status is 409 notAllowed whose
+** message names the status, where the action is allowed and the next
+** step.  validate: from submitted, validateFailed, or validatePassed once
+** that validation is older than timings.validation_expiry; migrate: from
+** validatePassed (not expired), failed, completedWithErrors.
+*/
 int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e);
 int ct_job_delete(ct_store *s, ct_job *j, ct_err *e);
 int ct_job_validate(ct_store *s, ct_job *j, ct_err *e);
 int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e);
 int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e);
 
-/* tasks */
+/*
+** tasks.  ct_task_create: the task tracks every service of the job's
+** workloads, in the docs' order (as a task made with the job); each
+** currentStatus entry sets the status, message and errors of the service
+** it names; an entry with no service, a service outside the job's or a
+** repeat is 400 naming the index and the job's services.  409 outside
+** submitted, validatePassed (which goes back to submitted) and
+** validateFailed, or for a user already held.
+*/
 ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
                         ct_err *e);
 ct_task *ct_task_find(ct_job *j, const char *key, size_t n, ct_err *e);
