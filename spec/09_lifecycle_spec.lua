@@ -1026,8 +1026,8 @@ describe("failure rates, expiry and retries in detail", function()
   it("refuses a bad rate table", function()
     assert.has_error(function()
       crosstenant.new { failure_rate = { cutover = 0.1 } }
-    end, "crosstenant.new: option 'failure_rate' takes validate and " ..
-         "migrate, not 'cutover'")
+    end, "crosstenant.new: option 'failure_rate' takes validate, " ..
+         "migrate and sticky, not 'cutover'")
     assert.has_error(function()
       crosstenant.new { failure_rate = { migrate = 2 } }
     end, "crosstenant.new: option 'failure_rate.migrate' must be between " ..
