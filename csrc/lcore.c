@@ -1126,6 +1126,7 @@ int luaopen_crosstenant_core(lua_State *L) {
     luaL_newlib(L, store_methods);
     lct_query_open(L, 1);          /* the query functions, as methods */
     lct_fault_open(L);             /* throttling and transient faults */
+    lct_request_open(L);           /* the request path, as methods */
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, store_close);
     lua_setfield(L, -2, "__gc");

@@ -51,5 +51,8 @@ void lct_query_open(lua_State *L, int methods);
 /* lfault.c: adds the fault methods (fault_add, fault_decide, ...) to the
    store methods' table on the stack top */
 void lct_fault_open(lua_State *L);
+/* lrequest.c: adds request and request_text to the store methods on
+   the stack top */
+void lct_request_open(lua_State *L);
 
 #endif

@@ -1,0 +1,1383 @@
+/*
+** ct_request.c -- the request path: target, token, route, query
+** options, body, operation, answer.  Order of the checks (each refusal
+** answers at once): duplicate headers, the caller (401), the URL (400,
+** 404), the route (404), the method (405), permissions (403), the query
+** string (400), then the operation's own checks.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct_query.h"
+#include "ct_request.h"
+#include "ct_schema.h"
+
+#define JOBS "solutions/migrations/crossTenantMigrationJobs"
+#define READ_SCOPE "CrossTenantContentMigration.Read.All"
+#define WRITE_SCOPE "CrossTenantContentMigration.ReadWrite.All"
+#define DEFAULT_TOP 20
+#define MAX_TOP 999
+
+/* ---------- small text helpers ---------- */
+
+typedef struct str { const char *p; size_t n; } str;
+
+static int lower(int c) {
+  return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+static int is_space(int c) {       /* Lua's %s: C's isspace, C locale */
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+static int is_alpha(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
+static int hexval(int c) {
+  if (is_digit(c)) return c - '0';
+  c = lower(c);
+  return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* case-insensitive: the n bytes of s equal NUL-terminated lowercase w */
+static int ieq(const char *s, size_t n, const char *w) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (w[i] == '\0' || lower((unsigned char)s[i]) != w[i]) return 0;
+  return w[n] == '\0';
+}
+static int eq(const char *s, size_t n, const char *w) {
+  return strlen(w) == n && memcmp(s, w, n) == 0;
+}
+
+/* at most `max` bytes of s, as Lua's s:sub(1, max) */
+static size_t upto(size_t n, size_t max) { return n < max ? n : max; }
+
+/*
+** Percent-decoding: every '%' takes two hex digits; `plus` also turns
+** '+' into a space (query strings).  Writes into a (out has room for n
+** bytes); returns the length, or -1 on a bad escape.
+*/
+static long unescape(const char *s, size_t n, char *out, int plus) {
+  size_t i, k = 0;
+  for (i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '%') {
+      int h, l;
+      if (n - i < 3) return -1;
+      h = hexval((unsigned char)s[i + 1]);
+      l = hexval((unsigned char)s[i + 2]);
+      if (h < 0 || l < 0) return -1;
+      out[k++] = (char)(h * 16 + l);
+      i += 2;
+    } else {
+      out[k++] = (plus && c == '+') ? ' ' : c;
+    }
+  }
+  return (long)k;
+}
+
+/* the bytes a nextLink leaves as they are */
+static int link_safe(int c) {
+  return is_alnum(c) || (c != '\0' && strchr("-._~$',()*:@/", c) != NULL);
+}
+
+static void add_escaped(ct_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (link_safe(c)) {
+      ct_buf_addc(b, (char)c);
+    } else {
+      char e[3];
+      e[0] = '%';
+      e[1] = hex[c >> 4];
+      e[2] = hex[c & 15];
+      ct_buf_add(b, e, 3);
+    }
+  }
+}
+
+/* text as UTF-8: each byte that starts no valid sequence becomes '?' */
+static void add_clean(ct_buf *b, const char *s, size_t n) {
+  size_t i = 0;
+  if (ct_utf8_valid(s, n)) {
+    ct_buf_add(b, s, n);
+    return;
+  }
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (c < 0x80 || (i + k <= n && ct_utf8_valid(s + i, k))) {
+      ct_buf_add(b, s + i, k);
+      i += k;
+    } else {
+      ct_buf_addc(b, '?');
+      i++;
+    }
+  }
+}
+
+/* ---------- the response ---------- */
+
+void ct_http_response_init(ct_http_response *res) {
+  memset(res, 0, sizeof *res);
+  ct_buf_init(&res->client_request_id);
+  ct_buf_init(&res->location);
+  ct_buf_init(&res->body);
+  ct_buf_init(&res->r.context);
+  ct_buf_init(&res->r.next_link);
+  ct_buf_init(&res->r.message);
+  ct_buf_init(&res->r.client_request_id);
+}
+
+void ct_http_response_free(ct_http_response *res) {
+  ct_buf_free(&res->client_request_id);
+  ct_buf_free(&res->location);
+  ct_buf_free(&res->body);
+  ct_buf_free(&res->r.context);
+  ct_buf_free(&res->r.next_link);
+  ct_buf_free(&res->r.message);
+  ct_buf_free(&res->r.client_request_id);
+  free(res->r.jobs);
+  free(res->r.tasks);
+  res->r.jobs = NULL;
+  res->r.tasks = NULL;
+}
+
+/* ---------- the request under way ---------- */
+
+enum op {
+  OP_LIST_JOBS, OP_CREATE_JOB, OP_GET_JOB, OP_UPDATE_JOB, OP_DELETE_JOB,
+  OP_VALIDATE, OP_MIGRATE, OP_CANCEL_JOB, OP_LIST_TASKS, OP_CREATE_TASK,
+  OP_GET_TASK, OP_CANCEL_TASK, OP_COUNT_JOBS, OP_COUNT_TASKS, OP__NONE
+};
+
+/* the system query options Graph knows, and the ones each op takes */
+enum qopt {
+  Q_FILTER, Q_SELECT, Q_ORDERBY, Q_COUNT, Q_EXPAND, Q_SKIP, Q_TOP,
+  Q_SKIPTOKEN, Q_SEARCH, Q_FORMAT, Q_APPLY, Q_COMPUTE, Q__COUNT
+};
+static const char *const qopt_names[Q__COUNT] = {
+  "$filter", "$select", "$orderby", "$count", "$expand", "$skip", "$top",
+  "$skiptoken", "$search", "$format", "$apply", "$compute"
+};
+#define QB(x) (1u << (x))
+#define Q_LIST (QB(Q_FILTER) | QB(Q_SELECT) | QB(Q_ORDERBY) | QB(Q_COUNT) | \
+                QB(Q_SKIP) | QB(Q_TOP) | QB(Q_SKIPTOKEN))
+static const unsigned op_takes[OP__NONE] = {
+  Q_LIST | QB(Q_EXPAND),              /* list_jobs */
+  0, QB(Q_SELECT) | QB(Q_EXPAND),     /* create_job, get_job */
+  0, 0, 0, 0, 0,                      /* update .. cancel_job */
+  Q_LIST,                             /* list_tasks */
+  0, QB(Q_SELECT), 0,                 /* create_task, get_task, cancel */
+  QB(Q_FILTER), QB(Q_FILTER)          /* the two $counts */
+};
+
+typedef struct qpair { str name, value; } qpair;
+
+typedef struct query {
+  qpair *opts;            /* the $ options, in order */
+  size_t nopts;
+  str raw[Q__COUNT];      /* decoded values of known ones; NULL: absent */
+  size_t skip, top;
+  int has_top, count, expand;
+  uint32_t select;        /* property bits; 0: all */
+  uint8_t names[32];      /* selected property indexes, in order */
+  size_t nnames;
+} query;
+
+typedef struct who {
+  ct_caller c;
+  int read, write;
+  str *scopes;            /* the token's permissions, for a 403 */
+  size_t nscopes;
+} who;
+
+typedef struct rq {
+  ct_store *s;
+  const ct_http_request *req;
+  ct_http_response *res;
+  ct_arena a;
+  str crid;               /* client-request-id; p == NULL: none */
+  str auth;               /* Authorization; p == NULL: none */
+  str base;
+  const char *version;    /* "beta" or "v1.0" */
+} rq;
+
+/*
+** Every refusal goes through here: the Graph error body, with a fresh
+** request id (as the Lua layer did: a refusal inside an operation draws
+** a second id after the one the request drew).  Returns -1.
+*/
+static int fail(rq *q, int status, const char *code, const char *inner,
+                const char *msg, size_t n) {
+  ct_http_response *res = q->res;
+  ct_result *r = &res->r;
+  ct_guid g;
+  ct_time t;
+  char when[29];
+  int64_t now = q->s->now;
+  res->status = status;
+  res->content_type = "application/json";
+  res->location.len = 0;
+  r->shape = CT_R_ERROR;
+  r->code = code;
+  r->inner = inner;
+  r->message.len = 0;
+  add_clean(&r->message, msg, n);
+  ct_store_request_id(q->s, &g);
+  ct_guid_format(&g, r->request_id);
+  memcpy(res->request_id, r->request_id, sizeof r->request_id);
+  /* whole seconds, floored; written without the offset, as Graph does */
+  t.ticks = now - ((now % CT_TICKS_PER_SEC) + CT_TICKS_PER_SEC) %
+                  CT_TICKS_PER_SEC;
+  t.digits = 0;
+  ct_time_format(&t, when);
+  memcpy(r->date, when, 19);
+  r->date[19] = '\0';
+  r->client_request_id.len = 0;
+  res->client_request_id.len = 0;
+  if (q->crid.p != NULL) {
+    add_clean(&r->client_request_id, q->crid.p, q->crid.n);
+    ct_buf_add(&res->client_request_id, q->crid.p, q->crid.n);
+  } else {
+    ct_buf_add(&r->client_request_id, r->request_id, 36);
+    ct_buf_add(&res->client_request_id, r->request_id, 36);
+  }
+  return -1;
+}
+
+static int fail_err(rq *q, const ct_err *e) {
+  return fail(q, e->status, e->code, e->inner, e->message,
+              strlen(e->message));
+}
+
+/* a refusal whose message is prefix + the value quoted + suffix */
+static int fail3(rq *q, int status, const char *code, const char *inner,
+                 const char *pre, const char *s, size_t n,
+                 const char *post) {
+  ct_buf m;
+  int r;
+  ct_buf_init(&m);
+  ct_buf_adds(&m, pre);
+  ct_buf_add(&m, s, n);
+  ct_buf_adds(&m, post);
+  r = fail(q, status, code, inner, m.p ? m.p : "", m.len);
+  ct_buf_free(&m);
+  return r;
+}
+
+static int bad_request(rq *q, const char *msg) {
+  return fail(q, 400, "invalidRequest", NULL, msg, strlen(msg));
+}
+
+static int query_error3(rq *q, const char *pre, const char *s, size_t n,
+                        const char *post) {
+  return fail3(q, 400, "invalidRequest", "invalidQueryOption", pre, s, n,
+               post);
+}
+
+static int not_found_seg(rq *q, str seg) {
+  return fail3(q, 404, "itemNotFound", NULL,
+               "Resource not found for the segment '", seg.p, seg.n, "'.");
+}
+
+/* ---------- headers ---------- */
+
+/* the two headers the path reads; a name given twice with different
+   values is refused, naming the later spelling */
+static int read_headers(rq *q) {
+  const ct_http_request *req = q->req;
+  size_t i, k;
+  for (i = 0; i < req->nheaders; i++) {
+    const ct_http_header *h = &req->headers[i];
+    for (k = 0; k < i; k++) {
+      const ct_http_header *o = &req->headers[k];
+      size_t j;
+      if (o->name_len != h->name_len) continue;
+      for (j = 0; j < h->name_len &&
+                  lower((unsigned char)o->name[j]) ==
+                  lower((unsigned char)h->name[j]); j++) ;
+      if (j < h->name_len) continue;
+      if (o->value_len != h->value_len ||
+          memcmp(o->value, h->value, h->value_len) != 0) {
+        q->crid.p = NULL;
+        return fail3(q, 400, "invalidRequest", NULL, "Header '", h->name,
+                     h->name_len, "' is given more than once with "
+                     "different values.");
+      }
+    }
+    if (ieq(h->name, h->name_len, "client-request-id")) {
+      q->crid.p = h->value ? h->value : "";
+      q->crid.n = h->value_len;
+    } else if (ieq(h->name, h->name_len, "authorization")) {
+      q->auth.p = h->value ? h->value : "";
+      q->auth.n = h->value_len;
+    }
+  }
+  return 0;
+}
+
+/* ---------- the caller: token or defaults ---------- */
+
+static int unauthenticated(rq *q, const char *msg) {
+  return fail(q, 401, "unauthenticated", NULL, msg, strlen(msg));
+}
+
+static int b64val(int c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (is_digit(c)) return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+/* base64url without padding into arena memory; NULL when malformed */
+static char *b64url(rq *q, const char *s, size_t n, size_t *outn) {
+  char *out;
+  size_t i, k = 0;
+  uint32_t bits = 0;
+  int nbits = 0;
+  if (n % 4 == 1) return NULL;
+  out = ct_arena_alloc(&q->a, n + 1);
+  if (out == NULL) return NULL;
+  for (i = 0; i < n; i++) {
+    int v = b64val((unsigned char)s[i]);
+    if (v < 0) return NULL;
+    bits = (bits << 6) | (uint32_t)v;
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out[k++] = (char)((bits >> nbits) & 0xff);
+    }
+  }
+  *outn = k;
+  return out;
+}
+
+static int tok_char(int c) { return is_alnum(c) || c == '_' || c == '-'; }
+
+static int str_cmp(const void *a, const void *b) {
+  const str *x = (const str *)a, *y = (const str *)b;
+  size_t n = x->n < y->n ? x->n : y->n;
+  int c = memcmp(x->p, y->p, n);
+  if (c != 0) return c;
+  return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* add a permission, once */
+static int add_scope(rq *q, who *w, const char *p, size_t n, size_t cap) {
+  size_t i;
+  for (i = 0; i < w->nscopes; i++)
+    if (w->scopes[i].n == n && memcmp(w->scopes[i].p, p, n) == 0) return 0;
+  if (w->nscopes == cap) return 0;
+  w->scopes[w->nscopes].p = p;
+  w->scopes[w->nscopes].n = n;
+  w->nscopes++;
+  if (eq(p, n, WRITE_SCOPE)) w->write = 1;
+  if (eq(p, n, READ_SCOPE)) w->read = 1;
+  (void)q;
+  return 0;
+}
+
+static int read_caller(rq *q, who *w) {
+  const char *s = q->auth.p, *tok, *payload, *text;
+  size_t n = q->auth.n, i = 6, t0, tn, dots[2], nd = 0, plen, cap;
+  ct_jval *claims;
+  const ct_jval *v;
+  ct_jerr je;
+  memset(w, 0, sizeof *w);
+  if (s == NULL) {
+    if (q->req->default_caller == NULL)
+      return unauthenticated(q, "Access token is empty.");
+    w->c = *q->req->default_caller;
+    w->read = w->write = 1;
+    return 0;
+  }
+  /* "Bearer" (any case), spaces, the token, optional trailing space */
+  if (n < 8 || !ieq(s, 6, "bearer") || s[6] != ' ')
+    goto not_bearer;
+  while (i < n && s[i] == ' ') i++;
+  t0 = i;
+  while (i < n && !is_space((unsigned char)s[i])) i++;
+  tn = i - t0;
+  while (i < n && is_space((unsigned char)s[i])) i++;
+  if (tn == 0 || i < n) goto not_bearer;
+  tok = s + t0;
+  for (i = 0; i < tn; i++) {
+    if (tok[i] == '.') {
+      if (nd == 2) goto malformed;
+      dots[nd++] = i;
+    } else if (!tok_char((unsigned char)tok[i])) {
+      goto malformed;
+    }
+  }
+  if (nd != 2) goto malformed;
+  payload = tok + dots[0] + 1;
+  text = b64url(q, payload, dots[1] - dots[0] - 1, &plen);
+  if (text == NULL) goto malformed;
+  if (ct_json_parse(&q->a, text, plen, &claims, &je) != 0) goto malformed;
+  if (!(claims->kind == CT_JOBJ ||
+        (claims->kind == CT_JARR && claims->len == 0)))
+    goto malformed;
+  v = claims->kind == CT_JOBJ ? ct_json_get(claims, "tid") : NULL;
+  if (v == NULL || v->kind != CT_JSTR ||
+      ct_guid_parse(v->u.s, v->len, &w->c.tenant) != 0)
+    return unauthenticated(q, "The access token has no valid 'tid' "
+                           "claim.");
+  v = ct_json_get(claims, "exp");
+  if (v != NULL) {
+    int64_t now = q->s->now, secs;
+    if (v->kind != CT_JINT)
+      return unauthenticated(q, "The access token's 'exp' claim must be "
+                             "an integer.");
+    secs = now / CT_TICKS_PER_SEC;
+    if (now % CT_TICKS_PER_SEC < 0) secs--;
+    if (v->u.i <= secs)
+      return unauthenticated(q, "The access token has expired.");
+  }
+  w->c.upn = "";
+  v = ct_json_get(claims, "upn");
+  if (v != NULL && v->kind != CT_JSTR)
+    return unauthenticated(q, "The access token's 'upn' claim must be a "
+                           "string.");
+  {
+    const ct_jval *oid = ct_json_get(claims, "oid");
+    if (oid != NULL && oid->kind != CT_JSTR)
+      return unauthenticated(q, "The access token's 'oid' claim must be "
+                             "a string.");
+    if (v != NULL) w->c.upn = v->u.s;
+    else if (oid != NULL) w->c.upn = oid->u.s;
+  }
+  {
+    const ct_jval *scp = ct_json_get(claims, "scp");
+    const ct_jval *roles = ct_json_get(claims, "roles");
+    cap = 0;
+    if (scp != NULL) {
+      if (scp->kind != CT_JSTR)
+        return unauthenticated(q, "The access token's 'scp' claim must "
+                               "be a string.");
+      cap += scp->len / 2 + 1;
+    }
+    if (roles != NULL) {
+      if (!(roles->kind == CT_JARR ||
+            (roles->kind == CT_JOBJ && roles->len == 0)))
+        return unauthenticated(q, "The access token's 'roles' claim "
+                               "must be an array of strings.");
+      if (roles->kind == CT_JARR) {
+        for (i = 0; i < roles->len; i++)
+          if (roles->u.items[i].kind != CT_JSTR)
+            return unauthenticated(q, "The access token's 'roles' claim "
+                                   "must be an array of strings.");
+        cap += roles->len;
+      }
+    }
+    w->scopes = cap ? ct_arena_alloc(&q->a, cap * sizeof(str)) : NULL;
+    if (cap && w->scopes == NULL) return -2;
+    if (scp != NULL) {
+      const char *p = scp->u.s;
+      size_t m = scp->len, k = 0;
+      while (k < m) {
+        size_t b;
+        while (k < m && is_space((unsigned char)p[k])) k++;
+        b = k;
+        while (k < m && !is_space((unsigned char)p[k])) k++;
+        if (k > b) add_scope(q, w, p + b, k - b, cap);
+      }
+    }
+    if (roles != NULL && roles->kind == CT_JARR)
+      for (i = 0; i < roles->len; i++)
+        add_scope(q, w, roles->u.items[i].u.s, roles->u.items[i].len, cap);
+  }
+  if (w->write) w->read = 1;
+  return 0;
+not_bearer:
+  return unauthenticated(q, "The Authorization header must be 'Bearer "
+                         "<token>'.");
+malformed:
+  return unauthenticated(q, "The access token is malformed: it is not a "
+                         "JWT with a JSON object payload.");
+}
+
+static int deny(rq *q, const who *w, int write) {
+  ct_buf m;
+  size_t i;
+  int r;
+  ct_buf_init(&m);
+  ct_buf_adds(&m, "Missing permissions on the request. The API requires "
+              "one of '");
+  ct_buf_adds(&m, write ? WRITE_SCOPE : READ_SCOPE ", " WRITE_SCOPE);
+  ct_buf_adds(&m, "'. Permissions on the request: '");
+  if (w->nscopes > 1) qsort(w->scopes, w->nscopes, sizeof(str), str_cmp);
+  for (i = 0; i < w->nscopes; i++) {
+    if (i > 0) ct_buf_addc(&m, ' ');
+    ct_buf_add(&m, w->scopes[i].p, w->scopes[i].n);
+  }
+  ct_buf_adds(&m, "'.");
+  r = fail(q, 403, "accessDenied", NULL, m.p ? m.p : "", m.len);
+  ct_buf_free(&m);
+  return r;
+}
+
+/* ---------- the URL ---------- */
+
+typedef struct url {
+  str *segs;              /* decoded path segments, in the arena */
+  size_t nsegs;
+  str qs;                 /* the raw query string */
+} url;
+
+/* scheme and host of the base URL */
+static void base_parts(str base, str *scheme, str *host) {
+  size_t i = 0;
+  while (i < base.n && base.p[i] != ':') i++;
+  scheme->p = base.p;
+  scheme->n = i;
+  host->p = base.p + (i + 3 <= base.n ? i + 3 : base.n);
+  host->n = base.n - (size_t)(host->p - base.p);
+}
+
+static int ieq_str(const char *a, size_t n, str b) {
+  size_t i;
+  if (n != b.n) return 0;
+  for (i = 0; i < n; i++)
+    if (lower((unsigned char)a[i]) != lower((unsigned char)b.p[i]))
+      return 0;
+  return 1;
+}
+
+static int parse_url(rq *q, url *u) {
+  const char *s = q->req->target, *rest = s, *path;
+  size_t n = q->req->target_len, i, restn = n, pathn;
+  u->nsegs = 0;
+  if (n > 0 && is_alpha((unsigned char)s[0])) {
+    i = 1;
+    while (i < n && (is_alnum((unsigned char)s[i]) || s[i] == '+' ||
+                     s[i] == '.' || s[i] == '-')) i++;
+    if (i + 3 <= n && memcmp(s + i, "://", 3) == 0) {
+      size_t h = i + 3, e = h;
+      str scheme, host;
+      base_parts(q->base, &scheme, &host);
+      while (e < n && s[e] != '/' && s[e] != '?' && s[e] != '#') e++;
+      if (!ieq_str(s, i, scheme) || !ieq_str(s + h, e - h, host)) {
+        ct_buf m;
+        int r;
+        ct_buf_init(&m);
+        ct_buf_adds(&m, "Unknown host or scheme in '");
+        ct_buf_add(&m, s, upto(n, 200));
+        ct_buf_adds(&m, "'; the model answers ");
+        ct_buf_add(&m, q->base.p, q->base.n);
+        ct_buf_adds(&m, ".");
+        r = fail(q, 404, "itemNotFound", NULL, m.p ? m.p : "", m.len);
+        ct_buf_free(&m);
+        return r;
+      }
+      rest = s + e;
+      restn = n - e;
+    }
+  }
+  for (i = 0; i < restn && rest[i] != '#'; i++) ;
+  restn = i;
+  for (i = 0; i < restn && rest[i] != '?'; i++) ;
+  path = rest;
+  pathn = i;
+  u->qs.p = i < restn ? rest + i + 1 : rest + restn;
+  u->qs.n = i < restn ? restn - i - 1 : 0;
+  if (pathn == 0 || path[0] != '/') {
+    ct_buf m;
+    int r;
+    ct_buf_init(&m);
+    ct_buf_adds(&m, "The URL must start with '/' or '");
+    ct_buf_add(&m, q->base.p, q->base.n);
+    ct_buf_adds(&m, "/'.");
+    r = fail(q, 400, "invalidRequest", NULL, m.p ? m.p : "", m.len);
+    ct_buf_free(&m);
+    return r;
+  }
+  u->nsegs = 1;
+  for (i = 1; i < pathn; i++) u->nsegs += path[i] == '/';
+  u->segs = ct_arena_alloc(&q->a, u->nsegs * sizeof(str));
+  if (u->segs == NULL) return -2;
+  u->nsegs = 0;
+  i = 1;
+  for (;;) {
+    size_t b = i;
+    long k;
+    char *d;
+    while (i < pathn && path[i] != '/') i++;
+    d = ct_arena_alloc(&q->a, i - b + 1);
+    if (d == NULL) return -2;
+    k = unescape(path + b, i - b, d, 0);
+    if (k < 0)
+      return fail3(q, 400, "invalidRequest", NULL,
+                   "The URL has a bad percent-escape in '", path + b,
+                   upto(i - b, 200), "'.");
+    d[k] = '\0';
+    u->segs[u->nsegs].p = d;
+    u->segs[u->nsegs].n = (size_t)k;
+    u->nsegs++;
+    if (i >= pathn) break;
+    i++;
+  }
+  q->version = "beta";
+  if (u->nsegs > 0 && (ieq(u->segs[0].p, u->segs[0].n, "beta") ||
+                       ieq(u->segs[0].p, u->segs[0].n, "v1.0"))) {
+    q->version = lower((unsigned char)u->segs[0].p[0]) == 'b' ? "beta"
+                                                             : "v1.0";
+    u->segs++;
+    u->nsegs--;
+  }
+  return 0;
+}
+
+/* ---------- routing ---------- */
+
+enum kind {
+  K_JOBS, K_JOB, K_VALIDATE, K_MIGRATE, K_CANCEL, K_USERS, K_USER,
+  K_USERCANCEL, K_JOBSCOUNT, K_USERSCOUNT
+};
+
+typedef struct route {
+  int kind;
+  str job, task;
+  int byname;
+} route;
+
+/* methods of each kind: GET, POST, PATCH, DELETE -> op */
+static const signed char kind_ops[][4] = {
+  { OP_LIST_JOBS, OP_CREATE_JOB, -1, -1 },
+  { OP_GET_JOB, -1, OP_UPDATE_JOB, OP_DELETE_JOB },
+  { -1, OP_VALIDATE, -1, -1 },
+  { -1, OP_MIGRATE, -1, -1 },
+  { -1, OP_CANCEL_JOB, -1, -1 },
+  { OP_LIST_TASKS, OP_CREATE_TASK, -1, -1 },
+  { OP_GET_TASK, -1, -1, -1 },
+  { -1, OP_CANCEL_TASK, -1, -1 },
+  { OP_COUNT_JOBS, -1, -1, -1 },
+  { OP_COUNT_TASKS, -1, -1, -1 },
+};
+/* what a 405 lists, sorted */
+static const char *const kind_allows[] = {
+  "GET, POST", "DELETE, GET, PATCH", "POST", "POST", "POST", "GET, POST",
+  "GET", "POST", "GET", "GET"
+};
+
+/*
+** The collection segment with a key in parentheses:
+** crossTenantMigrationJobs(displayName='x') or ('x').  Returns 1 with
+** the key (quotes undoubled, in the arena), 0 when the segment is not
+** of this form, -1 when it is but the key is malformed.
+*/
+static int key_in_parens(rq *q, str seg, str *key, int *byname) {
+  static const char coll[] = "crosstenantmigrationjobs(";
+  size_t cn = sizeof coll - 1, b, e, i, k;
+  const char *s = seg.p;
+  char *out;
+  if (seg.n < cn + 1 || !ieq(s, cn, coll) || s[seg.n - 1] != ')')
+    return 0;
+  b = cn;
+  e = seg.n - 1;                  /* inner is s[b, e) */
+  i = b;
+  while (i < e && is_space((unsigned char)s[i])) i++;
+  *byname = 0;
+  if (i + 11 <= e && ieq(s + i, 11, "displayname")) {
+    size_t j = i + 11;
+    while (j < e && is_space((unsigned char)s[j])) j++;
+    if (j < e && s[j] == '=') {
+      j++;
+      while (j < e && is_space((unsigned char)s[j])) j++;
+      i = j;
+      *byname = 1;
+    }
+  }
+  if (i >= e || s[i] != '\'') return -1;
+  while (e > i + 1 && is_space((unsigned char)s[e - 1])) e--;
+  if (e <= i + 1 || s[e - 1] != '\'') return -1;
+  /* the key is s[i+1, e-1), with '' meaning ' */
+  out = ct_arena_alloc(&q->a, e - i);
+  if (out == NULL) return -2;
+  k = 0;
+  for (b = i + 1; b < e - 1; b++) {
+    out[k++] = s[b];
+    if (s[b] == '\'' && b + 1 < e - 1 && s[b + 1] == '\'') b++;
+  }
+  out[k] = '\0';
+  key->p = out;
+  key->n = k;
+  return 1;
+}
+
+static int find_route(rq *q, const url *u, route *r) {
+  const str *sg = u->segs;
+  size_t ns = u->nsegs, n = 4, rest;
+  static const str empty = { "", 0 };
+  int kp;
+#define SEG(i) ((i) <= ns ? sg[(i) - 1] : empty)
+#define NF(i) not_found_seg(q, SEG(i))
+  memset(r, 0, sizeof *r);
+  if (ns < 1 || !ieq(sg[0].p, sg[0].n, "solutions")) return NF(1);
+  if (ns < 2 || !ieq(sg[1].p, sg[1].n, "migrations")) return NF(2);
+  if (ns < 3) return NF(3);
+  kp = key_in_parens(q, sg[2], &r->job, &r->byname);
+  if (kp == -2) return -2;
+  if (kp < 0) return NF(3);
+  if (kp == 0) {
+    if (!ieq(sg[2].p, sg[2].n, "crosstenantmigrationjobs")) return NF(3);
+    if (ns == 3) {
+      r->kind = K_JOBS;
+      return 0;
+    }
+    if (ns == 4 && eq(sg[3].p, sg[3].n, "$count")) {
+      r->kind = K_JOBSCOUNT;
+      return 0;
+    }
+    r->job = sg[3];
+    r->byname = 0;
+    n = 5;
+  }
+  if (r->job.n == 0) return NF(n - 1);
+  rest = ns + 1 - n;
+  if (rest == 0) {
+    r->kind = K_JOB;
+    return 0;
+  }
+  {
+    str a = sg[n - 1];
+    if (rest == 1) {
+      if (ieq(a.p, a.n, "validate")) r->kind = K_VALIDATE;
+      else if (ieq(a.p, a.n, "migrate")) r->kind = K_MIGRATE;
+      else if (ieq(a.p, a.n, "cancel")) r->kind = K_CANCEL;
+      else if (ieq(a.p, a.n, "users")) r->kind = K_USERS;
+      else return NF(n);
+      return 0;
+    }
+    if (!ieq(a.p, a.n, "users")) return NF(n);
+  }
+  r->task = sg[n];
+  if (r->task.n == 0) return NF(n + 1);
+  if (rest == 2) {
+    r->kind = eq(r->task.p, r->task.n, "$count") ? K_USERSCOUNT : K_USER;
+    return 0;
+  }
+  if (rest == 3 && ieq(sg[n + 1].p, sg[n + 1].n, "cancel")) {
+    r->kind = K_USERCANCEL;
+    return 0;
+  }
+  return NF(n + 2);
+#undef SEG
+#undef NF
+}
+
+/* ---------- query options ---------- */
+
+static int qopt_find(const char *s, size_t n) {
+  int i;
+  for (i = 0; i < Q__COUNT; i++)
+    if (ieq(s, n, qopt_names[i])) return i;
+  return -1;
+}
+
+/* the documented name of a property, found case-insensitively */
+static int prop_find(const ct_type *t, size_t nprops, const char *s,
+                     size_t n) {
+  size_t i;
+  for (i = 0; i < nprops; i++) {
+    const char *p = t->props[i].name;
+    size_t k;
+    if (strlen(p) != n) continue;
+    for (k = 0; k < n && lower((unsigned char)p[k]) ==
+                         lower((unsigned char)s[k]); k++) ;
+    if (k == n) return (int)i;
+  }
+  return -1;
+}
+
+/* $select: names of the type (any case), or '*'; 0, or -1 refused */
+static int check_select(rq *q, str v, int jobs, query *o) {
+  const ct_type *t = jobs ? &ct_type_job : &ct_type_task;
+  /* a job's `users` is not selectable: it comes with $expand */
+  size_t nprops = jobs ? t->nprops - 1 : t->nprops, i = 0;
+  uint32_t set = 0;
+  if (v.n == 0)
+    return query_error3(q, "Invalid $select: it is empty.", "", 0, "");
+  o->nnames = 0;
+  for (;;) {
+    size_t b = i, e;
+    int k;
+    while (i < v.n && v.p[i] != ',') i++;
+    e = i;
+    while (b < e && is_space((unsigned char)v.p[b])) b++;
+    while (e > b && is_space((unsigned char)v.p[e - 1])) e--;
+    if (e - b == 1 && v.p[b] == '*') {
+      o->select = 0;
+      o->nnames = 0;
+      return 0;
+    }
+    k = prop_find(t, nprops, v.p + b, e - b);
+    if (k < 0)
+      return query_error3(q, "Invalid $select: unknown property '",
+                          v.p + b, upto(e - b, 60), "'.");
+    if (!(set & (1u << k))) {
+      set |= 1u << k;
+      o->names[o->nnames++] = (uint8_t)k;
+    }
+    if (i >= v.n) break;
+    i++;
+  }
+  o->select = set;
+  return 0;
+}
+
+/* a non-negative decimal integer below 2^63, as Lua's tonumber reads it */
+static int read_count(str v, size_t *out) {
+  uint64_t x = 0;
+  size_t i;
+  if (v.n == 0) return -1;
+  for (i = 0; i < v.n; i++) {
+    unsigned d;
+    if (!is_digit((unsigned char)v.p[i])) return -1;
+    d = (unsigned)(v.p[i] - '0');
+    if (x > (UINT64_C(0x7fffffffffffffff) - d) / 10) return -1;
+    x = x * 10 + d;
+  }
+  if (x > (uint64_t)SIZE_MAX) x = SIZE_MAX;
+  *out = (size_t)x;
+  return 0;
+}
+
+/*
+** Split and decode the query string into o->opts (names lower case,
+** with `$`; on beta the `$` may be left out of a known option, as Graph
+** allows).  Parameters that are not OData options are ignored.
+*/
+static int parse_query(rq *q, str qs, query *o) {
+  size_t i = 0, cap = 1;
+  memset(o, 0, sizeof *o);
+  for (i = 0; i < qs.n; i++) cap += qs.p[i] == '&';
+  o->opts = ct_arena_alloc(&q->a, cap * sizeof *o->opts);
+  if (o->opts == NULL) return -2;
+  i = 0;
+  while (i < qs.n) {
+    size_t b = i, eqp, e, k;
+    long kn, vn;
+    char *kd, *vd;
+    while (i < qs.n && qs.p[i] != '&') i++;
+    e = i;
+    if (i < qs.n) i++;
+    if (e == b) continue;
+    for (eqp = b; eqp < e && qs.p[eqp] != '='; eqp++) ;
+    kd = ct_arena_alloc(&q->a, eqp - b + 2);
+    vd = ct_arena_alloc(&q->a, (eqp < e ? e - eqp - 1 : 0) + 1);
+    if (kd == NULL || vd == NULL) return -2;
+    kd[0] = '$';
+    kn = unescape(qs.p + b, eqp - b, kd + 1, 1);
+    vn = eqp < e ? unescape(qs.p + eqp + 1, e - eqp - 1, vd, 1) : 0;
+    if (kn < 0 || vn < 0)
+      return query_error3(q, "The query string has a bad percent-escape "
+                          "in '", qs.p + b, upto(e - b, 60), "'.");
+    vd[vn] = '\0';
+    for (k = 1; k <= (size_t)kn; k++)
+      kd[k] = (char)lower((unsigned char)kd[k]);
+    if (kn > 0 && kd[1] == '$') {
+      kd++;
+    } else if (strcmp(q->version, "beta") != 0 ||
+               qopt_find(kd, (size_t)kn + 1) < 0) {
+      continue;                     /* not an OData option: ignored */
+    } else {
+      kn++;
+    }
+    for (k = 0; k < o->nopts; k++)
+      if (o->opts[k].name.n == (size_t)kn &&
+          memcmp(o->opts[k].name.p, kd, (size_t)kn) == 0)
+        return query_error3(q, "Query option '", kd, (size_t)kn,
+                            "' is given twice.");
+    o->opts[o->nopts].name.p = kd;
+    o->opts[o->nopts].name.n = (size_t)kn;
+    o->opts[o->nopts].value.p = vd;
+    o->opts[o->nopts].value.n = (size_t)vn;
+    o->nopts++;
+  }
+  return 0;
+}
+
+/* the options of operation `op`: allowed, and well formed */
+static int check_query(rq *q, int op, query *o) {
+  size_t k;
+  for (k = 0; k < o->nopts; k++) {
+    str v = o->opts[k].value, name = o->opts[k].name;
+    int i = qopt_find(name.p, name.n);
+    if (i < 0 || i >= Q_SEARCH)
+      return query_error3(q, "Query option '", name.p, name.n,
+                          "' is not supported.");
+    o->raw[i] = v;
+    if (!(op_takes[op] & QB(i)))
+      return query_error3(q, "Query option '", qopt_names[i],
+                          strlen(qopt_names[i]),
+                          "' is not supported on this request.");
+    switch (i) {
+      case Q_TOP: {
+        size_t t;
+        if (read_count(v, &t) != 0 || t < 1 || t > MAX_TOP)
+          return query_error3(q, "Query option '$top' must be an integer "
+                              "from 1 to 999, not '", v.p, upto(v.n, 60),
+                              "'.");
+        o->top = t;
+        o->has_top = 1;
+        break;
+      }
+      case Q_SKIP:
+        if (read_count(v, &o->skip) != 0)
+          return query_error3(q, "Query option '$skip' must be an integer "
+                              "of 0 or more, not '", v.p, upto(v.n, 60),
+                              "'.");
+        break;
+      case Q_COUNT:
+        if (ieq(v.p, v.n, "true")) o->count = 1;
+        else if (!ieq(v.p, v.n, "false"))
+          return query_error3(q, "Query option '$count' must be true or "
+                              "false, not '", v.p, upto(v.n, 60), "'.");
+        break;
+      case Q_SELECT:
+        if (check_select(q, v, op == OP_LIST_JOBS || op == OP_GET_JOB,
+                         o) != 0)
+          return -1;
+        break;
+      case Q_EXPAND: {
+        size_t b = 0, e = v.n;
+        while (b < e && is_space((unsigned char)v.p[b])) b++;
+        while (e > b && is_space((unsigned char)v.p[e - 1])) e--;
+        if (!eq(v.p + b, e - b, "users"))
+          return query_error3(q, "Invalid $expand: only 'users' can be "
+                              "expanded, without nested options; not '",
+                              v.p, upto(v.n, 60), "'.");
+        o->expand = 1;
+        break;
+      }
+      default:
+        break;              /* $filter, $orderby, $skiptoken: read later */
+    }
+  }
+  return 0;
+}
+
+/* ---------- bodies ---------- */
+
+/* an action that takes no body accepts none, blanks, {} or {} as a table */
+static int no_body(const ct_http_request *req) {
+  size_t i = 0, n = req->body_len;
+  const char *s = req->body;
+  switch (req->body_kind) {
+    case CT_BODY_NONE: return 1;
+    case CT_BODY_TREE:
+      return req->body_tree != NULL && req->body_tree->kind == CT_JEMPTY;
+    default: break;
+  }
+  while (i < n && is_space((unsigned char)s[i])) i++;
+  if (i == n) return 1;
+  if (s[i] != '{') return 0;
+  i++;
+  while (i < n && is_space((unsigned char)s[i])) i++;
+  if (i == n || s[i] != '}') return 0;
+  i++;
+  while (i < n && is_space((unsigned char)s[i])) i++;
+  return i == n;
+}
+
+static const ct_jval *body_of(rq *q, ct_err *e) {
+  const ct_http_request *req = q->req;
+  ct_jval *v;
+  ct_jerr je;
+  switch (req->body_kind) {
+    case CT_BODY_TEXT:
+      if (ct_json_parse(&q->a, req->body ? req->body : "", req->body_len,
+                        &v, &je) != 0) {
+        ct_err_set(e, je.status, "invalidRequest", NULL,
+                   "The request body is not valid JSON: %s.", je.message);
+        return NULL;
+      }
+      return v;
+    case CT_BODY_TREE:
+      if (req->body_tree == NULL) *e = *req->body_err;
+      return req->body_tree;
+    default:
+      ct_err_set(e, 400, "invalidRequest", NULL,
+                 "A request body is required.");
+      return NULL;
+  }
+}
+
+/* ---------- the operations ---------- */
+
+static void add_base(rq *q, ct_buf *b) {
+  ct_buf_add(b, q->base.p, q->base.n);
+  ct_buf_addc(b, '/');
+  ct_buf_adds(b, q->version);
+  ct_buf_addc(b, '/');
+}
+
+/* @odata.context: base/version/$metadata#what */
+static void context(rq *q, const char *what, const char *jid,
+                    const char *tail, const query *o) {
+  ct_buf *b = &q->res->r.context;
+  size_t i;
+  add_base(q, b);
+  ct_buf_adds(b, "$metadata#");
+  ct_buf_adds(b, what);
+  if (jid != NULL) {
+    ct_buf_adds(b, "('");
+    ct_buf_add(b, jid, 36);
+    ct_buf_adds(b, "')/users");
+  }
+  if (o != NULL && o->select != 0) {
+    const ct_type *t = jid != NULL ? &ct_type_task : &ct_type_job;
+    ct_buf_addc(b, '(');
+    for (i = 0; i < o->nnames; i++) {
+      if (i > 0) ct_buf_addc(b, ',');
+      ct_buf_adds(b, t->props[o->names[i]].name);
+    }
+    ct_buf_addc(b, ')');
+  }
+  if (tail != NULL) ct_buf_adds(b, tail);
+}
+
+/* the options a nextLink keeps, in a stable order */
+static const int link_order[] = { Q_FILTER, Q_SELECT, Q_ORDERBY, Q_EXPAND,
+                                  Q_COUNT, Q_TOP };
+
+static void next_link(rq *q, const char *jid, const query *o,
+                      const ct_buf *token) {
+  ct_buf *b = &q->res->r.next_link;
+  size_t i;
+  add_base(q, b);
+  ct_buf_adds(b, JOBS);
+  if (jid != NULL) {
+    ct_buf_addc(b, '/');
+    ct_buf_add(b, jid, 36);
+    ct_buf_adds(b, "/users");
+  }
+  ct_buf_addc(b, '?');
+  for (i = 0; i < sizeof link_order / sizeof link_order[0]; i++) {
+    str v = o->raw[link_order[i]];
+    if (v.p == NULL) continue;
+    ct_buf_adds(b, qopt_names[link_order[i]]);
+    ct_buf_addc(b, '=');
+    add_escaped(b, v.p, v.n);
+    ct_buf_addc(b, '&');
+  }
+  ct_buf_adds(b, "$skiptoken=");
+  add_escaped(b, token->p, token->len);
+}
+
+static ct_job *find_job(rq *q, const who *w, const route *r, ct_err *e) {
+  if (r->byname)
+    return ct_job_find_name(q->s, &w->c, r->job.p, r->job.n, e);
+  return ct_job_find(q->s, &w->c, r->job.p, r->job.n, e);
+}
+
+static ct_tenant *tenant_of(ct_store *s, const ct_guid *g) {
+  uintptr_t v;
+  return ct_gmap_get(&s->tenants, g, &v) ? (ct_tenant *)v : NULL;
+}
+
+static str raw_or_null(const query *o, int i, size_t *n) {
+  *n = o->raw[i].n;
+  return o->raw[i];
+}
+
+/* one page of jobs or of a job's tasks (top 0 with count: a $count) */
+static int list(rq *q, const who *w, const route *r, int tasks,
+                const query *o, int counting) {
+  ct_result *res = &q->res->r;
+  ct_err e;
+  ct_query *cq;
+  ct_job *j = NULL;
+  ct_tenant *t = NULL;
+  ct_buf next;
+  size_t *out, count = 0, nf, no, top;
+  str f = raw_or_null(o, Q_FILTER, &nf), ob = raw_or_null(o, Q_ORDERBY, &no);
+  str tok = o->raw[Q_SKIPTOKEN];
+  int want_count = counting || (o->count && tok.p == NULL);
+  long k, i;
+  if (tasks) {
+    j = find_job(q, w, r, &e);
+    if (j == NULL) return fail_err(q, &e);
+  }
+  if (counting) ob.p = NULL, tok.p = NULL;
+  cq = ct_query_new(tasks ? CT_Q_TASKS : CT_Q_JOBS, f.p, nf, ob.p, no, &e);
+  if (cq == NULL) return fail_err(q, &e);
+  if (!tasks) t = tenant_of(q->s, &w->c.tenant);
+  top = counting ? 0 : o->has_top ? o->top : DEFAULT_TOP;
+  out = malloc((top + 1) * sizeof *out);
+  ct_buf_init(&next);
+  if (out == NULL) {
+    ct_query_free(cq);
+    return -2;
+  }
+  if (tasks)
+    k = ct_query_tasks(cq, j, tok.p, counting ? 0 : o->skip, top, out,
+                       &next, want_count ? &count : NULL, &e);
+  else
+    k = ct_query_jobs(cq, t ? t->jobs : NULL, t ? t->njobs : 0, tok.p,
+                      counting ? 0 : o->skip, top, out, &next,
+                      want_count ? &count : NULL, &e);
+  ct_query_free(cq);
+  if (k < 0) {
+    free(out);
+    ct_buf_free(&next);
+    return fail_err(q, &e);
+  }
+  if (counting) {
+    free(out);
+    ct_buf_free(&next);
+    res->shape = CT_R_TEXT;
+    res->count = count;
+    q->res->status = 200;
+    q->res->content_type = "text/plain";
+    return 0;
+  }
+  if (tasks) {
+    res->tasks = malloc(((size_t)k + 1) * sizeof *res->tasks);
+    if (res->tasks != NULL)
+      for (i = 0; i < k; i++) res->tasks[i] = &j->tasks[out[i]];
+  } else {
+    res->jobs = malloc(((size_t)k + 1) * sizeof *res->jobs);
+    if (res->jobs != NULL)
+      for (i = 0; i < k; i++) res->jobs[i] = t->jobs[out[i]];
+  }
+  free(out);
+  if (tasks ? res->tasks == NULL : res->jobs == NULL) {
+    ct_buf_free(&next);
+    return -2;
+  }
+  res->nitems = (size_t)k;
+  res->shape = tasks ? CT_R_TASKS : CT_R_JOBS;
+  res->job = j;
+  res->select = o->select;
+  res->expand = o->expand;
+  res->has_count = want_count;
+  res->count = count;
+  {
+    char jid[37];
+    if (j != NULL) ct_guid_format(&j->id, jid);
+    context(q, JOBS, j ? jid : NULL, NULL, o);
+    if (next.len > 0 && !next.oom) next_link(q, j ? jid : NULL, o, &next);
+  }
+  ct_buf_free(&next);
+  q->res->status = 200;
+  q->res->content_type = "application/json";
+  return 0;
+}
+
+static void location(rq *q, const ct_job *j, const ct_task *t) {
+  char id[37];
+  ct_buf *b = &q->res->location;
+  add_base(q, b);
+  ct_buf_adds(b, JOBS);
+  ct_buf_addc(b, '/');
+  ct_guid_format(&j->id, id);
+  ct_buf_add(b, id, 36);
+  if (t != NULL) {
+    ct_buf_adds(b, "/users/");
+    ct_guid_format(&t->id, id);
+    ct_buf_add(b, id, 36);
+  }
+}
+
+static int answer(rq *q, int status, int shape, ct_job *j, ct_task *t) {
+  q->res->status = status;
+  q->res->r.shape = shape;
+  q->res->r.job = j;
+  q->res->r.task = t;
+  q->res->content_type = shape == CT_R_NONE ? NULL : "application/json";
+  return 0;
+}
+
+static int dispatch(rq *q, const who *w, int op, const route *r,
+                    const query *o) {
+  ct_err e;
+  ct_job *j = NULL;
+  ct_task *t;
+  const ct_jval *body;
+  char jid[37];
+  ct_guid g;
+  ct_store_request_id(q->s, &g);
+  ct_guid_format(&g, q->res->request_id);
+  q->res->client_request_id.len = 0;
+  if (q->crid.p != NULL)
+    ct_buf_add(&q->res->client_request_id, q->crid.p, q->crid.n);
+  else
+    ct_buf_add(&q->res->client_request_id, q->res->request_id, 36);
+  switch (op) {
+    case OP_LIST_JOBS: return list(q, w, r, 0, o, 0);
+    case OP_LIST_TASKS: return list(q, w, r, 1, o, 0);
+    case OP_COUNT_JOBS: return list(q, w, r, 0, o, 1);
+    case OP_COUNT_TASKS: return list(q, w, r, 1, o, 1);
+    case OP_CREATE_JOB:
+      body = body_of(q, &e);
+      if (body == NULL || (j = ct_job_create(q->s, &w->c, body, &e)) == NULL)
+        return fail_err(q, &e);
+      context(q, JOBS, NULL, "/$entity", NULL);
+      location(q, j, NULL);
+      return answer(q, 201, CT_R_JOB, j, NULL);
+    default:
+      break;
+  }
+  j = find_job(q, w, r, &e);
+  if (j == NULL) return fail_err(q, &e);
+  switch (op) {
+    case OP_GET_JOB:
+      context(q, JOBS, NULL, "/$entity", o);
+      q->res->r.select = o->select;
+      q->res->r.expand = o->expand;
+      return answer(q, 200, CT_R_JOB, j, NULL);
+    case OP_UPDATE_JOB:
+      body = body_of(q, &e);
+      if (body == NULL || ct_job_update(q->s, j, body, &e) != 0)
+        return fail_err(q, &e);
+      answer(q, 204, CT_R_NONE, j, NULL);
+      q->res->content_type = "text/plain";
+      return 0;
+    case OP_DELETE_JOB:
+      if (ct_job_delete(q->s, j, &e) != 0) return fail_err(q, &e);
+      return answer(q, 202, CT_R_NONE, NULL, NULL);
+    case OP_VALIDATE:
+    case OP_MIGRATE:
+      if ((op == OP_VALIDATE ? ct_job_validate : ct_job_migrate)(
+              q->s, j, &e) != 0)
+        return fail_err(q, &e);
+      context(q, "microsoft.graph.crossTenantMigrationJob", NULL, NULL,
+              NULL);
+      return answer(q, 200, CT_R_JOB, j, NULL);
+    case OP_CANCEL_JOB:
+      if (ct_job_cancel(q->s, j, &e) != 0) return fail_err(q, &e);
+      return answer(q, 202, CT_R_JOB_CANCEL, j, NULL);
+    case OP_CREATE_TASK:
+      body = body_of(q, &e);
+      if (body == NULL || (t = ct_task_create(q->s, j, body, &e)) == NULL)
+        return fail_err(q, &e);
+      ct_guid_format(&j->id, jid);
+      context(q, JOBS, jid, "/$entity", NULL);
+      location(q, j, t);
+      q->res->r.seed = 1;
+      return answer(q, 201, CT_R_TASK, j, t);
+    case OP_GET_TASK:
+    case OP_CANCEL_TASK:
+      t = ct_task_find(j, r->task.p, r->task.n, &e);
+      if (t == NULL) return fail_err(q, &e);
+      if (op == OP_CANCEL_TASK) {
+        if (ct_task_cancel(q->s, j, t, &e) != 0) return fail_err(q, &e);
+        return answer(q, 202, CT_R_TASK_CANCEL, j, t);
+      }
+      ct_guid_format(&j->id, jid);
+      context(q, JOBS, jid, "/$entity", o);
+      q->res->r.select = o->select;
+      return answer(q, 200, CT_R_TASK, j, t);
+    default:
+      return -2;
+  }
+}
+
+/* ---------- the request ---------- */
+
+static int method_index(const char *m, size_t n) {
+  if (eq(m, n, "GET")) return 0;
+  if (eq(m, n, "POST")) return 1;
+  if (eq(m, n, "PATCH")) return 2;
+  if (eq(m, n, "DELETE")) return 3;
+  return -1;
+}
+
+static int run(rq *q) {
+  const ct_http_request *req = q->req;
+  char mbuf[16], *method;
+  size_t mn = req->method_len, i;
+  who w;
+  url u;
+  route r;
+  query o;
+  int op, mi, rc;
+  memset(&u, 0, sizeof u);
+  if ((rc = read_headers(q)) != 0) return rc;
+  method = mn < sizeof mbuf ? mbuf : ct_arena_alloc(&q->a, mn + 1);
+  if (method == NULL) return -2;
+  for (i = 0; i < mn; i++) {
+    char c = req->method[i];
+    method[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+  }
+  method[mn] = '\0';
+  if ((rc = read_caller(q, &w)) != 0) return rc;
+  if ((rc = parse_url(q, &u)) != 0) return rc;
+  if ((rc = find_route(q, &u, &r)) != 0) return rc;
+  mi = method_index(method, mn);
+  op = mi < 0 ? -1 : kind_ops[r.kind][mi];
+  if (op < 0) {
+    ct_buf m;
+    ct_buf_init(&m);
+    ct_buf_adds(&m, "The method '");
+    ct_buf_add(&m, method, mn);
+    ct_buf_adds(&m, "' is not allowed on this resource; it takes ");
+    ct_buf_adds(&m, kind_allows[r.kind]);
+    ct_buf_adds(&m, ".");
+    rc = fail(q, 405, "notSupported", NULL, m.p ? m.p : "", m.len);
+    ct_buf_free(&m);
+    return rc;
+  }
+  {
+    int reads = op == OP_LIST_JOBS || op == OP_GET_JOB ||
+                op == OP_LIST_TASKS || op == OP_GET_TASK ||
+                op == OP_COUNT_JOBS || op == OP_COUNT_TASKS;
+    if (reads ? !w.read : !w.write) return deny(q, &w, !reads);
+  }
+  /* (issue 12: a fault or throttling check goes here -- the caller and
+     the operation are known, nothing has run yet) */
+  if ((rc = parse_query(q, u.qs, &o)) != 0) return rc;
+  if (mi != 0) {
+    if (o.nopts > 0)
+      return fail3(q, 400, "invalidRequest", "invalidQueryOption",
+                     "Query options are not allowed on a ", method, mn,
+                     " request.");
+  } else if ((rc = check_query(q, op, &o)) != 0) {
+    return rc;
+  }
+  if ((mi == 0 || mi == 3 || op == OP_VALIDATE || op == OP_MIGRATE ||
+       op == OP_CANCEL_JOB || op == OP_CANCEL_TASK) && !no_body(req))
+    return bad_request(q, "This request takes no body.");
+  return dispatch(q, &w, op, &r, &o);
+}
+
+int ct_request_run(ct_store *s, const ct_http_request *req,
+                   ct_http_response *res) {
+  rq q;
+  int rc;
+  memset(&q, 0, sizeof q);
+  q.s = s;
+  q.req = req;
+  q.res = res;
+  q.base.p = req->base_url ? req->base_url : CT_BASE_URL;
+  q.base.n = strlen(q.base.p);
+  q.version = "beta";
+  ct_arena_init(&q.a);
+  rc = run(&q);
+  ct_arena_free(&q.a);
+  if (rc == -2 || res->client_request_id.oom || res->location.oom ||
+      res->r.context.oom || res->r.next_link.oom || res->r.message.oom ||
+      res->r.client_request_id.oom) {
+    res->status = 500;
+    res->r.shape = CT_R_NONE;
+    res->content_type = NULL;
+    return -1;
+  }
+  return res->status;
+}
+
+int ct_request(ct_store *s, const ct_http_request *req,
+               ct_http_response *res) {
+  int rc = ct_request_run(s, req, res);
+  if (rc < 0) return rc;
+  ct_response_write(res, &res->body);
+  return res->body.oom ? -1 : rc;
+}

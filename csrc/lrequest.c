@@ -1,0 +1,315 @@
+/*
+** lrequest.c -- crosstenant.core's face of the request path
+** (ct_request.h): store methods that answer one Graph request with the
+** body as Lua tables built from the core's records (`request`) or as
+** the JSON text the core writes (`request_text`).
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "lauxlib.h"
+
+#include "ct_request.h"
+#include "ct_schema.h"
+#include "lcore.h"
+
+/* everything one call holds, in a userdata so a raise frees it */
+typedef struct call {
+  ct_arena a;
+  ct_http_response res;
+  ct_err body_err;
+  int live;
+} call;
+
+static int call_gc(lua_State *L) {
+  call *c = (call *)lua_touserdata(L, 1);
+  if (c->live) {
+    ct_http_response_free(&c->res);
+    ct_arena_free(&c->a);
+    c->live = 0;
+  }
+  return 0;
+}
+
+static call *new_call(lua_State *L) {
+  call *c = (call *)lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  ct_arena_init(&c->a);
+  ct_http_response_init(&c->res);
+  c->live = 1;
+  if (luaL_newmetatable(L, "crosstenant.call")) {
+    lua_pushcfunction(L, call_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return c;
+}
+
+/* the headers table at idx as an array in the arena; names and values
+   stay anchored by the table (numbers are copied as text) */
+static ct_http_header *read_headers(lua_State *L, int idx, call *c,
+                                    size_t *n) {
+  size_t cap = 0, k = 0;
+  ct_http_header *h;
+  *n = 0;
+  if (lua_isnoneornil(L, idx)) return NULL;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    cap++;
+    lua_pop(L, 1);
+  }
+  h = cap ? ct_arena_alloc(&c->a, cap * sizeof *h) : NULL;
+  if (cap && h == NULL) luaL_error(L, "not enough memory");
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "bad argument #4 to 'request' (header names must be "
+                 "strings)");
+    h[k].name = lua_tolstring(L, -2, &h[k].name_len);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      h[k].value = lua_tolstring(L, -1, &h[k].value_len);
+    } else if (lua_type(L, -1) == LUA_TNUMBER) {
+      size_t vn;
+      const char *v = lua_tolstring(L, -1, &vn);   /* converts the copy */
+      char *d = ct_arena_alloc(&c->a, vn + 1);
+      if (d == NULL) luaL_error(L, "not enough memory");
+      memcpy(d, v, vn + 1);
+      h[k].value = d;
+      h[k].value_len = vn;
+    } else {
+      luaL_error(L, "bad argument #4 to 'request' (header '%s' must be a "
+                 "string)", h[k].name);
+    }
+    k++;
+    lua_pop(L, 1);
+  }
+  *n = k;
+  return h;
+}
+
+/*
+** Arguments of s:request and s:request_text: (method, url, body,
+** headers, tenant, upn, base).  tenant nil: a token is required.
+*/
+static call *answer(lua_State *L, box *b) {
+  ct_http_request req;
+  ct_caller dflt;
+  call *c;
+  size_t tn;
+  const char *tenant;
+  memset(&req, 0, sizeof req);
+  req.method = luaL_checklstring(L, 2, &req.method_len);
+  req.target = luaL_checklstring(L, 3, &req.target_len);
+  if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
+  tenant = luaL_optlstring(L, 6, NULL, &tn);
+  if (tenant != NULL) {
+    if (ct_guid_parse(tenant, tn, &dflt.tenant) != 0)
+      luaL_argerror(L, 6, "tenant must be a GUID");
+    dflt.upn = luaL_optstring(L, 7, "");
+    req.default_caller = &dflt;
+  }
+  req.base_url = luaL_optstring(L, 8, NULL);
+  c = new_call(L);
+  req.headers = read_headers(L, 5, c, &req.nheaders);
+  switch (lua_type(L, 4)) {
+    case LUA_TNONE:
+    case LUA_TNIL:
+      req.body_kind = CT_BODY_NONE;
+      break;
+    case LUA_TSTRING:
+      req.body_kind = CT_BODY_TEXT;
+      req.body = lua_tolstring(L, 4, &req.body_len);
+      break;
+    case LUA_TTABLE:
+      req.body_kind = CT_BODY_TREE;
+      req.body_tree = lct_body_arg(L, 4, &c->a, &c->body_err);
+      req.body_err = &c->body_err;
+      break;
+    default:
+      luaL_typeerror(L, 4, "string, table or nil");
+  }
+  if (ct_request_run(b->s, &req, &c->res) < 0)
+    luaL_error(L, "not enough memory");
+  return c;
+}
+
+static void set_lstr(lua_State *L, const char *k, const char *v, size_t n) {
+  lua_pushlstring(L, v, n);
+  lua_setfield(L, -2, k);
+}
+
+static void push_headers(lua_State *L, const ct_http_response *res) {
+  lua_createtable(L, 0, 4);
+  set_lstr(L, "request-id", res->request_id, 36);
+  set_lstr(L, "client-request-id", res->client_request_id.p,
+           res->client_request_id.len);
+  if (res->content_type != NULL) {
+    lua_pushstring(L, res->content_type);
+    lua_setfield(L, -2, "Content-Type");
+  }
+  if (res->location.len > 0)
+    set_lstr(L, "Location", res->location.p, res->location.len);
+}
+
+/* drop the properties $select left out of the table on the top */
+static void unselect(lua_State *L, const ct_type *t, size_t nprops,
+                     uint32_t select) {
+  size_t i;
+  if (select == 0) return;
+  for (i = 1; i < nprops; i++) {
+    if (select & (1u << i)) continue;
+    lua_pushnil(L);
+    lua_setfield(L, -2, t->props[i].name);
+  }
+}
+
+static void push_job(lua_State *L, const ct_job *j, uint32_t select,
+                     int expand) {
+  size_t i;
+  lct_push_job(L, j);
+  unselect(L, &ct_type_job, ct_type_job.nprops - 1, select);
+  if (expand) {
+    lua_createtable(L, (int)j->ntasks, 0);
+    for (i = 0; i < j->ntasks; i++) {
+      lct_push_task(L, &j->tasks[i], 0);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "users");
+  }
+}
+
+static void push_context(lua_State *L, const ct_buf *b) {
+  if (b->len == 0) return;
+  set_lstr(L, "@odata.context", b->p, b->len);
+}
+
+static void push_body(lua_State *L, const ct_result *r) {
+  size_t i;
+  switch (r->shape) {
+    case CT_R_TEXT: {
+      char s[24];
+      int n = snprintf(s, sizeof s, "%lu", (unsigned long)r->count);
+      lua_pushlstring(L, s, (size_t)n);
+      return;
+    }
+    case CT_R_ERROR:
+      lua_createtable(L, 0, 1);
+      lua_createtable(L, 0, 3);
+      lua_pushstring(L, r->code);
+      lua_setfield(L, -2, "code");
+      set_lstr(L, "message", r->message.p ? r->message.p : "",
+               r->message.len);
+      lua_createtable(L, 0, 4);
+      lua_pushstring(L, r->date);
+      lua_setfield(L, -2, "date");
+      set_lstr(L, "request-id", r->request_id, 36);
+      set_lstr(L, "client-request-id", r->client_request_id.p
+                                       ? r->client_request_id.p : "",
+               r->client_request_id.len);
+      if (r->inner != NULL) {
+        lua_pushstring(L, r->inner);
+        lua_setfield(L, -2, "code");
+      }
+      lua_setfield(L, -2, "innerError");
+      lua_setfield(L, -2, "error");
+      return;
+    case CT_R_JOB:
+      push_job(L, r->job, r->select, r->expand);
+      push_context(L, &r->context);
+      return;
+    case CT_R_TASK:
+      lct_push_task(L, r->task, r->seed);
+      unselect(L, &ct_type_task, ct_type_task.nprops, r->select);
+      push_context(L, &r->context);
+      return;
+    case CT_R_JOBS:
+    case CT_R_TASKS:
+      lua_createtable(L, 0, 4);
+      push_context(L, &r->context);
+      if (r->has_count) {
+        lua_pushinteger(L, (lua_Integer)r->count);
+        lua_setfield(L, -2, "@odata.count");
+      }
+      if (r->next_link.len > 0)
+        set_lstr(L, "@odata.nextLink", r->next_link.p, r->next_link.len);
+      lua_createtable(L, (int)r->nitems, 0);
+      for (i = 0; i < r->nitems; i++) {
+        if (r->shape == CT_R_JOBS) {
+          push_job(L, r->jobs[i], r->select, r->expand);
+        } else {
+          lct_push_task(L, r->tasks[i], 0);
+          unselect(L, &ct_type_task, ct_type_task.nprops, r->select);
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
+      lua_setfield(L, -2, "value");
+      return;
+    case CT_R_JOB_CANCEL: {
+      char id[37];
+      lua_createtable(L, 0, 4);
+      ct_guid_format(&r->job->id, id);
+      set_lstr(L, "id", id, 36);
+      lua_pushstring(L, r->job->displayName);
+      lua_setfield(L, -2, "displayName");
+      lua_pushstring(L, "pendingCancel");
+      lua_setfield(L, -2, "status");
+      lua_pushstring(L, r->job->message);
+      lua_setfield(L, -2, "message");
+      return;
+    }
+    case CT_R_TASK_CANCEL: {
+      char uid[37], jid[37];
+      ct_guid_format(&r->task->id, uid);
+      ct_guid_format(&r->job->id, jid);
+      lua_createtable(L, 0, 2);
+      lua_pushstring(L, "Accepted");
+      lua_setfield(L, -2, "status");
+      lua_pushfstring(L, "Cancellation request for user id: %s from "
+                      "batch: %s was accepted.", uid, jid);
+      lua_setfield(L, -2, "message");
+      return;
+    }
+    default:
+      lua_pushnil(L);
+  }
+}
+
+/* s:request(method, url, body, headers, tenant, upn, base)
+   -> status, body (table, $count text or nil), headers */
+static int s_request(lua_State *L) {
+  box *b = lct_checkbox(L);
+  call *c = answer(L, b);
+  lua_pushinteger(L, c->res.status);
+  push_body(L, &c->res.r);
+  push_headers(L, &c->res);
+  ct_http_response_free(&c->res);
+  ct_arena_free(&c->a);
+  c->live = 0;
+  return 3;
+}
+
+/* s:request_text(...) -> status, body text (nil when none), headers */
+static int s_request_text(lua_State *L) {
+  box *b = lct_checkbox(L);
+  call *c = answer(L, b);
+  ct_response_write(&c->res, &c->res.body);
+  if (c->res.body.oom) return luaL_error(L, "not enough memory");
+  lua_pushinteger(L, c->res.status);
+  if (c->res.r.shape == CT_R_NONE) lua_pushnil(L);
+  else lua_pushlstring(L, c->res.body.p, c->res.body.len);
+  push_headers(L, &c->res);
+  ct_http_response_free(&c->res);
+  ct_arena_free(&c->a);
+  c->live = 0;
+  return 3;
+}
+
+static const luaL_Reg request_methods[] = {
+  { "request", s_request },
+  { "request_text", s_request_text },
+  { NULL, NULL }
+};
+
+void lct_request_open(lua_State *L) {
+  luaL_setfuncs(L, request_methods, 0);
+}
