@@ -162,10 +162,10 @@ describe("graph:request", function()
       assert.are.equal("abc-123", inner["client-request-id"])
       assert.are.equal(inner["request-id"], headers["request-id"])
       assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", inner["request-id"])
-      assert.are.equal("2025-11-06T09:00:00Z", inner.date)
+      assert.are.equal("2025-11-06T09:00:00", inner.date)
       assert.are.equal('{"error":{"code":"itemNotFound","message":' ..
         '"crossTenantMigrationJob \'nope\' was not found.","innerError":{' ..
-        '"date":"2025-11-06T09:00:00Z","request-id":"' ..
+        '"date":"2025-11-06T09:00:00","request-id":"' ..
         inner["request-id"] .. '","client-request-id":"abc-123"}}}',
         crosstenant.encode(body))
     end)

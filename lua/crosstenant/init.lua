@@ -54,7 +54,8 @@ function Graph:_error(err, client_request_id)
   -- like Graph, client-request-id is the request-id when none was sent
   local request_id = self._core:request_id()
   local inner = {
-    date = core.time_format(self._core:now() // TICKS * TICKS, 0),
+    -- UTC, whole seconds, no offset: as Graph writes it (behavior.md)
+    date = core.time_format(self._core:now() // TICKS * TICKS, 0):sub(1, 19),
     ["request-id"] = request_id,
     ["client-request-id"] = client_request_id and clean(client_request_id)
                             or request_id,
@@ -535,9 +536,33 @@ function Graph:list_tasks(job_id, query)
   return http.list_tasks(self, "beta", self._tenant, job_id, false, q)
 end
 
+-- response headers: names are case-insensitive both ways
+local Headers = {}
+Headers.__index = function(t, k)
+  if type(k) ~= "string" then return nil end
+  local lk = k:lower()
+  for name, v in pairs(t) do
+    if name:lower() == lk then return v end
+  end
+  return nil
+end
+M.Headers = Headers
+
+--- Answers one Graph request as the service would: returns the status,
+-- the body (a table, the text of a `$count`, or nil) and the headers
+-- (names case-insensitive).  The request path is the core's
+-- (ct_request.h), the one the HTTP server answers with.
 function Graph:request(method, url, body, headers)
-  local status, rbody, rheaders = require("crosstenant.http").request(
-    self, method, url, body, headers)
+  check_arg(1, "request", method, "string")
+  check_arg(2, "request", url, "string")
+  if body ~= nil and type(body) ~= "string" and type(body) ~= "table" then
+    error("bad argument #3 to 'request' (string, table or nil expected, " ..
+          "got " .. type(body) .. ")", 2)
+  end
+  check_arg(4, "request", headers, "table", "nil")
+  local status, rbody, rheaders = self._core:request(method, url, body,
+    headers, not self._require_token and self._tenant or nil, self._user)
+  setmetatable(rheaders, Headers)
   self:_flush()
   return status, rbody, rheaders
 end
