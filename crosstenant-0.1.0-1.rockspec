@@ -46,7 +46,6 @@ build = {
          incdirs = { "csrc" },
       },
       crosstenant = "lua/crosstenant/init.lua",
-      ["crosstenant.http"] = "lua/crosstenant/http.lua",
       ["crosstenant.cli"] = "lua/crosstenant/cli.lua",
    },
    install = {

@@ -149,11 +149,21 @@ void ct_http_response_free(ct_http_response *res) {
 
 /* ---------- the request under way ---------- */
 
-enum op {
-  OP_LIST_JOBS, OP_CREATE_JOB, OP_GET_JOB, OP_UPDATE_JOB, OP_DELETE_JOB,
-  OP_VALIDATE, OP_MIGRATE, OP_CANCEL_JOB, OP_LIST_TASKS, OP_CREATE_TASK,
-  OP_GET_TASK, OP_CANCEL_TASK, OP_COUNT_JOBS, OP_COUNT_TASKS, OP__NONE
-};
+#define OP_LIST_JOBS CT_OP_LIST_JOBS
+#define OP_CREATE_JOB CT_OP_CREATE_JOB
+#define OP_GET_JOB CT_OP_GET_JOB
+#define OP_UPDATE_JOB CT_OP_UPDATE_JOB
+#define OP_DELETE_JOB CT_OP_DELETE_JOB
+#define OP_VALIDATE CT_OP_VALIDATE
+#define OP_MIGRATE CT_OP_MIGRATE
+#define OP_CANCEL_JOB CT_OP_CANCEL_JOB
+#define OP_LIST_TASKS CT_OP_LIST_TASKS
+#define OP_CREATE_TASK CT_OP_CREATE_TASK
+#define OP_GET_TASK CT_OP_GET_TASK
+#define OP_CANCEL_TASK CT_OP_CANCEL_TASK
+#define OP_COUNT_JOBS CT_OP_COUNT_JOBS
+#define OP_COUNT_TASKS CT_OP_COUNT_TASKS
+#define OP__NONE CT_OP__COUNT
 
 /* the system query options Graph knows, and the ones each op takes */
 enum qopt {
@@ -1197,15 +1207,17 @@ static int answer(rq *q, int status, int shape, ct_job *j, ct_task *t) {
 }
 
 static int dispatch(rq *q, const who *w, int op, const route *r,
-                    const query *o) {
+                    const query *o, int draw_id) {
   ct_err e;
   ct_job *j = NULL;
   ct_task *t;
   const ct_jval *body;
   char jid[37];
   ct_guid g;
-  ct_store_request_id(q->s, &g);
-  ct_guid_format(&g, q->res->request_id);
+  if (draw_id) {
+    ct_store_request_id(q->s, &g);
+    ct_guid_format(&g, q->res->request_id);
+  }
   q->res->client_request_id.len = 0;
   if (q->crid.p != NULL)
     ct_buf_add(&q->res->client_request_id, q->crid.p, q->crid.n);
@@ -1346,7 +1358,22 @@ static int run(rq *q) {
   if ((mi == 0 || mi == 3 || op == OP_VALIDATE || op == OP_MIGRATE ||
        op == OP_CANCEL_JOB || op == OP_CANCEL_TASK) && !no_body(req))
     return bad_request(q, "This request takes no body.");
-  return dispatch(q, &w, op, &r, &o);
+  return dispatch(q, &w, op, &r, &o, 1);
+}
+
+/* the end of every call: out of memory anywhere is a 500 */
+static int finish(rq *q, int rc) {
+  ct_http_response *res = q->res;
+  ct_arena_free(&q->a);
+  if (rc == -2 || res->client_request_id.oom || res->location.oom ||
+      res->r.context.oom || res->r.next_link.oom || res->r.message.oom ||
+      res->r.client_request_id.oom) {
+    res->status = 500;
+    res->r.shape = CT_R_NONE;
+    res->content_type = NULL;
+    return -1;
+  }
+  return res->status;
 }
 
 int ct_request_run(ct_store *s, const ct_http_request *req,
@@ -1362,16 +1389,41 @@ int ct_request_run(ct_store *s, const ct_http_request *req,
   q.version = "beta";
   ct_arena_init(&q.a);
   rc = run(&q);
-  ct_arena_free(&q.a);
-  if (rc == -2 || res->client_request_id.oom || res->location.oom ||
-      res->r.context.oom || res->r.next_link.oom || res->r.message.oom ||
-      res->r.client_request_id.oom) {
-    res->status = 500;
-    res->r.shape = CT_R_NONE;
-    res->content_type = NULL;
-    return -1;
-  }
-  return res->status;
+  return finish(&q, rc);
+}
+
+int ct_request_op(ct_store *s, const ct_op_request *req,
+                  ct_http_response *res) {
+  rq q;
+  who w;
+  route r;
+  query o;
+  str qs;
+  int rc;
+  memset(&q, 0, sizeof q);
+  memset(&w, 0, sizeof w);
+  memset(&r, 0, sizeof r);
+  q.s = s;
+  q.req = &req->http;
+  q.res = res;
+  q.base.p = req->http.base_url ? req->http.base_url : CT_BASE_URL;
+  q.base.n = strlen(q.base.p);
+  q.version = "beta";
+  ct_arena_init(&q.a);
+  w.c = req->caller;
+  w.read = w.write = 1;
+  r.job.p = req->job ? req->job : "";
+  r.job.n = req->job_len;
+  r.byname = req->byname;
+  r.task.p = req->task ? req->task : "";
+  r.task.n = req->task_len;
+  qs.p = req->query ? req->query : "";
+  qs.n = req->query ? req->query_len : 0;
+  if (req->op < 0 || req->op >= OP__NONE) rc = -2;
+  else if ((rc = parse_query(&q, qs, &o)) == 0 &&
+           (rc = check_query(&q, req->op, &o)) == 0)
+    rc = dispatch(&q, &w, req->op, &r, &o, 0);
+  return finish(&q, rc);
 }
 
 int ct_request(ct_store *s, const ct_http_request *req,

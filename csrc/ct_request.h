@@ -115,6 +115,32 @@ typedef struct ct_http_response {
   ct_result r;                  /* the body as records */
 } ct_http_response;
 
+/* the operations, one implementation each (request path and methods) */
+enum ct_op {
+  CT_OP_LIST_JOBS, CT_OP_CREATE_JOB, CT_OP_GET_JOB, CT_OP_UPDATE_JOB,
+  CT_OP_DELETE_JOB, CT_OP_VALIDATE, CT_OP_MIGRATE, CT_OP_CANCEL_JOB,
+  CT_OP_LIST_TASKS, CT_OP_CREATE_TASK, CT_OP_GET_TASK, CT_OP_CANCEL_TASK,
+  CT_OP_COUNT_JOBS, CT_OP_COUNT_TASKS, CT_OP__COUNT
+};
+
+/* one operation, already routed: what a method call names */
+typedef struct ct_op_request {
+  int op;                       /* enum ct_op */
+  ct_caller caller;             /* with read and write permissions */
+  const char *job;              /* job key (id or displayName) */
+  size_t job_len;
+  int byname;                   /* the key is only a displayName */
+  const char *task;             /* task key (user id) */
+  size_t task_len;
+  /* query options as a URL's query string (percent-encoded, names with
+     `$`); NULL: none */
+  const char *query;
+  size_t query_len;
+  /* the body (body_kind, body, body_len, body_tree, body_err) and
+     base_url are read from here; the rest is ignored */
+  ct_http_request http;
+} ct_op_request;
+
 void ct_http_response_init(ct_http_response *res);
 void ct_http_response_free(ct_http_response *res);   /* idempotent */
 
@@ -126,6 +152,15 @@ void ct_http_response_free(ct_http_response *res);   /* idempotent */
 */
 int ct_request_run(ct_store *s, const ct_http_request *req,
                    ct_http_response *res);
+
+/*
+** Run one operation for a known caller, on /beta, without a URL, a
+** token or a request id of its own (a refusal draws one for its error
+** body, as every refusal does): the methods' entry.  Returns as
+** ct_request_run.
+*/
+int ct_request_op(ct_store *s, const ct_op_request *req,
+                  ct_http_response *res);
 
 /*
 ** Write the body of an answered request into `out`: Graph's JSON with

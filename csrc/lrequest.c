@@ -304,7 +304,56 @@ static int s_request_text(lua_State *L) {
   return 3;
 }
 
+/* the operations by name, in enum ct_op's order */
+static const char *const op_names[] = {
+  "list_jobs", "create_job", "get_job", "update_job", "delete_job",
+  "validate", "migrate", "cancel_job", "list_tasks", "create_task",
+  "get_task", "cancel_task", "count_jobs", "count_tasks", NULL
+};
+
+/* s:op(name, tenant, upn, job, task, body, query) -> status, body:
+   one operation for the store's own caller, as the methods run it */
+static int s_op(lua_State *L) {
+  box *b = lct_checkbox(L);
+  ct_op_request req;
+  size_t n;
+  const char *tenant;
+  call *c;
+  memset(&req, 0, sizeof req);
+  req.op = luaL_checkoption(L, 2, NULL, op_names);
+  tenant = luaL_checklstring(L, 3, &n);
+  if (ct_guid_parse(tenant, n, &req.caller.tenant) != 0)
+    return luaL_argerror(L, 3, "tenant must be a GUID");
+  req.caller.upn = luaL_optstring(L, 4, "");
+  req.job = luaL_optlstring(L, 5, NULL, &req.job_len);
+  req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
+  req.query = luaL_optlstring(L, 8, NULL, &req.query_len);
+  c = new_call(L);
+  switch (lua_type(L, 7)) {
+    case LUA_TSTRING:
+      req.http.body_kind = CT_BODY_TEXT;
+      req.http.body = lua_tolstring(L, 7, &req.http.body_len);
+      break;
+    case LUA_TTABLE:
+      req.http.body_kind = CT_BODY_TREE;
+      req.http.body_tree = lct_body_arg(L, 7, &c->a, &c->body_err);
+      req.http.body_err = &c->body_err;
+      break;
+    default:
+      req.http.body_kind = CT_BODY_NONE;
+  }
+  if (ct_request_op(b->s, &req, &c->res) < 0)
+    return luaL_error(L, "not enough memory");
+  lua_pushinteger(L, c->res.status);
+  push_body(L, &c->res.r);
+  ct_http_response_free(&c->res);
+  ct_arena_free(&c->a);
+  c->live = 0;
+  return 2;
+}
+
 static const luaL_Reg request_methods[] = {
+  { "op", s_op },
   { "request", s_request },
   { "request_text", s_request_text },
   { NULL, NULL }

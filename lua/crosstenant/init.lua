@@ -1,7 +1,9 @@
 --- crosstenant: a local model of Microsoft Graph's cross-tenant migration
 -- API.  The store and every rule live in the C core (crosstenant.core);
 -- this module holds the Lua-facing API: options, the methods, error
--- objects and the model clock.  `graph:request` is in crosstenant.http.
+-- objects and the model clock.  `graph:request` and every method run
+-- the core's request path (csrc/ct_request.h), one implementation per
+-- operation.
 local core = require "crosstenant.core"
 
 local M = {
@@ -245,28 +247,6 @@ function M.new(opts)
   return self
 end
 
--- Contexts ----------------------------------------------------------------
-
-local ROOT = "https://graph.microsoft.com/"
-
-function M.context(version, what)
-  return ROOT .. version .. "/$metadata#" .. what
-end
-
-local JOBS = "solutions/migrations/crossTenantMigrationJobs"
-M.JOBS = JOBS
-
---- Gives a task from the core its @odata.context (the core passes its
--- job's id as "@job", which goes); returns the job's id.
-function M.task_entity(task, version, selection)
-  local jid = task["@job"]
-  task["@job"] = nil
-  task["@odata.context"] = M.context(version, JOBS .. "('" .. jid ..
-                                     "')/users" .. (selection or "") ..
-                                     "/$entity")
-  return jid
-end
-
 -- Arguments ---------------------------------------------------------------
 
 local function check_arg(n, name, v, want, ...)
@@ -413,127 +393,165 @@ function Graph:_flush()
   end
 end
 
+-- the error object of a refusal the core answered with `body`
+local function refusal(status, body)
+  local e = body.error
+  return nil, setmetatable({ status = status, code = e.code,
+                             message = e.message,
+                             inner = e.innerError.code, body = body }, Error)
+end
+
+-- one operation of the core's request path, for the store's own caller
+-- (the same code `request` runs once it has routed the URL)
+local function op(self, name, job, task, body, query)
+  local status, res = self._core:op(name, self._tenant, self._user, job,
+                                    task, body, query)
+  if status >= 400 then return refusal(status, res) end
+  return res == nil or res     -- 202 and 204 have no body: true
+end
+
+-- the query table of list_jobs / list_tasks as a query string: names
+-- with or without `$`, values as text, integers or booleans
+local function escape(s)
+  return (s:gsub("[^%w%-._~]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
+end
+
+local function query_string(self, t)
+  if t == nil then return nil end
+  local parts, seen = {}, {}
+  for k, v in pairs(t) do
+    if type(k) ~= "string" then
+      return nil, self:_error { status = 400, code = "invalidRequest",
+        inner = "invalidQueryOption",
+        message = "Query option names must be strings." }
+    end
+    local name = k:sub(1, 1) == "$" and k or "$" .. k
+    if seen[name] then
+      return nil, self:_error { status = 400, code = "invalidRequest",
+        inner = "invalidQueryOption",
+        message = "Query option '" .. name .. "' is given twice." }
+    end
+    seen[name] = true
+    if type(v) == "number" or type(v) == "boolean" then
+      v = tostring(math.tointeger(v) or v)
+    elseif type(v) ~= "string" then
+      return nil, self:_error { status = 400, code = "invalidRequest",
+        inner = "invalidQueryOption",
+        message = "Query option '" .. name .. "' must be text, a number " ..
+                  "or a boolean." }
+    end
+    parts[#parts + 1] = escape(name) .. "=" .. escape(v)
+  end
+  return table.concat(parts, "&")
+end
+
+-- Each method counts as its Graph request for throttling and faults
+-- (`refused`, from the store's default caller), then runs the core's
+-- operation.
+local J = "/crossTenantMigrationJobs"
+
 function Graph:create_job(props)
   check_arg(1, "create_job", props, "table", "string")
-  local refusal = refused(self, "POST", "/crossTenantMigrationJobs")
+  local refusal = refused(self, "POST", J)
   if refusal then return nil, refusal end
-  local job, err = self._core:job_create(self._tenant, self._user, props)
-  if not job then return self:_fail(err) end
-  job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
-  return job
+  return op(self, "create_job", nil, nil, props)
 end
 
 function Graph:get_job(id)
   check_arg(1, "get_job", id, "string")
-  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" .. id)
+  local refusal = refused(self, "GET", J .. "/" .. id)
   if refusal then return nil, refusal end
-  local job, err = self._core:job_get(self._tenant, id, false)
-  if not job then return self:_fail(err) end
-  job["@odata.context"] = M.context("beta", JOBS .. "/$entity")
-  return job
+  return op(self, "get_job", id)
 end
 
 function Graph:update_job(id, patch)
   check_arg(1, "update_job", id, "string")
   check_arg(2, "update_job", patch, "table", "string")
-  local refusal = refused(self, "PATCH", "/crossTenantMigrationJobs/" .. id)
+  local refusal = refused(self, "PATCH", J .. "/" .. id)
   if refusal then return nil, refusal end
-  local ok, err = self._core:job_update(self._tenant, id, false, patch)
-  if not ok then return self:_fail(err) end
+  local ok, err = op(self, "update_job", id, nil, patch)
+  if ok == nil then return nil, err end
   return true
 end
 
 function Graph:delete_job(id)
   check_arg(1, "delete_job", id, "string")
-  local refusal = refused(self, "DELETE", "/crossTenantMigrationJobs/" .. id)
+  local refusal = refused(self, "DELETE", J .. "/" .. id)
   if refusal then return nil, refusal end
-  local ok, err = self._core:job_delete(self._tenant, id, false)
-  if not ok then return self:_fail(err) end
+  local ok, err = op(self, "delete_job", id)
+  if ok == nil then return nil, err end
   self:_flush()
   return true
 end
 
-local function action(name, context)
+local function action(name, opname)
   local verb = name:gsub("_job$", "")
   return function(self, id)
     check_arg(1, name, id, "string")
-    local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
-                                          id .. "/" .. verb)
+    local refusal = refused(self, "POST", J .. "/" .. id .. "/" .. verb)
     if refusal then return nil, refusal end
-    local r, err = self._core["job_" .. verb](
-      self._core, self._tenant, id, false)
-    if not r then return self:_fail(err) end
+    local r, err = op(self, opname, id)
+    if not r then return nil, err end
     self:_flush()
-    if context then
-      r["@odata.context"] = M.context("beta", context)
-    end
     return r
   end
 end
 
-Graph.validate_job = action("validate_job", "microsoft.graph.crossTenantMigrationJob")
-Graph.migrate_job = action("migrate_job", "microsoft.graph.crossTenantMigrationJob")
-Graph.cancel_job = action("cancel_job", nil)
+Graph.validate_job = action("validate_job", "validate")
+Graph.migrate_job = action("migrate_job", "migrate")
+Graph.cancel_job = action("cancel_job", "cancel_job")
 
 function Graph:create_task(job_id, props)
   check_arg(1, "create_task", job_id, "string")
   check_arg(2, "create_task", props, "table", "string")
-  local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
-                                        job_id .. "/users")
+  local refusal = refused(self, "POST", J .. "/" .. job_id .. "/users")
   if refusal then return nil, refusal end
-  local task, err = self._core:task_create(self._tenant, job_id, false,
-                                           props, true)
-  if not task then return self:_fail(err) end
+  local task, err = op(self, "create_task", job_id, nil, props)
+  if not task then return nil, err end
   self:_flush()
-  M.task_entity(task, "beta")
   return task
 end
 
 function Graph:get_task(job_id, task_id)
   check_arg(1, "get_task", job_id, "string")
   check_arg(2, "get_task", task_id, "string")
-  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" ..
-                                       job_id .. "/users/" .. task_id)
+  local refusal = refused(self, "GET", J .. "/" .. job_id .. "/users/" ..
+                                       task_id)
   if refusal then return nil, refusal end
-  local task, err = self._core:task_get(self._tenant, job_id, false, task_id)
-  if not task then return self:_fail(err) end
-  M.task_entity(task, "beta")
-  return task
+  return op(self, "get_task", job_id, task_id)
 end
 
 function Graph:cancel_task(job_id, task_id)
   check_arg(1, "cancel_task", job_id, "string")
   check_arg(2, "cancel_task", task_id, "string")
-  local refusal = refused(self, "POST", "/crossTenantMigrationJobs/" ..
-                                        job_id .. "/users/" .. task_id ..
-                                        "/cancel")
+  local refusal = refused(self, "POST", J .. "/" .. job_id .. "/users/" ..
+                                        task_id .. "/cancel")
   if refusal then return nil, refusal end
-  local r, err = self._core:task_cancel(self._tenant, job_id, false, task_id)
-  if not r then return self:_fail(err) end
+  local r, err = op(self, "cancel_task", job_id, task_id)
+  if not r then return nil, err end
   self:_flush()
   return r
 end
 
 function Graph:list_jobs(query)
   check_arg(1, "list_jobs", query, "table", "nil")
-  local refusal = refused(self, "GET", "/crossTenantMigrationJobs")
+  local refusal = refused(self, "GET", J)
   if refusal then return nil, refusal end
-  local http = require "crosstenant.http"
-  local q, err = http.query_from_table(query)
-  if not q then return self:_fail(err) end
-  return http.list_jobs(self, "beta", self._tenant, q)
+  local qs, err = query_string(self, query)
+  if err then return nil, err end
+  return op(self, "list_jobs", nil, nil, nil, qs)
 end
 
 function Graph:list_tasks(job_id, query)
   check_arg(1, "list_tasks", job_id, "string")
   check_arg(2, "list_tasks", query, "table", "nil")
-  local refusal = refused(self, "GET", "/crossTenantMigrationJobs/" ..
-                                       job_id .. "/users")
+  local refusal = refused(self, "GET", J .. "/" .. job_id .. "/users")
   if refusal then return nil, refusal end
-  local http = require "crosstenant.http"
-  local q, err = http.query_from_table(query, "list_tasks")
-  if not q then return self:_fail(err) end
-  return http.list_tasks(self, "beta", self._tenant, job_id, false, q)
+  local qs, err = query_string(self, query)
+  if err then return nil, err end
+  return op(self, "list_tasks", job_id, nil, nil, qs)
 end
 
 -- response headers: names are case-insensitive both ways

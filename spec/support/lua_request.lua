@@ -1,12 +1,26 @@
---- crosstenant.http: `graph:request`, the documented HTTP API verbatim.
+--- The request path as it was written in Lua (lua/crosstenant/http.lua
+-- before the core answered requests), kept as the oracle of the
+-- differential spec (spec/14_request_c_spec.lua): the C path must answer
+-- every request byte for byte as this one does.  Test code only.
 -- URL parsing, routing, tokens and permissions, query options, and the
 -- shape of every response (status, body table, headers).
 local core = require "crosstenant.core"
-local ct = require "crosstenant"
 
 local M = {}
 
-local JOBS = ct.JOBS
+local JOBS = "solutions/migrations/crossTenantMigrationJobs"
+local ct = {}
+function ct.context(version, what)
+  return "https://graph.microsoft.com/" .. version .. "/$metadata#" .. what
+end
+function ct.task_entity(task, version, selection)
+  local jid = task["@job"]
+  task["@job"] = nil
+  task["@odata.context"] = ct.context(version, JOBS .. "('" .. jid ..
+                                      "')/users" .. (selection or "") ..
+                                      "/$entity")
+  return jid
+end
 local READ = "CrossTenantContentMigration.Read.All"
 local WRITE = "CrossTenantContentMigration.ReadWrite.All"
 local DEFAULT_TOP, MAX_TOP = 20, 999
