@@ -293,12 +293,12 @@ local function all_tasks(graph, tenant, jobid)
 end
 
 --- One page of the caller's jobs: the collection body, or nil + err.
-function M.list_jobs(graph, version, tenant, q)
+function M.list_jobs(graph, version, tenant, q, crid)
   local items, nxt, count = graph._core:query_jobs(tenant, {
     filter = q.filter, orderby = q.orderby, token = q.skiptoken,
     skip = q.skip, top = q.top or DEFAULT_TOP,
     count = q.count and not q.skiptoken })
-  if not items then return nil, graph:_error(nxt) end
+  if not items then return nil, graph:_error(nxt, crid) end
   for _, job in ipairs(items) do
     if q.expand then job.users = all_tasks(graph, tenant, job.id) end
     apply_select(job, q.select)
@@ -312,12 +312,12 @@ function M.list_jobs(graph, version, tenant, q)
 end
 
 --- One page of a job's tasks: the collection body, or nil + err.
-function M.list_tasks(graph, version, tenant, key, byname, q)
+function M.list_tasks(graph, version, tenant, key, byname, q, crid)
   local items, nxt, count, jobid = graph._core:query_tasks(tenant, key,
     byname, { filter = q.filter, orderby = q.orderby, token = q.skiptoken,
               skip = q.skip, top = q.top or DEFAULT_TOP,
               count = q.count and not q.skiptoken })
-  if not items then return nil, graph:_error(nxt) end
+  if not items then return nil, graph:_error(nxt, crid) end
   for _, t in ipairs(items) do apply_select(t, q.select) end
   local body = { ["@odata.context"] = ct.context(version, JOBS .. "('" ..
     jobid .. "')/users" .. selection(q.select)) }
@@ -331,7 +331,7 @@ function M.list_tasks(graph, version, tenant, key, byname, q)
 end
 
 --- The /$count of a collection: the number of matches, or nil + err.
-local function count_of(graph, tenant, q, key, byname)
+local function count_of(graph, tenant, q, key, byname, crid)
   local items, err, count
   if key then
     items, err, count = graph._core:query_tasks(tenant, key, byname,
@@ -340,7 +340,7 @@ local function count_of(graph, tenant, q, key, byname)
     items, err, count = graph._core:query_jobs(tenant,
       { filter = q.filter, top = 0, count = true })
   end
-  if not items then return nil, graph:_error(err) end
+  if not items then return nil, graph:_error(err, crid) end
   return count
 end
 
@@ -730,7 +730,7 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
   local res, err
   local base = "https://graph.microsoft.com/" .. version .. "/" .. JOBS
   if op == "list_jobs" then
-    res, err = M.list_jobs(graph, version, t, q)
+    res, err = M.list_jobs(graph, version, t, q, req.client_request_id)
     if not res then return answer_error(req, err) end
     return ok(req, 200, res)
   elseif op == "create_job" then
@@ -749,7 +749,8 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
                                          .. "/$entity")
     end
   elseif op == "count_jobs" or op == "count_tasks" then
-    res, err = count_of(graph, t, q, r.job, r.byname)
+    res, err = count_of(graph, t, q, r.job, r.byname,
+                        req.client_request_id)
     if not res then return answer_error(req, err) end
     return 200, tostring(res), response_headers(req.client_request_id,
       req.request_id, { ["Content-Type"] = "text/plain" })
@@ -769,7 +770,8 @@ function M.dispatch(graph, req, who, version, op, r, q, body)
     res, err = c:job_cancel(t, r.job, r.byname)
     if res then return ok(req, 202, res) end
   elseif op == "list_tasks" then
-    res, err = M.list_tasks(graph, version, t, r.job, r.byname, q)
+    res, err = M.list_tasks(graph, version, t, r.job, r.byname, q,
+                             req.client_request_id)
     if not res then return answer_error(req, err) end
     return ok(req, 200, res)
   elseif op == "create_task" then
