@@ -867,6 +867,7 @@ static int read_count(str v, size_t *out) {
 static int parse_query(rq *q, str qs, query *o) {
   size_t i = 0, cap = 1;
   memset(o, 0, sizeof *o);
+  if (qs.n == 0) return 0;
   for (i = 0; i < qs.n; i++) cap += qs.p[i] == '&';
   o->opts = ct_arena_alloc(&q->a, cap * sizeof *o->opts);
   if (o->opts == NULL) return -2;

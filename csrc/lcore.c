@@ -35,6 +35,7 @@ static int store_close(lua_State *L) {
   box *b = (box *)luaL_checkudata(L, 1, STORE);
   ct_store_free(b->s);          /* idempotent: NULL after the first */
   b->s = NULL;
+  lct_request_close(b);
   free(b->ev);
   b->ev = NULL;
   b->nev = b->capev = 0;
@@ -809,23 +810,54 @@ static int s_stats(lua_State *L) {
 ** Graph's documented property order.  One list serves every type: the
 ** types' orders never disagree.  Unknown keys follow, sorted by name.
 */
-static const char *const key_order[] = {
-  "@odata.context", "@odata.count", "@odata.nextLink", "@odata.type",
-  "error", "id", "displayName", "taskType", "jobType", "sourceTenantId",
-  "targetTenantId", "completeAfterDateTime", "service", "status", "code",
-  "message", "target", "details", "innerError", "date", "request-id",
-  "client-request-id", "createdDateTime", "createdBy",
-  "lastUpdatedDateTime", "currentStatus", "errors", "exchangeSettings",
-  "sourceEndpoint", "targetDeliveryDomain", "workloads", "resourceType",
-  "resources", "users", "value"
+typedef struct okname { const char *s; size_t n; } okname;
+#define K(s) { s, sizeof(s) - 1 }
+static const okname key_order[] = {
+  K("@odata.context"),
+  K("@odata.count"),
+  K("@odata.nextLink"),
+  K("@odata.type"),
+  K("error"),
+  K("id"),
+  K("displayName"),
+  K("taskType"),
+  K("jobType"),
+  K("sourceTenantId"),
+  K("targetTenantId"),
+  K("completeAfterDateTime"),
+  K("service"),
+  K("status"),
+  K("code"),
+  K("message"),
+  K("target"),
+  K("details"),
+  K("innerError"),
+  K("date"),
+  K("request-id"),
+  K("client-request-id"),
+  K("createdDateTime"),
+  K("createdBy"),
+  K("lastUpdatedDateTime"),
+  K("currentStatus"),
+  K("errors"),
+  K("exchangeSettings"),
+  K("sourceEndpoint"),
+  K("targetDeliveryDomain"),
+  K("workloads"),
+  K("resourceType"),
+  K("resources"),
+  K("users"),
+  K("value")
 };
+#undef K
 #define NKEYS (sizeof key_order / sizeof key_order[0])
 
+/* the rank of a key; lengths are compared first (encode's hot loop) */
 static size_t key_rank(const char *k, size_t n) {
   size_t i;
   for (i = 0; i < NKEYS; i++)
-    if (key_order[i][0] == k[0] && strlen(key_order[i]) == n &&
-        memcmp(key_order[i], k, n) == 0)
+    if (key_order[i].n == n && key_order[i].s[0] == k[0] &&
+        memcmp(key_order[i].s, k, n) == 0)
       return i;
   return NKEYS;
 }

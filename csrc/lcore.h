@@ -30,6 +30,7 @@ typedef struct box {
   size_t nev, capev;
   int ev_oom;
   int record;          /* observers registered: record every change */
+  struct lct_call *call;   /* lrequest.c's scratch, reused; NULL: none */
 } box;
 
 /* the store at stack index 1; raises when it is not one, or closed */
@@ -54,5 +55,7 @@ void lct_fault_open(lua_State *L);
 /* lrequest.c: adds request and request_text to the store methods on
    the stack top */
 void lct_request_open(lua_State *L);
+/* frees the request scratch of a store being closed (idempotent) */
+void lct_request_close(box *b);
 
 #endif

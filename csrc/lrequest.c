@@ -5,6 +5,7 @@
 ** the JSON text the core writes (`request_text`).
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -13,35 +14,45 @@
 #include "ct_schema.h"
 #include "lcore.h"
 
-/* everything one call holds, in a userdata so a raise frees it */
-typedef struct call {
+/*
+** Everything one call holds.  It lives in the store's box and is reused
+** from call to call (no allocation, no finalizer per request); a call
+** cut short by a raise leaves it live, and the next call or the store's
+** close frees what it held.
+*/
+typedef struct lct_call {
   ct_arena a;
   ct_http_response res;
   ct_err body_err;
   int live;
 } call;
 
-static int call_gc(lua_State *L) {
-  call *c = (call *)lua_touserdata(L, 1);
+static void call_end(call *c) {
   if (c->live) {
     ct_http_response_free(&c->res);
     ct_arena_free(&c->a);
     c->live = 0;
   }
-  return 0;
 }
 
-static call *new_call(lua_State *L) {
-  call *c = (call *)lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
+void lct_request_close(box *b) {
+  if (b->call != NULL) {
+    call_end(b->call);
+    free(b->call);
+    b->call = NULL;
+  }
+}
+
+static call *new_call(lua_State *L, box *b) {
+  call *c = b->call;
+  if (c == NULL) {
+    c = b->call = (call *)calloc(1, sizeof *c);
+    if (c == NULL) luaL_error(L, "not enough memory");
+  }
+  call_end(c);
   ct_arena_init(&c->a);
   ct_http_response_init(&c->res);
   c->live = 1;
-  if (luaL_newmetatable(L, "crosstenant.call")) {
-    lua_pushcfunction(L, call_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
   return c;
 }
 
@@ -109,7 +120,7 @@ static call *answer(lua_State *L, box *b) {
     req.default_caller = &dflt;
   }
   req.base_url = luaL_optstring(L, 8, NULL);
-  c = new_call(L);
+  c = new_call(L, b);
   req.headers = read_headers(L, 5, c, &req.nheaders);
   switch (lua_type(L, 4)) {
     case LUA_TNONE:
@@ -282,9 +293,7 @@ static int s_request(lua_State *L) {
   lua_pushinteger(L, c->res.status);
   push_body(L, &c->res.r);
   push_headers(L, &c->res);
-  ct_http_response_free(&c->res);
-  ct_arena_free(&c->a);
-  c->live = 0;
+  call_end(c);
   return 3;
 }
 
@@ -298,9 +307,7 @@ static int s_request_text(lua_State *L) {
   if (c->res.r.shape == CT_R_NONE) lua_pushnil(L);
   else lua_pushlstring(L, c->res.body.p, c->res.body.len);
   push_headers(L, &c->res);
-  ct_http_response_free(&c->res);
-  ct_arena_free(&c->a);
-  c->live = 0;
+  call_end(c);
   return 3;
 }
 
@@ -328,7 +335,7 @@ static int s_op(lua_State *L) {
   req.job = luaL_optlstring(L, 5, NULL, &req.job_len);
   req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
   req.query = luaL_optlstring(L, 8, NULL, &req.query_len);
-  c = new_call(L);
+  c = new_call(L, b);
   switch (lua_type(L, 7)) {
     case LUA_TSTRING:
       req.http.body_kind = CT_BODY_TEXT;
@@ -346,9 +353,7 @@ static int s_op(lua_State *L) {
     return luaL_error(L, "not enough memory");
   lua_pushinteger(L, c->res.status);
   push_body(L, &c->res.r);
-  ct_http_response_free(&c->res);
-  ct_arena_free(&c->a);
-  c->live = 0;
+  call_end(c);
   return 2;
 }
 
