@@ -133,6 +133,42 @@ void ct_http_response_init(ct_http_response *res) {
   ct_buf_init(&res->r.client_request_id);
 }
 
+void ct_http_response_reset(ct_http_response *res) {
+  ct_buf *bufs[7];
+  size_t i;
+  bufs[0] = &res->client_request_id;
+  bufs[1] = &res->location;
+  bufs[2] = &res->body;
+  bufs[3] = &res->r.context;
+  bufs[4] = &res->r.next_link;
+  bufs[5] = &res->r.message;
+  bufs[6] = &res->r.client_request_id;
+  free(res->r.jobs);
+  free(res->r.tasks);
+  for (i = 0; i < 7; i++) {
+    ct_buf keep = *bufs[i];
+    if (keep.oom) {                 /* a buffer that failed starts over */
+      ct_buf_free(&keep);
+      ct_buf_init(&keep);
+    }
+    keep.len = 0;
+    if (keep.p != NULL) keep.p[0] = '\0';
+    *bufs[i] = keep;
+  }
+  {
+    ct_buf b[7];
+    for (i = 0; i < 7; i++) b[i] = *bufs[i];
+    memset(res, 0, sizeof *res);
+    res->client_request_id = b[0];
+    res->location = b[1];
+    res->body = b[2];
+    res->r.context = b[3];
+    res->r.next_link = b[4];
+    res->r.message = b[5];
+    res->r.client_request_id = b[6];
+  }
+}
+
 void ct_http_response_free(ct_http_response *res) {
   ct_buf_free(&res->client_request_id);
   ct_buf_free(&res->location);
@@ -215,6 +251,7 @@ typedef struct rq {
   str auth;               /* Authorization; p == NULL: none */
   str base;
   const char *version;    /* "beta" or "v1.0" */
+  int no_headers;         /* ct_request_op: no Location to write */
 } rq;
 
 /*
@@ -1186,6 +1223,7 @@ static int list(rq *q, const who *w, const route *r, int tasks,
 static void location(rq *q, const ct_job *j, const ct_task *t) {
   char id[37];
   ct_buf *b = &q->res->location;
+  if (q->no_headers) return;
   add_base(q, b);
   ct_buf_adds(b, JOBS);
   ct_buf_addc(b, '/');
@@ -1411,6 +1449,7 @@ int ct_request_op(ct_store *s, const ct_op_request *req,
   q.base.n = strlen(q.base.p);
   q.version = "beta";
   ct_arena_init(&q.a);
+  q.no_headers = 1;
   w.c = req->caller;
   w.read = w.write = 1;
   r.job.p = req->job ? req->job : "";

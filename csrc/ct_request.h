@@ -143,6 +143,9 @@ typedef struct ct_op_request {
 
 void ct_http_response_init(ct_http_response *res);
 void ct_http_response_free(ct_http_response *res);   /* idempotent */
+/* empty an answered response for the next request, keeping the memory
+   of its buffers (a front end answering many requests reuses one) */
+void ct_http_response_reset(ct_http_response *res);
 
 /*
 ** Answer one request: fills `res` (status, headers, records) without
@@ -155,7 +158,7 @@ int ct_request_run(ct_store *s, const ct_http_request *req,
 
 /*
 ** Run one operation for a known caller, on /beta, without a URL, a
-** token or a request id of its own (a refusal draws one for its error
+** token, response headers (no Location) or a request id of its own (a refusal draws one for its error
 ** body, as every refusal does): the methods' entry.  Returns as
 ** ct_request_run.
 */

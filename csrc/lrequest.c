@@ -27,9 +27,9 @@ typedef struct lct_call {
   int live;
 } call;
 
+/* the end of a call: the arena goes, the response's buffers stay */
 static void call_end(call *c) {
   if (c->live) {
-    ct_http_response_free(&c->res);
     ct_arena_free(&c->a);
     c->live = 0;
   }
@@ -38,6 +38,7 @@ static void call_end(call *c) {
 void lct_request_close(box *b) {
   if (b->call != NULL) {
     call_end(b->call);
+    ct_http_response_free(&b->call->res);
     free(b->call);
     b->call = NULL;
   }
@@ -48,10 +49,11 @@ static call *new_call(lua_State *L, box *b) {
   if (c == NULL) {
     c = b->call = (call *)calloc(1, sizeof *c);
     if (c == NULL) luaL_error(L, "not enough memory");
+    ct_http_response_init(&c->res);
   }
-  call_end(c);
+  ct_arena_free(&c->a);
   ct_arena_init(&c->a);
-  ct_http_response_init(&c->res);
+  ct_http_response_reset(&c->res);    /* keeps the buffers' memory */
   c->live = 1;
   return c;
 }
