@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ct_json.h"
+#include "ct_request.h"
 #include "ct_store.h"
 #include "ct_util.h"
 
@@ -233,6 +234,139 @@ static void bench_task_create(int preparsed) {
   for (k = 0; k < NJOBS; k++) free(jobs[k]);
 }
 
+/* a tree as JSON text, members in the tree's order: the floor's writer */
+static void write_tree(ct_buf *b, const ct_jval *v) {
+  size_t i;
+  switch (v->kind) {
+    case CT_JNULL: ct_buf_adds(b, "null"); break;
+    case CT_JFALSE: ct_buf_adds(b, "false"); break;
+    case CT_JTRUE: ct_buf_adds(b, "true"); break;
+    case CT_JINT: ct_buf_json_int(b, v->u.i); break;
+    case CT_JNUM: ct_buf_json_number(b, v->u.d); break;
+    case CT_JSTR: ct_buf_json_string(b, v->u.s, v->len); break;
+    case CT_JARR:
+    case CT_JEMPTY:
+      ct_buf_addc(b, '[');
+      for (i = 0; i < v->len; i++) {
+        if (i > 0) ct_buf_addc(b, ',');
+        write_tree(b, &v->u.items[i]);
+      }
+      ct_buf_addc(b, ']');
+      break;
+    case CT_JOBJ:
+      ct_buf_addc(b, '{');
+      for (i = 0; i < v->len; i++) {
+        if (i > 0) ct_buf_addc(b, ',');
+        ct_buf_json_string(b, v->u.items[i].key, v->u.items[i].keylen);
+        ct_buf_addc(b, ':');
+        write_tree(b, &v->u.items[i]);
+      }
+      ct_buf_addc(b, '}');
+      break;
+  }
+}
+
+/*
+** The core's request path alone, JSON text in, JSON text out:
+** ct_request on POST .../users with the seed task text (10 jobs, 1,999
+** each), against its floor: ct_json_parse of the same request text plus
+** the writer on the response the path gave (parsed before the clock).
+** Prints both and their ratio: the HTTP server's ceiling.
+*/
+static void bench_request(void) {
+  enum { NJOBS = 10, PER = PER_JOB - 1, N = NJOBS * PER };
+  static char *texts[N], *jobs[NJOBS], *urls[NJOBS];
+  static char *answers[N];
+  double tm[MAX_ROUNDS], tf[MAX_ROUNDS], m, f;
+  int r, i, k;
+  char extra[96];
+  for (k = 0; k < NJOBS; k++) {
+    char name[64], g[37];
+    snprintf(name, sizeof name, "request %d", k + 1);
+    jobs[k] = job_text(name, 0x20000000u, (unsigned)k + 1, 1);
+    for (i = 0; i < PER; i++) {
+      guid_text(g, 0x21000000u, (unsigned)k + 1, (unsigned)i + 1);
+      texts[k * PER + i] = task_text(g);
+    }
+  }
+  for (r = 0; r < rounds; r++) {
+    ct_store *s = new_store();
+    ct_http_response res;
+    ct_http_request req;
+    double t0;
+    for (k = 0; k < NJOBS; k++) {
+      char id[37];
+      ct_guid_format(&make_job(s, jobs[k])->id, id);
+      if (urls[k] == NULL) urls[k] = xmalloc(128);
+      snprintf(urls[k], 128, "/beta/solutions/migrations/"
+               "crossTenantMigrationJobs/%s/users", id);
+    }
+    memset(&req, 0, sizeof req);
+    req.method = "POST";
+    req.method_len = 4;
+    req.body_kind = CT_BODY_TEXT;
+    req.default_caller = &caller;
+    ct_http_response_init(&res);
+    t0 = cpu();
+    for (i = 0; i < N; i++) {
+      req.target = urls[i / PER];
+      req.target_len = strlen(req.target);
+      req.body = texts[i];
+      req.body_len = strlen(texts[i]);
+      ct_http_response_reset(&res);
+      if (ct_request(s, &req, &res) != 201) {
+        fprintf(stderr, "core_bench: request gave %d: %s\n", res.status,
+                res.body.p ? res.body.p : "");
+        exit(1);
+      }
+      sink += res.body.len;
+      if (r == 0) {
+        answers[i] = xmalloc(res.body.len + 1);
+        memcpy(answers[i], res.body.p, res.body.len + 1);
+      }
+    }
+    tm[r] = (cpu() - t0) / N * 1e9;
+    ct_http_response_free(&res);
+    ct_store_free(s);
+  }
+  for (r = 0; r < rounds; r++) {
+    ct_arena all;
+    const ct_jval **trees = xmalloc(N * sizeof *trees);
+    ct_buf out;
+    double t0;
+    ct_arena_init(&all);
+    ct_buf_init(&out);
+    for (i = 0; i < N; i++) trees[i] = parse(&all, answers[i]);
+    t0 = cpu();
+    for (i = 0; i < N; i++) {
+      ct_arena a;
+      ct_arena_init(&a);
+      sink += parse(&a, texts[i])->len;
+      ct_arena_free(&a);
+      out.len = 0;
+      write_tree(&out, trees[i]);
+      sink += out.len;
+    }
+    tf[r] = (cpu() - t0) / N * 1e9;
+    ct_buf_free(&out);
+    ct_arena_free(&all);
+    free(trees);
+  }
+  m = median(tm, rounds);
+  f = median(tf, rounds);
+  line("ct_json_parse + the writer, same texts (floor)", f, "");
+  snprintf(extra, sizeof extra, "%.2fx its floor", m / f);
+  line("ct_request POST .../users, text in, text out", m, extra);
+  for (i = 0; i < N; i++) {
+    free(texts[i]);
+    free(answers[i]);
+  }
+  for (k = 0; k < NJOBS; k++) {
+    free(jobs[k]);
+    free(urls[k]);
+  }
+}
+
 static void bench_job_create(int preparsed) {
   enum { NJOBS = 10 };
   char *texts[NJOBS];
@@ -427,6 +561,7 @@ int main(int argc, char **argv) {
   }
   bench_task_create(0);
   bench_task_create(1);
+  bench_request();
   bench_job_create(0);
   bench_job_create(1);
   bench_migration();
