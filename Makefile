@@ -248,7 +248,7 @@ build/bench/core_bench: bench/core_bench.c \
 # (regression, no fuzzing).  FUZZ_TARGETS=json picks targets.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
-FUZZ_TARGETS ?= request time guid json encode query
+FUZZ_TARGETS ?= request core_request time guid json encode query
 FUZZ_ARGS   ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -291,7 +291,7 @@ fuzz: fuzz-build
 	  echo "== fuzz $$t for $(FUZZ_TIME) s (log: build/fuzz/$$t.log)"; \
 	  $(FUZZ_ENV) ./build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
 	    -print_final_stats=1 -max_len=$$(case $$t in \
-	      request) echo $(FUZZ_MAXLEN_request);; json) echo $(FUZZ_MAXLEN_json);; \
+	      request|core_request) echo $(FUZZ_MAXLEN_request);; json) echo $(FUZZ_MAXLEN_json);; \
 	      encode) echo $(FUZZ_MAXLEN_encode);; time) echo $(FUZZ_MAXLEN_time);; \
 	      query) echo $(FUZZ_MAXLEN_query);; *) echo $(FUZZ_MAXLEN_guid);; esac) \
 	    $$(if [ -f fuzz/dict/$$t.dict ]; then echo -dict=fuzz/dict/$$t.dict; fi) \
