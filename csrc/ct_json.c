@@ -810,6 +810,11 @@ static int buf_room(ct_buf *b, size_t n)
 }
 
 /* the content stays NUL-terminated (not counted in len) */
+void ct_buf_reserve(ct_buf *b, size_t n)
+{
+  if (b->cap < n + 1) (void)buf_room(b, n - b->len);
+}
+
 void ct_buf_add(ct_buf *b, const char *s, size_t n)
 {
   if (buf_room(b, n) < 0) return;

@@ -92,6 +92,8 @@ typedef struct ct_buf {
 void ct_buf_init(ct_buf *b);
 void ct_buf_free(ct_buf *b);     /* idempotent */
 void ct_buf_add(ct_buf *b, const char *s, size_t n);
+/* room for `n` bytes in all (one allocation instead of many doublings) */
+void ct_buf_reserve(ct_buf *b, size_t n);
 void ct_buf_adds(ct_buf *b, const char *s);
 void ct_buf_addc(ct_buf *b, char c);
 /* a JSON string literal, quotes included: escapes ", \, control
