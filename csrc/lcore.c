@@ -885,7 +885,35 @@ static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
   int strkeys = 0, base;
   okey small[SMALL], *keys;
   if (depth > 100) luaL_error(L, "encode: table nested too deep (cycle?)");
-  luaL_checkstack(L, 6, NULL);
+  luaL_checkstack(L, SMALL + 6, NULL);
+  if (len == 0) {
+    /* no sequence part: an object or {}; read it in one pass when it is
+       small (every Graph object), its values kept on the stack */
+    base = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      if (lua_type(L, -2) != LUA_TSTRING)
+        luaL_error(L, "encode: a table key must be a string or a "
+                   "sequence index");
+      if (n == SMALL) {            /* a big one: the two-pass way below */
+        lua_settop(L, base);
+        n = 0;
+        goto twopass;
+      }
+      small[n].k = lua_tolstring(L, -2, &small[n].n);
+      small[n].rank = key_rank(small[n].k, small[n].n);
+      small[n].slot = base + (int)n + 1;
+      n++;
+      lua_insert(L, -2);
+    }
+    if (n == 0) {
+      ct_buf_adds(b, "[]");
+      return;
+    }
+    keys = small;
+    goto write;
+  }
+twopass:
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     n++;
@@ -924,6 +952,7 @@ static void enc_table(lua_State *L, ct_buf *b, int idx, int depth) {
     i++;
     lua_insert(L, -2);      /* the value stays, below the key */
   }
+write:
   if (n <= SMALL) {
     for (i = 1; i < n; i++) {          /* insertion sort */
       okey x = keys[i];
