@@ -837,6 +837,22 @@ void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   size_t i = 0, run;
+  /* the common case, nothing to escape: one copy */
+  for (run = 0; run < n; run++) {
+    unsigned char r = (unsigned char)s[run];
+    if (r < 0x20 || r == '"' || r == '\\') break;
+  }
+  if (run == n) {
+    char *p;
+    if (buf_room(b, n + 2) < 0) return;
+    p = b->p + b->len;
+    p[0] = '"';
+    if (n) memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    p[n + 2] = '\0';
+    b->len += n + 2;
+    return;
+  }
   ct_buf_addc(b, '"');
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
