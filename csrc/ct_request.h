@@ -10,6 +10,23 @@
 ** operation, the Graph error body, Location, request-id and
 ** client-request-id, $count as text.
 **
+** A front end (the HTTP server) answers one request so:
+**
+**   ct_http_request req = {0};            (C99: memset to 0)
+**   req.method = "POST"; req.method_len = 4;
+**   req.target = raw_target; ...          (path and query, as received)
+**   req.headers = h; req.nheaders = n;    (repeated names folded first,
+**                                          "a, b", as RFC 9110 allows)
+**   req.body_kind = len ? CT_BODY_TEXT : CT_BODY_NONE; req.body = ...;
+**   req.base_url = "http://127.0.0.1:8080";
+**   req.default_caller = tokens_required ? NULL : &caller;
+**   ct_http_response_init(&res);          (once; then reset per request)
+**   if (ct_request(store, &req, &res) < 0) answer 500;
+**   send res.status, Content-Type (res.content_type, if any),
+**   request-id, client-request-id, Location (if res.location.len),
+**   and res.body (res.body.len bytes; none for CT_R_NONE).
+**   ct_http_response_reset(&res);         (or _free at the end)
+**
 ** Memory: the response owns everything it holds; free it with
 ** ct_http_response_free.  Its record pointers (ct_result.job, .jobs,
 ** ...) stay valid until the next call that may remove a job

@@ -153,9 +153,16 @@ static void set_lstr(lua_State *L, const char *k, const char *v, size_t n) {
 
 static void push_headers(lua_State *L, const ct_http_response *res) {
   lua_createtable(L, 0, 4);
-  set_lstr(L, "request-id", res->request_id, 36);
-  set_lstr(L, "client-request-id", res->client_request_id.p,
-           res->client_request_id.len);
+  lua_pushlstring(L, res->request_id, 36);
+  if (res->client_request_id.len == 36 &&
+      memcmp(res->client_request_id.p, res->request_id, 36) == 0)
+    lua_pushvalue(L, -1);            /* none was sent: the same string */
+  else
+    lua_pushlstring(L, res->client_request_id.p
+                       ? res->client_request_id.p : "",
+                    res->client_request_id.len);
+  lua_setfield(L, -3, "client-request-id");
+  lua_setfield(L, -2, "request-id");
   if (res->content_type != NULL) {
     lua_pushstring(L, res->content_type);
     lua_setfield(L, -2, "Content-Type");
