@@ -34,6 +34,8 @@ build = {
             "csrc/ct_map.c",
             "csrc/ct_query.c",
             "csrc/ct_request.c",
+            "csrc/ct_request_auth.c",
+            "csrc/ct_request_url.c",
             "csrc/ct_response.c",
             "csrc/ct_schema.c",
             "csrc/ct_store.c",

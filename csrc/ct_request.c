@@ -10,73 +10,14 @@
 #include <string.h>
 
 #include "ct_query.h"
-#include "ct_request.h"
+#include "ct_request_int.h"
 #include "ct_schema.h"
 
 #define JOBS "solutions/migrations/crossTenantMigrationJobs"
-#define READ_SCOPE "CrossTenantContentMigration.Read.All"
-#define WRITE_SCOPE "CrossTenantContentMigration.ReadWrite.All"
 #define DEFAULT_TOP 20
 #define MAX_TOP 999
 
-/* ---------- small text helpers ---------- */
-
-typedef struct str { const char *p; size_t n; } str;
-
-static int lower(int c) {
-  return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-static int is_space(int c) {       /* Lua's %s: C's isspace, C locale */
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-static int is_alpha(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
-static int hexval(int c) {
-  if (is_digit(c)) return c - '0';
-  c = lower(c);
-  return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-/* case-insensitive: the n bytes of s equal NUL-terminated lowercase w */
-static int ieq(const char *s, size_t n, const char *w) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (w[i] == '\0' || lower((unsigned char)s[i]) != w[i]) return 0;
-  return w[n] == '\0';
-}
-static int eq(const char *s, size_t n, const char *w) {
-  return strlen(w) == n && memcmp(s, w, n) == 0;
-}
-
-/* at most `max` bytes of s, as Lua's s:sub(1, max) */
-static size_t upto(size_t n, size_t max) { return n < max ? n : max; }
-
-/*
-** Percent-decoding: every '%' takes two hex digits; `plus` also turns
-** '+' into a space (query strings).  Writes into a (out has room for n
-** bytes); returns the length, or -1 on a bad escape.
-*/
-static long unescape(const char *s, size_t n, char *out, int plus) {
-  size_t i, k = 0;
-  for (i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      int h, l;
-      if (n - i < 3) return -1;
-      h = hexval((unsigned char)s[i + 1]);
-      l = hexval((unsigned char)s[i + 2]);
-      if (h < 0 || l < 0) return -1;
-      out[k++] = (char)(h * 16 + l);
-      i += 2;
-    } else {
-      out[k++] = (plus && c == '+') ? ' ' : c;
-    }
-  }
-  return (long)k;
-}
+/* ---------- text ---------- */
 
 /* the bytes a nextLink leaves as they are */
 static int link_safe(int c) {
@@ -185,22 +126,6 @@ void ct_http_response_free(ct_http_response *res) {
 
 /* ---------- the request under way ---------- */
 
-#define OP_LIST_JOBS CT_OP_LIST_JOBS
-#define OP_CREATE_JOB CT_OP_CREATE_JOB
-#define OP_GET_JOB CT_OP_GET_JOB
-#define OP_UPDATE_JOB CT_OP_UPDATE_JOB
-#define OP_DELETE_JOB CT_OP_DELETE_JOB
-#define OP_VALIDATE CT_OP_VALIDATE
-#define OP_MIGRATE CT_OP_MIGRATE
-#define OP_CANCEL_JOB CT_OP_CANCEL_JOB
-#define OP_LIST_TASKS CT_OP_LIST_TASKS
-#define OP_CREATE_TASK CT_OP_CREATE_TASK
-#define OP_GET_TASK CT_OP_GET_TASK
-#define OP_CANCEL_TASK CT_OP_CANCEL_TASK
-#define OP_COUNT_JOBS CT_OP_COUNT_JOBS
-#define OP_COUNT_TASKS CT_OP_COUNT_TASKS
-#define OP__NONE CT_OP__COUNT
-
 /* the system query options Graph knows, and the ones each op takes */
 enum qopt {
   Q_FILTER, Q_SELECT, Q_ORDERBY, Q_COUNT, Q_EXPAND, Q_SKIP, Q_TOP,
@@ -235,31 +160,12 @@ typedef struct query {
   size_t nnames;
 } query;
 
-typedef struct who {
-  ct_caller c;
-  int read, write;
-  str *scopes;            /* the token's permissions, for a 403 */
-  size_t nscopes;
-} who;
-
-typedef struct rq {
-  ct_store *s;
-  const ct_http_request *req;
-  ct_http_response *res;
-  ct_arena a;
-  str crid;               /* client-request-id; p == NULL: none */
-  str auth;               /* Authorization; p == NULL: none */
-  str base;
-  const char *version;    /* "beta" or "v1.0" */
-  int no_headers;         /* ct_request_op: no Location to write */
-} rq;
-
 /*
 ** Every refusal goes through here: the Graph error body, with a fresh
 ** request id (as the Lua layer did: a refusal inside an operation draws
 ** a second id after the one the request drew).  Returns -1.
 */
-static int fail(rq *q, int status, const char *code, const char *inner,
+int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
                 const char *msg, size_t n) {
   ct_http_response *res = q->res;
   ct_result *r = &res->r;
@@ -298,12 +204,12 @@ static int fail(rq *q, int status, const char *code, const char *inner,
 }
 
 static int fail_err(rq *q, const ct_err *e) {
-  return fail(q, e->status, e->code, e->inner, e->message,
+  return ct_rq_fail(q, e->status, e->code, e->inner, e->message,
               strlen(e->message));
 }
 
 /* a refusal whose message is prefix + the value quoted + suffix */
-static int fail3(rq *q, int status, const char *code, const char *inner,
+int ct_rq_fail3(rq *q, int status, const char *code, const char *inner,
                  const char *pre, const char *s, size_t n,
                  const char *post) {
   ct_buf m;
@@ -312,511 +218,24 @@ static int fail3(rq *q, int status, const char *code, const char *inner,
   ct_buf_adds(&m, pre);
   ct_buf_add(&m, s, n);
   ct_buf_adds(&m, post);
-  r = fail(q, status, code, inner, m.p ? m.p : "", m.len);
+  r = ct_rq_fail(q, status, code, inner, m.p ? m.p : "", m.len);
   ct_buf_free(&m);
   return r;
 }
 
 static int bad_request(rq *q, const char *msg) {
-  return fail(q, 400, "invalidRequest", NULL, msg, strlen(msg));
+  return ct_rq_fail(q, 400, "invalidRequest", NULL, msg, strlen(msg));
 }
 
 static int query_error3(rq *q, const char *pre, const char *s, size_t n,
                         const char *post) {
-  return fail3(q, 400, "invalidRequest", "invalidQueryOption", pre, s, n,
+  return ct_rq_fail3(q, 400, "invalidRequest", "invalidQueryOption", pre, s, n,
                post);
 }
 
-static int not_found_seg(rq *q, str seg) {
-  return fail3(q, 404, "itemNotFound", NULL,
+int ct_rq_not_found_seg(rq *q, str seg) {
+  return ct_rq_fail3(q, 404, "itemNotFound", NULL,
                "Resource not found for the segment '", seg.p, seg.n, "'.");
-}
-
-/* ---------- headers ---------- */
-
-/* the two headers the path reads; a name given twice with different
-   values is refused, naming the later spelling */
-static int read_headers(rq *q) {
-  const ct_http_request *req = q->req;
-  size_t i, k;
-  for (i = 0; i < req->nheaders; i++) {
-    const ct_http_header *h = &req->headers[i];
-    for (k = 0; k < i; k++) {
-      const ct_http_header *o = &req->headers[k];
-      size_t j;
-      if (o->name_len != h->name_len) continue;
-      for (j = 0; j < h->name_len &&
-                  lower((unsigned char)o->name[j]) ==
-                  lower((unsigned char)h->name[j]); j++) ;
-      if (j < h->name_len) continue;
-      if (o->value_len != h->value_len ||
-          memcmp(o->value, h->value, h->value_len) != 0) {
-        q->crid.p = NULL;
-        return fail3(q, 400, "invalidRequest", NULL, "Header '", h->name,
-                     h->name_len, "' is given more than once with "
-                     "different values.");
-      }
-    }
-    if (ieq(h->name, h->name_len, "client-request-id")) {
-      q->crid.p = h->value ? h->value : "";
-      q->crid.n = h->value_len;
-    } else if (ieq(h->name, h->name_len, "authorization")) {
-      q->auth.p = h->value ? h->value : "";
-      q->auth.n = h->value_len;
-    }
-  }
-  return 0;
-}
-
-/* ---------- the caller: token or defaults ---------- */
-
-static int unauthenticated(rq *q, const char *msg) {
-  return fail(q, 401, "unauthenticated", NULL, msg, strlen(msg));
-}
-
-static int b64val(int c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (is_digit(c)) return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-/* base64url without padding into arena memory; NULL when malformed */
-static char *b64url(rq *q, const char *s, size_t n, size_t *outn) {
-  char *out;
-  size_t i, k = 0;
-  uint32_t bits = 0;
-  int nbits = 0;
-  if (n % 4 == 1) return NULL;
-  out = ct_arena_alloc(&q->a, n + 1);
-  if (out == NULL) return NULL;
-  for (i = 0; i < n; i++) {
-    int v = b64val((unsigned char)s[i]);
-    if (v < 0) return NULL;
-    bits = (bits << 6) | (uint32_t)v;
-    nbits += 6;
-    if (nbits >= 8) {
-      nbits -= 8;
-      out[k++] = (char)((bits >> nbits) & 0xff);
-    }
-  }
-  *outn = k;
-  return out;
-}
-
-static int tok_char(int c) { return is_alnum(c) || c == '_' || c == '-'; }
-
-static int str_cmp(const void *a, const void *b) {
-  const str *x = (const str *)a, *y = (const str *)b;
-  size_t n = x->n < y->n ? x->n : y->n;
-  int c = memcmp(x->p, y->p, n);
-  if (c != 0) return c;
-  return x->n < y->n ? -1 : x->n > y->n;
-}
-
-/* add a permission, once */
-static int add_scope(rq *q, who *w, const char *p, size_t n, size_t cap) {
-  size_t i;
-  for (i = 0; i < w->nscopes; i++)
-    if (w->scopes[i].n == n && memcmp(w->scopes[i].p, p, n) == 0) return 0;
-  if (w->nscopes == cap) return 0;
-  w->scopes[w->nscopes].p = p;
-  w->scopes[w->nscopes].n = n;
-  w->nscopes++;
-  if (eq(p, n, WRITE_SCOPE)) w->write = 1;
-  if (eq(p, n, READ_SCOPE)) w->read = 1;
-  (void)q;
-  return 0;
-}
-
-static int read_caller(rq *q, who *w) {
-  const char *s = q->auth.p, *tok, *payload, *text;
-  size_t n = q->auth.n, i = 6, t0, tn, dots[2], nd = 0, plen, cap;
-  ct_jval *claims;
-  const ct_jval *v;
-  ct_jerr je;
-  memset(w, 0, sizeof *w);
-  if (s == NULL) {
-    if (q->req->default_caller == NULL)
-      return unauthenticated(q, "Access token is empty.");
-    w->c = *q->req->default_caller;
-    w->read = w->write = 1;
-    return 0;
-  }
-  /* "Bearer" (any case), spaces, the token, optional trailing space */
-  if (n < 8 || !ieq(s, 6, "bearer") || s[6] != ' ')
-    goto not_bearer;
-  while (i < n && s[i] == ' ') i++;
-  t0 = i;
-  while (i < n && !is_space((unsigned char)s[i])) i++;
-  tn = i - t0;
-  while (i < n && is_space((unsigned char)s[i])) i++;
-  if (tn == 0 || i < n) goto not_bearer;
-  tok = s + t0;
-  for (i = 0; i < tn; i++) {
-    if (tok[i] == '.') {
-      if (nd == 2) goto malformed;
-      dots[nd++] = i;
-    } else if (!tok_char((unsigned char)tok[i])) {
-      goto malformed;
-    }
-  }
-  if (nd != 2) goto malformed;
-  payload = tok + dots[0] + 1;
-  text = b64url(q, payload, dots[1] - dots[0] - 1, &plen);
-  if (text == NULL) goto malformed;
-  if (ct_json_parse(&q->a, text, plen, &claims, &je) != 0) goto malformed;
-  if (!(claims->kind == CT_JOBJ ||
-        (claims->kind == CT_JARR && claims->len == 0)))
-    goto malformed;
-  v = claims->kind == CT_JOBJ ? ct_json_get(claims, "tid") : NULL;
-  if (v == NULL || v->kind != CT_JSTR ||
-      ct_guid_parse(v->u.s, v->len, &w->c.tenant) != 0)
-    return unauthenticated(q, "The access token has no valid 'tid' "
-                           "claim.");
-  v = ct_json_get(claims, "exp");
-  if (v != NULL) {
-    int64_t now = q->s->now, secs;
-    if (v->kind != CT_JINT)
-      return unauthenticated(q, "The access token's 'exp' claim must be "
-                             "an integer.");
-    secs = now / CT_TICKS_PER_SEC;
-    if (now % CT_TICKS_PER_SEC < 0) secs--;
-    if (v->u.i <= secs)
-      return unauthenticated(q, "The access token has expired.");
-  }
-  w->c.upn = "";
-  v = ct_json_get(claims, "upn");
-  if (v != NULL && v->kind != CT_JSTR)
-    return unauthenticated(q, "The access token's 'upn' claim must be a "
-                           "string.");
-  {
-    const ct_jval *oid = ct_json_get(claims, "oid");
-    if (oid != NULL && oid->kind != CT_JSTR)
-      return unauthenticated(q, "The access token's 'oid' claim must be "
-                             "a string.");
-    if (v != NULL) w->c.upn = v->u.s;
-    else if (oid != NULL) w->c.upn = oid->u.s;
-  }
-  {
-    const ct_jval *scp = ct_json_get(claims, "scp");
-    const ct_jval *roles = ct_json_get(claims, "roles");
-    cap = 0;
-    if (scp != NULL) {
-      if (scp->kind != CT_JSTR)
-        return unauthenticated(q, "The access token's 'scp' claim must "
-                               "be a string.");
-      cap += scp->len / 2 + 1;
-    }
-    if (roles != NULL) {
-      if (!(roles->kind == CT_JARR ||
-            (roles->kind == CT_JOBJ && roles->len == 0)))
-        return unauthenticated(q, "The access token's 'roles' claim "
-                               "must be an array of strings.");
-      if (roles->kind == CT_JARR) {
-        for (i = 0; i < roles->len; i++)
-          if (roles->u.items[i].kind != CT_JSTR)
-            return unauthenticated(q, "The access token's 'roles' claim "
-                                   "must be an array of strings.");
-        cap += roles->len;
-      }
-    }
-    w->scopes = cap ? ct_arena_alloc(&q->a, cap * sizeof(str)) : NULL;
-    if (cap && w->scopes == NULL) return -2;
-    if (scp != NULL) {
-      const char *p = scp->u.s;
-      size_t m = scp->len, k = 0;
-      while (k < m) {
-        size_t b;
-        while (k < m && is_space((unsigned char)p[k])) k++;
-        b = k;
-        while (k < m && !is_space((unsigned char)p[k])) k++;
-        if (k > b) add_scope(q, w, p + b, k - b, cap);
-      }
-    }
-    if (roles != NULL && roles->kind == CT_JARR)
-      for (i = 0; i < roles->len; i++)
-        add_scope(q, w, roles->u.items[i].u.s, roles->u.items[i].len, cap);
-  }
-  if (w->write) w->read = 1;
-  return 0;
-not_bearer:
-  return unauthenticated(q, "The Authorization header must be 'Bearer "
-                         "<token>'.");
-malformed:
-  return unauthenticated(q, "The access token is malformed: it is not a "
-                         "JWT with a JSON object payload.");
-}
-
-static int deny(rq *q, const who *w, int write) {
-  ct_buf m;
-  size_t i;
-  int r;
-  ct_buf_init(&m);
-  ct_buf_adds(&m, "Missing permissions on the request. The API requires "
-              "one of '");
-  ct_buf_adds(&m, write ? WRITE_SCOPE : READ_SCOPE ", " WRITE_SCOPE);
-  ct_buf_adds(&m, "'. Permissions on the request: '");
-  if (w->nscopes > 1) qsort(w->scopes, w->nscopes, sizeof(str), str_cmp);
-  for (i = 0; i < w->nscopes; i++) {
-    if (i > 0) ct_buf_addc(&m, ' ');
-    ct_buf_add(&m, w->scopes[i].p, w->scopes[i].n);
-  }
-  ct_buf_adds(&m, "'.");
-  r = fail(q, 403, "accessDenied", NULL, m.p ? m.p : "", m.len);
-  ct_buf_free(&m);
-  return r;
-}
-
-/* ---------- the URL ---------- */
-
-typedef struct url {
-  str *segs;              /* decoded path segments, in the arena */
-  size_t nsegs;
-  str qs;                 /* the raw query string */
-} url;
-
-/* scheme and host of the base URL */
-static void base_parts(str base, str *scheme, str *host) {
-  size_t i = 0;
-  while (i < base.n && base.p[i] != ':') i++;
-  scheme->p = base.p;
-  scheme->n = i;
-  host->p = base.p + (i + 3 <= base.n ? i + 3 : base.n);
-  host->n = base.n - (size_t)(host->p - base.p);
-}
-
-static int ieq_str(const char *a, size_t n, str b) {
-  size_t i;
-  if (n != b.n) return 0;
-  for (i = 0; i < n; i++)
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b.p[i]))
-      return 0;
-  return 1;
-}
-
-static int parse_url(rq *q, url *u) {
-  const char *s = q->req->target, *rest = s, *path;
-  size_t n = q->req->target_len, i, restn = n, pathn;
-  u->nsegs = 0;
-  if (n > 0 && is_alpha((unsigned char)s[0])) {
-    i = 1;
-    while (i < n && (is_alnum((unsigned char)s[i]) || s[i] == '+' ||
-                     s[i] == '.' || s[i] == '-')) i++;
-    if (i + 3 <= n && memcmp(s + i, "://", 3) == 0) {
-      size_t h = i + 3, e = h;
-      str scheme, host;
-      base_parts(q->base, &scheme, &host);
-      while (e < n && s[e] != '/' && s[e] != '?' && s[e] != '#') e++;
-      if (!ieq_str(s, i, scheme) || !ieq_str(s + h, e - h, host)) {
-        ct_buf m;
-        int r;
-        ct_buf_init(&m);
-        ct_buf_adds(&m, "Unknown host or scheme in '");
-        ct_buf_add(&m, s, upto(n, 200));
-        ct_buf_adds(&m, "'; the model answers ");
-        ct_buf_add(&m, q->base.p, q->base.n);
-        ct_buf_adds(&m, ".");
-        r = fail(q, 404, "itemNotFound", NULL, m.p ? m.p : "", m.len);
-        ct_buf_free(&m);
-        return r;
-      }
-      rest = s + e;
-      restn = n - e;
-    }
-  }
-  for (i = 0; i < restn && rest[i] != '#'; i++) ;
-  restn = i;
-  for (i = 0; i < restn && rest[i] != '?'; i++) ;
-  path = rest;
-  pathn = i;
-  u->qs.p = i < restn ? rest + i + 1 : rest + restn;
-  u->qs.n = i < restn ? restn - i - 1 : 0;
-  if (pathn == 0 || path[0] != '/') {
-    ct_buf m;
-    int r;
-    ct_buf_init(&m);
-    ct_buf_adds(&m, "The URL must start with '/' or '");
-    ct_buf_add(&m, q->base.p, q->base.n);
-    ct_buf_adds(&m, "/'.");
-    r = fail(q, 400, "invalidRequest", NULL, m.p ? m.p : "", m.len);
-    ct_buf_free(&m);
-    return r;
-  }
-  u->nsegs = 1;
-  for (i = 1; i < pathn; i++) u->nsegs += path[i] == '/';
-  u->segs = ct_arena_alloc(&q->a, u->nsegs * sizeof(str));
-  if (u->segs == NULL) return -2;
-  u->nsegs = 0;
-  i = 1;
-  for (;;) {
-    size_t b = i;
-    long k;
-    char *d;
-    while (i < pathn && path[i] != '/') i++;
-    d = ct_arena_alloc(&q->a, i - b + 1);
-    if (d == NULL) return -2;
-    k = unescape(path + b, i - b, d, 0);
-    if (k < 0)
-      return fail3(q, 400, "invalidRequest", NULL,
-                   "The URL has a bad percent-escape in '", path + b,
-                   upto(i - b, 200), "'.");
-    d[k] = '\0';
-    u->segs[u->nsegs].p = d;
-    u->segs[u->nsegs].n = (size_t)k;
-    u->nsegs++;
-    if (i >= pathn) break;
-    i++;
-  }
-  q->version = "beta";
-  if (u->nsegs > 0 && (ieq(u->segs[0].p, u->segs[0].n, "beta") ||
-                       ieq(u->segs[0].p, u->segs[0].n, "v1.0"))) {
-    q->version = lower((unsigned char)u->segs[0].p[0]) == 'b' ? "beta"
-                                                             : "v1.0";
-    u->segs++;
-    u->nsegs--;
-  }
-  return 0;
-}
-
-/* ---------- routing ---------- */
-
-enum kind {
-  K_JOBS, K_JOB, K_VALIDATE, K_MIGRATE, K_CANCEL, K_USERS, K_USER,
-  K_USERCANCEL, K_JOBSCOUNT, K_USERSCOUNT
-};
-
-typedef struct route {
-  int kind;
-  str job, task;
-  int byname;
-} route;
-
-/* methods of each kind: GET, POST, PATCH, DELETE -> op */
-static const signed char kind_ops[][4] = {
-  { OP_LIST_JOBS, OP_CREATE_JOB, -1, -1 },
-  { OP_GET_JOB, -1, OP_UPDATE_JOB, OP_DELETE_JOB },
-  { -1, OP_VALIDATE, -1, -1 },
-  { -1, OP_MIGRATE, -1, -1 },
-  { -1, OP_CANCEL_JOB, -1, -1 },
-  { OP_LIST_TASKS, OP_CREATE_TASK, -1, -1 },
-  { OP_GET_TASK, -1, -1, -1 },
-  { -1, OP_CANCEL_TASK, -1, -1 },
-  { OP_COUNT_JOBS, -1, -1, -1 },
-  { OP_COUNT_TASKS, -1, -1, -1 },
-};
-/* what a 405 lists, sorted */
-static const char *const kind_allows[] = {
-  "GET, POST", "DELETE, GET, PATCH", "POST", "POST", "POST", "GET, POST",
-  "GET", "POST", "GET", "GET"
-};
-
-/*
-** The collection segment with a key in parentheses:
-** crossTenantMigrationJobs(displayName='x') or ('x').  Returns 1 with
-** the key (quotes undoubled, in the arena), 0 when the segment is not
-** of this form, -1 when it is but the key is malformed.
-*/
-static int key_in_parens(rq *q, str seg, str *key, int *byname) {
-  static const char coll[] = "crosstenantmigrationjobs(";
-  size_t cn = sizeof coll - 1, b, e, i, k;
-  const char *s = seg.p;
-  char *out;
-  if (seg.n < cn + 1 || !ieq(s, cn, coll) || s[seg.n - 1] != ')')
-    return 0;
-  b = cn;
-  e = seg.n - 1;                  /* inner is s[b, e) */
-  i = b;
-  while (i < e && is_space((unsigned char)s[i])) i++;
-  *byname = 0;
-  if (i + 11 <= e && ieq(s + i, 11, "displayname")) {
-    size_t j = i + 11;
-    while (j < e && is_space((unsigned char)s[j])) j++;
-    if (j < e && s[j] == '=') {
-      j++;
-      while (j < e && is_space((unsigned char)s[j])) j++;
-      i = j;
-      *byname = 1;
-    }
-  }
-  if (i >= e || s[i] != '\'') return -1;
-  while (e > i + 1 && is_space((unsigned char)s[e - 1])) e--;
-  if (e <= i + 1 || s[e - 1] != '\'') return -1;
-  /* the key is s[i+1, e-1), with '' meaning ' */
-  out = ct_arena_alloc(&q->a, e - i);
-  if (out == NULL) return -2;
-  k = 0;
-  for (b = i + 1; b < e - 1; b++) {
-    out[k++] = s[b];
-    if (s[b] == '\'' && b + 1 < e - 1 && s[b + 1] == '\'') b++;
-  }
-  out[k] = '\0';
-  key->p = out;
-  key->n = k;
-  return 1;
-}
-
-static int find_route(rq *q, const url *u, route *r) {
-  const str *sg = u->segs;
-  size_t ns = u->nsegs, n = 4, rest;
-  static const str empty = { "", 0 };
-  int kp;
-#define SEG(i) ((i) <= ns ? sg[(i) - 1] : empty)
-#define NF(i) not_found_seg(q, SEG(i))
-  memset(r, 0, sizeof *r);
-  if (ns < 1 || !ieq(sg[0].p, sg[0].n, "solutions")) return NF(1);
-  if (ns < 2 || !ieq(sg[1].p, sg[1].n, "migrations")) return NF(2);
-  if (ns < 3) return NF(3);
-  kp = key_in_parens(q, sg[2], &r->job, &r->byname);
-  if (kp == -2) return -2;
-  if (kp < 0) return NF(3);
-  if (kp == 0) {
-    if (!ieq(sg[2].p, sg[2].n, "crosstenantmigrationjobs")) return NF(3);
-    if (ns == 3) {
-      r->kind = K_JOBS;
-      return 0;
-    }
-    if (ns == 4 && eq(sg[3].p, sg[3].n, "$count")) {
-      r->kind = K_JOBSCOUNT;
-      return 0;
-    }
-    r->job = sg[3];
-    r->byname = 0;
-    n = 5;
-  }
-  if (r->job.n == 0) return NF(n - 1);
-  rest = ns + 1 - n;
-  if (rest == 0) {
-    r->kind = K_JOB;
-    return 0;
-  }
-  {
-    str a = sg[n - 1];
-    if (rest == 1) {
-      if (ieq(a.p, a.n, "validate")) r->kind = K_VALIDATE;
-      else if (ieq(a.p, a.n, "migrate")) r->kind = K_MIGRATE;
-      else if (ieq(a.p, a.n, "cancel")) r->kind = K_CANCEL;
-      else if (ieq(a.p, a.n, "users")) r->kind = K_USERS;
-      else return NF(n);
-      return 0;
-    }
-    if (!ieq(a.p, a.n, "users")) return NF(n);
-  }
-  r->task = sg[n];
-  if (r->task.n == 0) return NF(n + 1);
-  if (rest == 2) {
-    r->kind = eq(r->task.p, r->task.n, "$count") ? K_USERSCOUNT : K_USER;
-    return 0;
-  }
-  if (rest == 3 && ieq(sg[n + 1].p, sg[n + 1].n, "cancel")) {
-    r->kind = K_USERCANCEL;
-    return 0;
-  }
-  return NF(n + 2);
-#undef SEG
-#undef NF
 }
 
 /* ---------- query options ---------- */
@@ -922,8 +341,8 @@ static int parse_query(rq *q, str qs, query *o) {
     vd = ct_arena_alloc(&q->a, (eqp < e ? e - eqp - 1 : 0) + 1);
     if (kd == NULL || vd == NULL) return -2;
     kd[0] = '$';
-    kn = unescape(qs.p + b, eqp - b, kd + 1, 1);
-    vn = eqp < e ? unescape(qs.p + eqp + 1, e - eqp - 1, vd, 1) : 0;
+    kn = ct_rq_unescape(qs.p + b, eqp - b, kd + 1, 1);
+    vn = eqp < e ? ct_rq_unescape(qs.p + eqp + 1, e - eqp - 1, vd, 1) : 0;
     if (kn < 0 || vn < 0)
       return query_error3(q, "The query string has a bad percent-escape "
                           "in '", qs.p + b, upto(e - b, 60), "'.");
@@ -1352,7 +771,7 @@ static int run(rq *q) {
   query o;
   int op, mi, rc;
   memset(&u, 0, sizeof u);
-  if ((rc = read_headers(q)) != 0) return rc;
+  if ((rc = ct_rq_read_headers(q)) != 0) return rc;
   method = mn < sizeof mbuf ? mbuf : ct_arena_alloc(&q->a, mn + 1);
   if (method == NULL) return -2;
   for (i = 0; i < mn; i++) {
@@ -1360,20 +779,20 @@ static int run(rq *q) {
     method[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
   }
   method[mn] = '\0';
-  if ((rc = read_caller(q, &w)) != 0) return rc;
-  if ((rc = parse_url(q, &u)) != 0) return rc;
-  if ((rc = find_route(q, &u, &r)) != 0) return rc;
+  if ((rc = ct_rq_read_caller(q, &w)) != 0) return rc;
+  if ((rc = ct_rq_parse_url(q, &u)) != 0) return rc;
+  if ((rc = ct_rq_find_route(q, &u, &r)) != 0) return rc;
   mi = method_index(method, mn);
-  op = mi < 0 ? -1 : kind_ops[r.kind][mi];
+  op = ct_rq_route_op(r.kind, mi);
   if (op < 0) {
     ct_buf m;
     ct_buf_init(&m);
     ct_buf_adds(&m, "The method '");
     ct_buf_add(&m, method, mn);
     ct_buf_adds(&m, "' is not allowed on this resource; it takes ");
-    ct_buf_adds(&m, kind_allows[r.kind]);
+    ct_buf_adds(&m, ct_rq_route_allows(r.kind));
     ct_buf_adds(&m, ".");
-    rc = fail(q, 405, "notSupported", NULL, m.p ? m.p : "", m.len);
+    rc = ct_rq_fail(q, 405, "notSupported", NULL, m.p ? m.p : "", m.len);
     ct_buf_free(&m);
     return rc;
   }
@@ -1381,14 +800,14 @@ static int run(rq *q) {
     int reads = op == OP_LIST_JOBS || op == OP_GET_JOB ||
                 op == OP_LIST_TASKS || op == OP_GET_TASK ||
                 op == OP_COUNT_JOBS || op == OP_COUNT_TASKS;
-    if (reads ? !w.read : !w.write) return deny(q, &w, !reads);
+    if (reads ? !w.read : !w.write) return ct_rq_deny(q, &w, !reads);
   }
   /* (issue 12: a fault or throttling check goes here -- the caller and
      the operation are known, nothing has run yet) */
   if ((rc = parse_query(q, u.qs, &o)) != 0) return rc;
   if (mi != 0) {
     if (o.nopts > 0)
-      return fail3(q, 400, "invalidRequest", "invalidQueryOption",
+      return ct_rq_fail3(q, 400, "invalidRequest", "invalidQueryOption",
                      "Query options are not allowed on a ", method, mn,
                      " request.");
   } else if ((rc = check_query(q, op, &o)) != 0) {
