@@ -838,6 +838,7 @@ int ct_request_run(ct_store *s, const ct_http_request *req,
                    ct_http_response *res) {
   rq q;
   int rc;
+  ct_http_response_reset(res);      /* a response may be reused as is */
   memset(&q, 0, sizeof q);
   q.s = s;
   q.req = req;
@@ -858,6 +859,7 @@ int ct_request_op(ct_store *s, const ct_op_request *req,
   query o;
   str qs;
   int rc;
+  ct_http_response_reset(res);
   memset(&q, 0, sizeof q);
   memset(&w, 0, sizeof w);
   memset(&r, 0, sizeof r);

@@ -20,12 +20,12 @@
 **   req.body_kind = len ? CT_BODY_TEXT : CT_BODY_NONE; req.body = ...;
 **   req.base_url = "http://127.0.0.1:8080";
 **   req.default_caller = tokens_required ? NULL : &caller;
-**   ct_http_response_init(&res);          (once; then reset per request)
+**   ct_http_response_init(&res);          (once; each call empties it)
 **   if (ct_request(store, &req, &res) < 0) answer 500;
 **   send res.status, Content-Type (res.content_type, if any),
 **   request-id, client-request-id, Location (if res.location.len),
 **   and res.body (res.body.len bytes; none for CT_R_NONE).
-**   ct_http_response_reset(&res);         (or _free at the end)
+**   ct_http_response_free(&res);          (at the end)
 **
 ** Memory: the response owns everything it holds; free it with
 ** ct_http_response_free.  Its record pointers (ct_result.job, .jobs,
@@ -165,8 +165,8 @@ void ct_http_response_free(ct_http_response *res);   /* idempotent */
 void ct_http_response_reset(ct_http_response *res);
 
 /*
-** Answer one request: fills `res` (status, headers, records) without
-** writing the body text.  A refused request changes nothing in the
+** Answer one request: empties `res` (keeping its buffers' memory) and
+** fills it (status, headers, records) without writing the body text.  A refused request changes nothing in the
 ** store (it only draws request ids).  Returns res->status, or -1 when
 ** memory ran out (res is then a 500 with no usable body).
 */
