@@ -166,8 +166,8 @@ typedef struct query {
 ** a second id after the one the request drew).  Returns -1.
 */
 int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
-                const char *msg, size_t n) {
-  ct_http_response *res = q->res;
+               const char *msg, size_t n) {
+               ct_http_response *res = q->res;
   ct_result *r = &res->r;
   ct_guid g;
   ct_time t;
@@ -205,14 +205,14 @@ int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
 
 static int fail_err(rq *q, const ct_err *e) {
   return ct_rq_fail(q, e->status, e->code, e->inner, e->message,
-              strlen(e->message));
+                    strlen(e->message));
 }
 
 /* a refusal whose message is prefix + the value quoted + suffix */
 int ct_rq_fail3(rq *q, int status, const char *code, const char *inner,
-                 const char *pre, const char *s, size_t n,
-                 const char *post) {
-  ct_buf m;
+                const char *pre, const char *s, size_t n,
+                const char *post) {
+                ct_buf m;
   int r;
   ct_buf_init(&m);
   ct_buf_adds(&m, pre);
@@ -229,13 +229,14 @@ static int bad_request(rq *q, const char *msg) {
 
 static int query_error3(rq *q, const char *pre, const char *s, size_t n,
                         const char *post) {
-  return ct_rq_fail3(q, 400, "invalidRequest", "invalidQueryOption", pre, s, n,
-               post);
+  return ct_rq_fail3(q, 400, "invalidRequest", "invalidQueryOption", pre,
+                     s, n, post);
 }
 
 int ct_rq_not_found_seg(rq *q, str seg) {
   return ct_rq_fail3(q, 404, "itemNotFound", NULL,
-               "Resource not found for the segment '", seg.p, seg.n, "'.");
+                     "Resource not found for the segment '", seg.p, seg.n,
+                     "'.");
 }
 
 /* ---------- query options ---------- */
@@ -808,8 +809,8 @@ static int run(rq *q) {
   if (mi != 0) {
     if (o.nopts > 0)
       return ct_rq_fail3(q, 400, "invalidRequest", "invalidQueryOption",
-                     "Query options are not allowed on a ", method, mn,
-                     " request.");
+                         "Query options are not allowed on a ", method, mn,
+                         " request.");
   } else if ((rc = check_query(q, op, &o)) != 0) {
     return rc;
   }

@@ -166,18 +166,19 @@ void ct_http_response_reset(ct_http_response *res);
 
 /*
 ** Answer one request: empties `res` (keeping its buffers' memory) and
-** fills it (status, headers, records) without writing the body text.  A refused request changes nothing in the
-** store (it only draws request ids).  Returns res->status, or -1 when
-** memory ran out (res is then a 500 with no usable body).
+** fills it (status, headers, records) without writing the body text.
+** A refused request changes nothing in the store (it only draws request
+** ids).  Returns res->status, or -1 when memory ran out (res is then a
+** 500 with no usable body).
 */
 int ct_request_run(ct_store *s, const ct_http_request *req,
                    ct_http_response *res);
 
 /*
 ** Run one operation for a known caller, on /beta, without a URL, a
-** token, response headers (no Location) or a request id of its own (a refusal draws one for its error
-** body, as every refusal does): the methods' entry.  Returns as
-** ct_request_run.
+** token, response headers (no Location) or a request id of its own (a
+** refusal draws one for its error body, as every refusal does): the
+** methods' entry.  Returns as ct_request_run.
 */
 int ct_request_op(ct_store *s, const ct_op_request *req,
                   ct_http_response *res);

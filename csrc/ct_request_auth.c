@@ -31,8 +31,8 @@ int ct_rq_read_headers(rq *q) {
           memcmp(o->value, h->value, h->value_len) != 0) {
         q->crid.p = NULL;
         return ct_rq_fail3(q, 400, "invalidRequest", NULL, "Header '", h->name,
-                     h->name_len, "' is given more than once with "
-                     "different values.");
+                           h->name_len, "' is given more than once with "
+                           "different values.");
       }
     }
     if (ieq(h->name, h->name_len, "client-request-id")) {

@@ -124,8 +124,8 @@ int ct_rq_parse_url(rq *q, url *u) {
     k = ct_rq_unescape(path + b, i - b, d, 0);
     if (k < 0)
       return ct_rq_fail3(q, 400, "invalidRequest", NULL,
-                   "The URL has a bad percent-escape in '", path + b,
-                   upto(i - b, 200), "'.");
+                         "The URL has a bad percent-escape in '", path + b,
+                         upto(i - b, 200), "'.");
     d[k] = '\0';
     u->segs[u->nsegs].p = d;
     u->segs[u->nsegs].n = (size_t)k;
@@ -217,7 +217,7 @@ int ct_rq_find_route(rq *q, const url *u, route *r) {
   int kp;
 #define SEG(i) ((i) <= ns ? sg[(i) - 1] : empty)
 #define NF(i) ct_rq_not_found_seg(q, SEG(i))
-  memset(r, 0, sizeof *r);
+                                  memset(r, 0, sizeof *r);
   if (ns < 1 || !ieq(sg[0].p, sg[0].n, "solutions")) return NF(1);
   if (ns < 2 || !ieq(sg[1].p, sg[1].n, "migrations")) return NF(2);
   if (ns < 3) return NF(3);
