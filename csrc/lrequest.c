@@ -15,29 +15,38 @@
 #include "lcore.h"
 
 /*
-** Everything one call holds.  It lives in the store's box and is reused
-** from call to call (no allocation, no finalizer per request); a call
-** cut short by a raise leaves it live, and the next call or the store's
-** close frees what it held.
+** Everything one call holds.  The store's box keeps one and reuses it
+** from call to call (no allocation, no finalizer per request).  It is
+** busy while a call reads from it; a call that starts meanwhile (from
+** a finalizer the collector runs during the first) gets a fresh one in
+** a userdata instead.  A call cut short by a raise (out of memory) leaves
+** the box's busy: later calls take fresh ones, and the store's close
+** frees it.
 */
 typedef struct lct_call {
   ct_arena a;
   ct_http_response res;
   ct_err body_err;
-  int live;
+  int busy;
+  int own;                 /* 1: the box's; 0: a userdata's */
 } call;
 
 /* the end of a call: the arena goes, the response's buffers stay */
 static void call_end(call *c) {
-  if (c->live) {
-    ct_arena_free(&c->a);
-    c->live = 0;
-  }
+  ct_arena_free(&c->a);
+  c->busy = 0;
+}
+
+static int call_gc(lua_State *L) {
+  call *c = (call *)lua_touserdata(L, 1);
+  ct_arena_free(&c->a);
+  ct_http_response_free(&c->res);
+  return 0;
 }
 
 void lct_request_close(box *b) {
   if (b->call != NULL) {
-    call_end(b->call);
+    ct_arena_free(&b->call->a);
     ct_http_response_free(&b->call->res);
     free(b->call);
     b->call = NULL;
@@ -49,13 +58,44 @@ static call *new_call(lua_State *L, box *b) {
   if (c == NULL) {
     c = b->call = (call *)calloc(1, sizeof *c);
     if (c == NULL) luaL_error(L, "not enough memory");
+    ct_arena_init(&c->a);
     ct_http_response_init(&c->res);
+    c->own = 1;
   }
-  ct_arena_free(&c->a);
-  ct_arena_init(&c->a);
-  ct_http_response_reset(&c->res);    /* keeps the buffers' memory */
-  c->live = 1;
+  if (c->busy) {                    /* nested: a call of its own */
+    c = (call *)lua_newuserdatauv(L, sizeof *c, 0);
+    memset(c, 0, sizeof *c);
+    ct_arena_init(&c->a);
+    ct_http_response_init(&c->res);
+    if (luaL_newmetatable(L, "crosstenant.call")) {
+      lua_pushcfunction(L, call_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);        /* stays on the stack: anchored */
+  } else {
+    ct_arena_free(&c->a);
+    ct_arena_init(&c->a);
+    ct_http_response_reset(&c->res);  /* keeps the buffers' memory */
+  }
+  c->busy = 1;
   return c;
+}
+
+/* the headers table at idx: raises unless names are strings and values
+   strings or numbers */
+static void check_headers(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    int t = lua_type(L, -1);
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "bad argument #4 to 'request' (header names must be "
+                 "strings)");
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+      luaL_error(L, "bad argument #4 to 'request' (header '%s' must be a "
+                 "string)", lua_tostring(L, -2));
+    lua_pop(L, 1);
+  }
 }
 
 /* the headers table at idx as an array in the arena; names and values
@@ -122,6 +162,10 @@ static call *answer(lua_State *L, box *b) {
     req.default_caller = &dflt;
   }
   req.base_url = luaL_optstring(L, 8, NULL);
+  if (!lua_isnoneornil(L, 4) && lua_type(L, 4) != LUA_TSTRING &&
+      !lua_istable(L, 4))
+    luaL_typeerror(L, 4, "string, table or nil");
+  check_headers(L, 5);              /* every raise before new_call */
   c = new_call(L, b);
   req.headers = read_headers(L, 5, c, &req.nheaders);
   switch (lua_type(L, 4)) {

@@ -503,6 +503,29 @@ describe("the core's request path", function()
                      e4.error.message)
   end)
 
+  it("answers on after a call that raised, and from a finalizer that runs " ..
+     "during a request", function()
+    assert.has_error(function()
+      graph._core:request("GET", JOBS, nil, { [1] = "x" }, F.TARGET, "u")
+    end, "bad argument #4 to 'request' (header names must be strings)")
+    assert.has_error(function()
+      graph._core:request("GET", JOBS, 5, nil, F.TARGET, "u")
+    end)
+    local inner
+    for _ = 1, 200 do           -- garbage whose finalizer makes a request
+      setmetatable({}, { __gc = function()
+        inner = select(1, graph:request("GET", JOBS .. "/" .. job.id))
+      end })
+    end
+    local status, body = graph:request("GET", JOBS .. "?$expand=users")
+    collectgarbage()
+    assert.are.equal(200, status)
+    assert.are.equal(job.id, body.value[1].id)
+    assert.are.equal(3, #body.value[1].users)
+    assert.are.equal(200, inner)
+    assert.are.equal(200, (graph:request("GET", JOBS .. "/" .. job.id)))
+  end)
+
   it("writes $count as text/plain", function()
     local s, text, h = graph._core:request_text("GET", JOBS .. "/$count",
       nil, nil, F.TARGET, "u")
