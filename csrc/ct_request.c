@@ -754,6 +754,51 @@ static int dispatch(rq *q, const who *w, int op, const route *r,
 
 /* ---------- the request ---------- */
 
+/*
+** ct_fault_decide for this request: the path under
+** /solutions/migrations ("/" and the decoded segments after it; NULL
+** when the path is not under it) and the caller as "tenant/app".
+*/
+static int fault_check(rq *q, const who *w, const char *method,
+                       const url *u) {
+  const ct_http_request *req = q->req;
+  ct_fault_answer a;
+  ct_buf path, caller;
+  char tid[37];
+  int st, under = u->nsegs >= 2 &&
+                  ieq(u->segs[0].p, u->segs[0].n, "solutions") &&
+                  ieq(u->segs[1].p, u->segs[1].n, "migrations");
+  size_t i;
+  ct_buf_init(&path);
+  ct_buf_init(&caller);
+  if (under) {
+    ct_buf_addc(&path, '/');
+    for (i = 2; i < u->nsegs; i++) {
+      if (i > 2) ct_buf_addc(&path, '/');
+      ct_buf_add(&path, u->segs[i].p, u->segs[i].n);
+    }
+  }
+  ct_guid_format(&w->c.tenant, tid);
+  ct_buf_add(&caller, tid, 36);
+  ct_buf_addc(&caller, '/');
+  ct_buf_add(&caller, w->app.p, w->app.n);
+  if (path.oom || caller.oom) {
+    ct_buf_free(&path);
+    ct_buf_free(&caller);
+    return -2;
+  }
+  st = ct_fault_decide(&q->s->faultstate,
+                       req->has_fault_now ? req->fault_now : q->s->now,
+                       method, under ? path.p : NULL, under ? path.len : 0,
+                       caller.p, caller.len, &a);
+  ct_buf_free(&path);
+  ct_buf_free(&caller);
+  if (st == 0) return 0;
+  ct_rq_fail(q, a.status, a.code, a.inner, a.message, strlen(a.message));
+  q->res->retry_after = a.retry_after;
+  return -1;
+}
+
 static int method_index(const char *m, size_t n) {
   if (eq(m, n, "GET")) return 0;
   if (eq(m, n, "POST")) return 1;
@@ -782,6 +827,11 @@ static int run(rq *q) {
   method[mn] = '\0';
   if ((rc = ct_rq_read_caller(q, &w)) != 0) return rc;
   if ((rc = ct_rq_parse_url(q, &u)) != 0) return rc;
+  /* throttling and transient faults: the caller and the path are known,
+     nothing else is checked yet and nothing has changed */
+  if (!req->no_faults && ct_fault_armed(&q->s->faultstate) &&
+      (rc = fault_check(q, &w, method, &u)) != 0)
+    return rc;
   if ((rc = ct_rq_find_route(q, &u, &r)) != 0) return rc;
   mi = method_index(method, mn);
   op = ct_rq_route_op(r.kind, mi);

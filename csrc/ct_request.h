@@ -24,6 +24,7 @@
 **   if (ct_request(store, &req, &res) < 0) answer 500;
 **   send res.status, Content-Type (res.content_type, if any),
 **   request-id, client-request-id, Location (if res.location.len),
+**   Retry-After (if res.retry_after, decimal seconds),
 **   and res.body (res.body.len bytes; none for CT_R_NONE).
 **   ct_http_response_free(&res);          (at the end)
 **
@@ -82,6 +83,14 @@ typedef struct ct_http_request {
   /* who calls when the request has no Authorization header (read and
      write permissions); NULL: a token is required (401 without one) */
   const ct_caller *default_caller;
+  /* throttling and transient faults (ct_fault.h), decided once the
+     caller and the URL are known, before the route: `no_faults` 1 never
+     refuses (a tool's own reads); `fault_now` (ticks) is the clock they
+     decide on when `has_fault_now` (a server: the wall clock), else the
+     model clock */
+  int no_faults;
+  int has_fault_now;
+  int64_t fault_now;
 } ct_http_request;
 
 /* what a response body holds: the records, before any JSON is written */
@@ -128,6 +137,7 @@ typedef struct ct_http_response {
   char request_id[37];          /* the request-id header */
   ct_buf client_request_id;     /* header: as sent, else request_id */
   ct_buf location;              /* Location header; empty: none */
+  int retry_after;              /* Retry-After header, seconds; 0: none */
   ct_buf body;                  /* ct_request: the body text */
   ct_result r;                  /* the body as records */
 } ct_http_response;

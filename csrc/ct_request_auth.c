@@ -120,6 +120,7 @@ int ct_rq_read_caller(rq *q, who *w) {
     if (q->req->default_caller == NULL)
       return unauthenticated(q, "Access token is empty.");
     w->c = *q->req->default_caller;
+    w->app.p = "";
     w->read = w->write = 1;
     return 0;
   }
@@ -166,6 +167,7 @@ int ct_rq_read_caller(rq *q, who *w) {
       return unauthenticated(q, "The access token has expired.");
   }
   w->c.upn = "";
+  w->app.p = "";
   v = ct_json_get(claims, "upn");
   if (v != NULL && v->kind != CT_JSTR)
     return unauthenticated(q, "The access token's 'upn' claim must be a "
@@ -177,6 +179,19 @@ int ct_rq_read_caller(rq *q, who *w) {
                              "a string.");
     if (v != NULL) w->c.upn = v->u.s;
     else if (oid != NULL) w->c.upn = oid->u.s;
+  }
+  {
+    /* the app, for the fault windows: v1 tokens carry appid, v2 azp */
+    const ct_jval *appid = ct_json_get(claims, "appid");
+    const ct_jval *azp = ct_json_get(claims, "azp");
+    if (appid != NULL && appid->kind != CT_JSTR)
+      return unauthenticated(q, "The access token's 'appid' claim must "
+                             "be a string.");
+    if (azp != NULL && azp->kind != CT_JSTR)
+      return unauthenticated(q, "The access token's 'azp' claim must be "
+                             "a string.");
+    if (appid != NULL) w->app.p = appid->u.s, w->app.n = appid->len;
+    else if (azp != NULL) w->app.p = azp->u.s, w->app.n = azp->len;
   }
   {
     const ct_jval *scp = ct_json_get(claims, "scp");

@@ -65,6 +65,7 @@ static inline size_t upto(size_t n, size_t max) {
 
 typedef struct who {
   ct_caller c;
+  str app;                /* the token's appid or azp; "" by default */
   int read, write;
   str *scopes;            /* the token's permissions, for a 403 */
   size_t nscopes;

@@ -142,7 +142,9 @@ static ct_http_header *read_headers(lua_State *L, int idx, call *c,
 
 /*
 ** Arguments of s:request and s:request_text: (method, url, body,
-** headers, tenant, upn, base).  tenant nil: a token is required.
+** headers, tenant, upn, base, fault_now, no_faults).  tenant nil: a
+** token is required; base nil: https://graph.microsoft.com; fault_now
+** nil: faults decide on the model clock; no_faults: never refused.
 */
 static call *answer(lua_State *L, box *b) {
   ct_http_request req;
@@ -162,6 +164,11 @@ static call *answer(lua_State *L, box *b) {
     req.default_caller = &dflt;
   }
   req.base_url = luaL_optstring(L, 8, NULL);
+  if (!lua_isnoneornil(L, 9)) {
+    req.has_fault_now = 1;
+    req.fault_now = (int64_t)luaL_checkinteger(L, 9);
+  }
+  req.no_faults = lua_toboolean(L, 10);
   if (!lua_isnoneornil(L, 4) && lua_type(L, 4) != LUA_TSTRING &&
       !lua_istable(L, 4))
     luaL_typeerror(L, 4, "string, table or nil");
@@ -213,6 +220,10 @@ static void push_headers(lua_State *L, const ct_http_response *res) {
   }
   if (res->location.len > 0)
     set_lstr(L, "Location", res->location.p, res->location.len);
+  if (res->retry_after > 0) {
+    lua_pushfstring(L, "%d", res->retry_after);
+    lua_setfield(L, -2, "Retry-After");
+  }
 }
 
 /* drop the properties $select left out of the table on the top */
@@ -338,7 +349,8 @@ static void push_body(lua_State *L, const ct_result *r) {
   }
 }
 
-/* s:request(method, url, body, headers, tenant, upn, base)
+/* s:request(method, url, body, headers, tenant, upn, base, fault_now,
+   no_faults)
    -> status, body (table, $count text or nil), headers */
 static int s_request(lua_State *L) {
   box *b = lct_checkbox(L);

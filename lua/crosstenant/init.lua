@@ -394,7 +394,7 @@ function Graph:_flush()
 end
 
 -- the error object of a refusal the core answered with `body`
-local function refusal(status, body)
+local function core_refusal(status, body)
   local e = body.error
   return nil, setmetatable({ status = status, code = e.code,
                              message = e.message,
@@ -406,7 +406,7 @@ end
 local function op(self, name, job, task, body, query)
   local status, res = self._core:op(name, self._tenant, self._user, job,
                                     task, body, query)
-  if status >= 400 then return refusal(status, res) end
+  if status >= 400 then return core_refusal(status, res) end
   return res == nil or res     -- 202 and 204 have no body: true
 end
 
@@ -578,8 +578,10 @@ function Graph:request(method, url, body, headers)
           "got " .. type(body) .. ")", 2)
   end
   check_arg(4, "request", headers, "table", "nil")
+  local now = self._fault_now        -- a server's wall clock, if set
   local status, rbody, rheaders = self._core:request(method, url, body,
-    headers, not self._require_token and self._tenant or nil, self._user)
+    headers, not self._require_token and self._tenant or nil, self._user,
+    nil, now and now(), self._faults_off)
   setmetatable(rheaders, Headers)
   self:_flush()
   return status, rbody, rheaders

@@ -1,6 +1,6 @@
 --- The request path as it was written in Lua (lua/crosstenant/http.lua
 -- before the core answered requests), kept as the oracle of the
--- differential spec (spec/14_request_c_spec.lua): the C path must answer
+-- differential spec (spec/15_request_c_spec.lua): the C path must answer
 -- every request byte for byte as this one does.  Test code only.
 -- URL parsing, routing, tokens and permissions, query options, and the
 -- shape of every response (status, body table, headers).

@@ -413,27 +413,48 @@ local function random_request(r, known)
   end
 end
 
+local function walk(t, r, steps)
+  local known = {}
+  for _, tn in ipairs(TENANTS) do known[tn] = {} end
+  for step = 1, steps do
+    local m, url, body, headers = random_request(r, known)
+    if m == "ADVANCE" then
+      t:advance(url)
+    else
+      local status, res = t:send(m, url, body, headers, "step " .. step)
+      if m == "POST" and url == JOBS and status == 201 then
+        local tn = F.TARGET
+        local a = headers and headers.Authorization
+        for k, v in pairs(TOKENS) do
+          if v[1] == a then tn = k end
+        end
+        table.insert(known[tn], { id = res.id, name = res.displayName })
+      end
+    end
+  end
+end
+
 describe("a seeded random walk through both request paths", function()
   it(("answers alike for %d steps"):format(STEPS), function()
-    local r = generator(20251129)
-    local t = twins { seed = 11, failure_rate = 0.05 }
-    local known = {}
-    for _, tn in ipairs(TENANTS) do known[tn] = {} end
-    for step = 1, STEPS do
-      local m, url, body, headers = random_request(r, known)
-      if m == "ADVANCE" then
-        t:advance(url)
-      else
-        local status, res = t:send(m, url, body, headers, "step " .. step)
-        if m == "POST" and url == JOBS and status == 201 then
-          local tn = F.TARGET
-          local a = headers and headers.Authorization
-          for k, v in pairs(TOKENS) do
-            if v[1] == a then tn = k end
-          end
-          table.insert(known[tn], { id = res.id, name = res.displayName })
-        end
-      end
+    walk(twins { seed = 11, failure_rate = 0.05 }, generator(20251129),
+         STEPS)
+  end)
+
+  it("answers alike with throttling and faults armed", function()
+    local t = twins { seed = 5, fault_rate = { [429] = 0.1, [503] = 0.05 },
+                      retry_after = 2, throttle = { requests = 30,
+                                                    per = 60 } }
+    t:each(function(g)
+      g:fault { status = 504, method = "POST",
+                path = "/crossTenantMigrationJobs/*/validate", times = 3 }
+    end)
+    walk(t, generator(7), math.max(100, STEPS // 2))
+    local c1, c2, c3 = t[1]:fault_counts(), t[2]:fault_counts(),
+                       t[3]:fault_counts()
+    assert.is_true(c1[429] > 0 and c1[503] > 0 and c1[504] > 0)
+    for _, st in ipairs { 429, 503, 504 } do
+      assert.are.equal(c1[st], c2[st])
+      assert.are.equal(c1[st], c3[st])
     end
   end)
 end)
