@@ -595,6 +595,41 @@ static void test_reuse(tally *t)
   ct_store_free(s);
 }
 
+/* a scripted fault answers before the route, with Retry-After, and
+   changes nothing */
+static void test_faults(tally *t)
+{
+  ct_store *s = new_store();
+  ex x;
+  char *before, *after;
+  send(s, &x, "POST", JOBS, JOB_BODY("f", "\"" U1 "\""), NULL);
+  CHECK(x.status == 201);
+  done(&x);
+  before = listing(s);
+  CHECK(ct_fault_add(&s->faultstate, 429, 7, 1, "POST",
+                     "/crossTenantMigrationJobs", 25) == 0);
+  send(s, &x, "POST", JOBS, JOB_BODY("g", "\"" U2 "\""), NULL);
+  CHECK(x.status == 429 && x.res.retry_after == 7);
+  CHECK(strstr(x.body, "\"code\":\"activityLimitReached\"") != NULL);
+  CHECK(strstr(x.body, "\"innerError\":{\"code\":\"throttledRequest\"")
+        != NULL);
+  done(&x);
+  /* the caller's window: refused again before 7 s have passed */
+  send(s, &x, "GET", JOBS "/nowhere/x/y/z", NULL, NULL);
+  CHECK(x.status == 429 && x.res.retry_after == 7);
+  done(&x);
+  s->now += 8 * CT_TICKS_PER_SEC;     /* past the window: the clock
+                                         alone moves nothing */
+  after = listing(s);
+  CHECK(strcmp(before, after) == 0);  /* the refusals changed nothing */
+  free(before);
+  free(after);
+  send(s, &x, "POST", JOBS, JOB_BODY("g", "\"" U2 "\""), NULL);
+  CHECK(x.status == 201 && x.res.retry_after == 0);
+  done(&x);
+  ct_store_free(s);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
@@ -604,6 +639,7 @@ int main(void)
   test_pages_and_select(t);
   test_base_and_ops(t);
   test_reuse(t);
+  test_faults(t);
   printf("%d passed, %d failed\n", t->pass, t->fail);
   return t->fail ? 1 : 0;
 }
