@@ -418,7 +418,7 @@ static int check_query(rq *q, int op, query *o) {
         size_t b = 0, e = v.n;
         while (b < e && is_space((unsigned char)v.p[b])) b++;
         while (e > b && is_space((unsigned char)v.p[e - 1])) e--;
-        if (!eq(v.p + b, e - b, "users"))
+        if (!ieq(v.p + b, e - b, "users"))
           return query_error3(q, "Invalid $expand: only 'users' can be "
                               "expanded, without nested options; not '",
                               v.p, upto(v.n, 60), "'.");
@@ -575,6 +575,11 @@ static int list(rq *q, const who *w, const route *r, int tasks,
     if (j == NULL) return fail_err(q, &e);
   }
   if (counting) ob.p = NULL, tok.p = NULL;
+  /* a $skiptoken holding a NUL is no token of ours: refused whole */
+  if (tok.p != NULL && memchr(tok.p, 0, tok.n) != NULL) {
+    ct_query_bad_token(tok.p, tok.n, &e);
+    return fail_err(q, &e);
+  }
   cq = ct_query_new(tasks ? CT_Q_TASKS : CT_Q_JOBS, f.p, nf, ob.p, no, &e);
   if (cq == NULL) return fail_err(q, &e);
   if (!tasks) t = tenant_of(q->s, &w->c.tenant);

@@ -167,6 +167,7 @@ int ct_rq_read_caller(rq *q, who *w) {
       return unauthenticated(q, "The access token has expired.");
   }
   w->c.upn = "";
+  w->c.nupn = 0;
   w->app.p = "";
   v = ct_json_get(claims, "upn");
   if (v != NULL && v->kind != CT_JSTR)
@@ -177,8 +178,8 @@ int ct_rq_read_caller(rq *q, who *w) {
     if (oid != NULL && oid->kind != CT_JSTR)
       return unauthenticated(q, "The access token's 'oid' claim must be "
                              "a string.");
-    if (v != NULL) w->c.upn = v->u.s;
-    else if (oid != NULL) w->c.upn = oid->u.s;
+    if (v != NULL) w->c.upn = v->u.s, w->c.nupn = v->len;
+    else if (oid != NULL) w->c.upn = oid->u.s, w->c.nupn = oid->len;
   }
   {
     /* the app, for the fault windows: v1 tokens carry appid, v2 azp */

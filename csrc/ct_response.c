@@ -36,6 +36,16 @@ static void str_m(w *o, const char *k, const char *v) {
   ct_buf_json_string(o->b, v, strlen(v));
 }
 
+/* bytes with a length: a stored string may hold NULs */
+static void nstr_m(w *o, const char *k, const char *v, size_t n) {
+  key(o, k);
+  ct_buf_json_string(o->b, v, n);
+}
+
+static void lstr_m(w *o, const char *k, const ct_str *v) {
+  nstr_m(o, k, v->p ? v->p : "", v->n);
+}
+
 static void guid_m(w *o, const char *k, const ct_guid *g) {
   char s[37];
   ct_guid_format(g, s);
@@ -71,7 +81,11 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
   }
   if (seed) str_m(&o, "@odata.type", TASK_TYPE);
   guid_m(&o, "id", &t->id);
-  if (keep(select, T_TASKTYPE)) str_m(&o, "taskType", ct_task_type(t));
+  if (keep(select, T_TASKTYPE)) {
+    size_t n;
+    const char *tt = ct_task_type(t, &n);
+    nstr_m(&o, "taskType", tt, n);
+  }
   if (keep(select, T_UPDATED))
     time_m(&o, "lastUpdatedDateTime", t->updated, t->digits);
   if (keep(select, T_CURRENTSTATUS)) {
@@ -87,7 +101,11 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
       if (seed) str_m(&e, "@odata.type", SSD_TYPE);
       str_m(&e, "service", ct_service_name(t->svc[i]));
       str_m(&e, "status", ct_svc_status_name(t->st[i]));
-      str_m(&e, "message", ct_task_message(t, i));
+      {
+        size_t n;
+        const char *m = ct_task_message(t, i, &n);
+        nstr_m(&e, "message", m, n);
+      }
       key(&e, "errors");
       ct_buf_addc(b, '[');
       for (k = 0; k < ne; k++) {
@@ -96,8 +114,8 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
         x.first = 1;
         if (k > 0) ct_buf_addc(b, ',');
         ct_buf_addc(b, '{');
-        str_m(&x, "code", t->extra->errors[i][k].code);
-        str_m(&x, "message", t->extra->errors[i][k].message);
+        lstr_m(&x, "code", &t->extra->errors[i][k].code);
+        lstr_m(&x, "message", &t->extra->errors[i][k].message);
         ct_buf_addc(b, '}');
       }
       ct_buf_adds(b, "]}");
@@ -119,7 +137,7 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
     ct_buf_json_string(b, context->p, context->len);
   }
   guid_m(&o, "id", &j->id);
-  if (keep(select, J_DISPLAYNAME)) str_m(&o, "displayName", j->displayName);
+  if (keep(select, J_DISPLAYNAME)) lstr_m(&o, "displayName", &j->displayName);
   if (keep(select, J_JOBTYPE))
     str_m(&o, "jobType", ct_job_type_name(j->jobType));
   if (keep(select, J_SOURCETENANTID))
@@ -134,7 +152,7 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
   if (keep(select, J_MESSAGE)) str_m(&o, "message", j->message);
   if (keep(select, J_CREATED))
     time_m(&o, "createdDateTime", j->created.ticks, j->created.digits);
-  if (keep(select, J_CREATEDBY)) str_m(&o, "createdBy", j->createdBy);
+  if (keep(select, J_CREATEDBY)) lstr_m(&o, "createdBy", &j->createdBy);
   if (keep(select, J_UPDATED))
     time_m(&o, "lastUpdatedDateTime", j->updated.ticks, j->updated.digits);
   if (keep(select, J_EXCHANGE)) {
@@ -144,8 +162,8 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
       x.b = b;
       x.first = 1;
       ct_buf_addc(b, '{');
-      str_m(&x, "sourceEndpoint", j->sourceEndpoint);
-      str_m(&x, "targetDeliveryDomain", j->targetDeliveryDomain);
+      lstr_m(&x, "sourceEndpoint", &j->sourceEndpoint);
+      lstr_m(&x, "targetDeliveryDomain", &j->targetDeliveryDomain);
       ct_buf_addc(b, '}');
     } else {
       ct_buf_adds(b, "null");
@@ -162,7 +180,7 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
     ct_buf_addc(b, ']');
   }
   if (keep(select, J_RESOURCETYPE))
-    str_m(&o, "resourceType", j->resourceType);
+    lstr_m(&o, "resourceType", &j->resourceType);
   if (keep(select, J_RESOURCES)) {
     key(&o, "resources");
     ct_buf_addc(b, '[');
@@ -257,7 +275,7 @@ void ct_response_write(const ct_http_response *res, ct_buf *b) {
     case CT_R_JOB_CANCEL:
       ct_buf_addc(b, '{');
       guid_m(&o, "id", &r->job->id);
-      str_m(&o, "displayName", r->job->displayName);
+      lstr_m(&o, "displayName", &r->job->displayName);
       str_m(&o, "status", "pendingCancel");
       str_m(&o, "message", r->job->message);
       ct_buf_addc(b, '}');

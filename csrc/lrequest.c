@@ -160,7 +160,7 @@ static call *answer(lua_State *L, box *b) {
   if (tenant != NULL) {
     if (ct_guid_parse(tenant, tn, &dflt.tenant) != 0)
       luaL_argerror(L, 6, "tenant must be a GUID");
-    dflt.upn = luaL_optstring(L, 7, "");
+    dflt.upn = luaL_optlstring(L, 7, "", &dflt.nupn);
     req.default_caller = &dflt;
   }
   req.base_url = luaL_optstring(L, 8, NULL);
@@ -324,7 +324,7 @@ static void push_body(lua_State *L, const ct_result *r) {
       lua_createtable(L, 0, 4);
       ct_guid_format(&r->job->id, id);
       set_lstr(L, "id", id, 36);
-      lua_pushstring(L, r->job->displayName);
+      lua_pushlstring(L, r->job->displayName.p, r->job->displayName.n);
       lua_setfield(L, -2, "displayName");
       lua_pushstring(L, "pendingCancel");
       lua_setfield(L, -2, "status");
@@ -396,7 +396,7 @@ static int s_op(lua_State *L) {
   tenant = luaL_checklstring(L, 3, &n);
   if (ct_guid_parse(tenant, n, &req.caller.tenant) != 0)
     return luaL_argerror(L, 3, "tenant must be a GUID");
-  req.caller.upn = luaL_optstring(L, 4, "");
+  req.caller.upn = luaL_optlstring(L, 4, "", &req.caller.nupn);
   req.job = luaL_optlstring(L, 5, NULL, &req.job_len);
   req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
   req.query = luaL_optlstring(L, 8, NULL, &req.query_len);

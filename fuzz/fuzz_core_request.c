@@ -190,8 +190,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (s == NULL) return 0;
   ct_guid_parse(TARGET, 36, &dflt.tenant);
   dflt.upn = "admin@fabrikam.onmicrosoft.com";
+  dflt.nupn = strlen(dflt.upn);
   ct_guid_parse(OTHER, 36, &other.tenant);
   other.upn = "other@contoso.com";
+  other.nupn = strlen(other.upn);
   make_job(s, &dflt, "{\"displayName\":\"fuzzjob\",\"completeAfterDateTime\":"
            "\"2025-12-09T22:48:03.092Z\",\"sourceTenantId\":\"12345678-1234-"
            "1234-1234-123456789012\",\"resourceType\":\"Users\",\"resources\":"

@@ -96,6 +96,7 @@ static void send(ct_store *s, ex *x, const char *method, const char *target,
   memset(&dflt, 0, sizeof dflt);
   ct_guid_parse(TARGET, 36, &dflt.tenant);
   dflt.upn = "admin@fabrikam.onmicrosoft.com";
+  dflt.nupn = strlen(dflt.upn);
   req.method = method;
   req.method_len = strlen(method);
   req.target = target;
@@ -535,11 +536,13 @@ static void test_base_and_ops(tally *t)
   op.op = CT_OP_GET_JOB;
   ct_guid_parse(TARGET, 36, &op.caller.tenant);
   op.caller.upn = "u";
+  op.caller.nupn = 1;
   op.job = "B";
   op.job_len = 1;
   ct_http_response_init(&res);
   CHECK(ct_request_op(s, &op, &res) == 200);
-  CHECK(res.r.shape == CT_R_JOB && strcmp(res.r.job->displayName, "b") == 0);
+  CHECK(res.r.shape == CT_R_JOB && res.r.job->displayName.n == 1 &&
+        res.r.job->displayName.p[0] == 'b');
   ct_http_response_free(&res);
   op.op = CT_OP_LIST_JOBS;
   op.query = "$top=1000";
@@ -570,6 +573,7 @@ static void test_reuse(tally *t)
   memset(&req, 0, sizeof req);
   ct_guid_parse(TARGET, 36, &dflt.tenant);
   dflt.upn = "admin@fabrikam.onmicrosoft.com";
+  dflt.nupn = strlen(dflt.upn);
   req.method = "GET";
   req.method_len = 3;
   req.default_caller = &dflt;
