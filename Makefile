@@ -29,6 +29,8 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -fPIC $(LUA_CFLAGS)
 LDFLAGS ?=
 # Never -llua5.4: the lua5.4 executable exports the API itself.
+# The core's own libraries (not Lua): SQLite for durable stores.
+CORE_LIBS := -lsqlite3
 SO_LDFLAGS = -shared $(LDFLAGS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -71,13 +73,17 @@ build/$(1)/obj/%.o: csrc/%.c $(HDRS)
 
 build/$(1)/crosstenant/core.so: $(CSRC:csrc/%.c=build/$(1)/obj/%.o)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3)
+	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3) $$(CORE_LIBS)
 
 build/$(1)/ctest/%: spec/c/%.c $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $(HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $(2) -Icsrc -o $$@ $$< \
-	  $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) -lm
+	  $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) \
+	  $$(CTEST_LDFLAGS_$$*) $$(CORE_LIBS) -lm
 endef
+
+# test_snap fails allocations on purpose: the allocator is wrapped
+CTEST_LDFLAGS_test_snap := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 $(eval $(call flavour_rules,plain,,))
 $(eval $(call flavour_rules,asan,$(ASAN_CFLAGS),$(SAN_FLAGS)))

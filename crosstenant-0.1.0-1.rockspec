@@ -38,6 +38,7 @@ build = {
             "csrc/ct_request_url.c",
             "csrc/ct_response.c",
             "csrc/ct_schema.c",
+            "csrc/ct_snap.c",
             "csrc/ct_store.c",
             "csrc/ct_util.c",
             "csrc/lcore.c",

@@ -42,4 +42,26 @@ double ct_store_sticky_draw(const ct_store *s, const ct_guid *user,
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,
                         int phase, ct_str *code, ct_str *message);
 
+
+/* ---------- for the snapshot reader and writer (ct_snap.c) ---------- */
+void ct_store_free_job(ct_job *j);            /* a job not linked anywhere */
+void ct_store_free_extra(ct_task_extra *x);   /* NULL is fine */
+/* the tenant with id `id`; created (empty) when `create`; NULL: absent
+   or out of memory */
+ct_tenant *ct_store_tenant(ct_store *s, const ct_guid *id, int create);
+/*
+** Link a job built off to the side (its tasks and task index complete,
+** `due` its next step or -1) into tenant `t`: the job list (last), the
+** id and name indexes and the schedule.  Not the active-user index.
+** Returns 0; 1 when the id, 2 when the name is taken; -1 when out of
+** memory.  On any failure nothing is linked and the job is the caller's.
+*/
+int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j);
+/* each scripted outcome not yet applied for `user`, in script order */
+typedef void ct_fault_fn(void *ud, const ct_guid *user, int service,
+                         int phase, int status, const char *code,
+                         const char *message);
+void ct_store_faults_of(const ct_store *s, const ct_guid *user,
+                        ct_fault_fn *fn, void *ud);
+
 #endif

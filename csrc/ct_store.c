@@ -15,7 +15,7 @@
 #include "ct_store.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_USERS 2000
+#define MAX_USERS CT_JOB_MAX_USERS
 
 /* ---------- enums ---------- */
 
@@ -313,7 +313,19 @@ void ct_store_free(ct_store *s) {
   ct_gmap_free(&s->faults);
   ct_fault_free(&s->faultstate);
   free(s->heap);
+  free(s->default_user);
   free(s);
+}
+
+int ct_store_set_defaults(ct_store *s, const ct_guid *tenant,
+                          const char *user, int require_token) {
+  char *u = dupn(user, strlen(user));
+  if (u == NULL) return -1;
+  free(s->default_user);
+  s->default_user = u;
+  s->default_tenant = *tenant;
+  s->require_token = require_token != 0;
+  return 0;
 }
 
 /* the caller's tenant; created on first write when `create` */
@@ -1285,4 +1297,61 @@ void ct_life_remove_job(ct_store *s, ct_job *j) {
   name_unlink(t, j);
   s->ntasks_total -= j->ntasks;
   free_job(j);
+}
+
+/* ---------- for the snapshot reader and writer (ct_snap.c) ---------- */
+
+void ct_store_free_job(ct_job *j) {
+  free_job(j);
+}
+
+void ct_store_free_extra(ct_task_extra *x) {
+  free_extra(x);
+}
+
+ct_tenant *ct_store_tenant(ct_store *s, const ct_guid *id, int create) {
+  ct_caller c;
+  c.tenant = *id;
+  c.upn = "";
+  return tenant_of(s, &c, create);
+}
+
+int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j) {
+  struct ct_name_entry *ne;
+  int64_t due = j->due;
+  if (ct_gmap_get(&t->byid, &j->id, NULL)) return 1;
+  if (name_get(t, j->displayName, strlen(j->displayName)) != NULL) return 2;
+  ne = malloc(sizeof *ne);
+  if (ne == NULL || ct_life_reserve(s) != 0 ||
+      ct_gmap_reserve(&t->byid, 1) != 0 || name_reserve(t) != 0) {
+    free(ne);
+    return -1;
+  }
+  if (t->njobs == t->capjobs) {
+    size_t cap = t->capjobs ? t->capjobs * 2 : 8;
+    ct_job **p = realloc(t->jobs, cap * sizeof *p);
+    if (p == NULL) {
+      free(ne);
+      return -1;
+    }
+    t->jobs = p;
+    t->capjobs = cap;
+  }
+  j->tenant = t;
+  t->jobs[t->njobs++] = j;
+  ct_gmap_put(&t->byid, &j->id, (uintptr_t)j);     /* reserved */
+  name_link(t, ne, j);
+  s->ntasks_total += j->ntasks;
+  j->due = -1;
+  if (due >= 0) ct_life_schedule(s, j, due);        /* reserved */
+  return 0;
+}
+
+void ct_store_faults_of(const ct_store *s, const ct_guid *user,
+                        ct_fault_fn *fn, void *ud) {
+  uintptr_t v;
+  const ct_fault_rec *f;
+  if (!ct_gmap_get(&s->faults, user, &v)) return;
+  for (f = (const ct_fault_rec *)v; f != NULL; f = f->next)
+    fn(ud, user, f->service, f->phase, f->status, f->code, f->message);
 }

@@ -18,6 +18,9 @@
 #include "ct_json.h"
 #include "ct_util.h"
 
+/* the most users (tasks) one job holds */
+#define CT_JOB_MAX_USERS 2000
+
 /* ---------- enums: wire names in ct_*_name(); order as the SDK's ---- */
 enum ct_job_status {
   CT_JS_SUBMITTED, CT_JS_APPROVED, CT_JS_PROCESSING, CT_JS_CUTTINGOVER,
@@ -195,6 +198,11 @@ typedef struct ct_store {
   /* throttling and transient faults of requests (429/503/504): rules,
      rates, budget, callers' Retry-After windows (ct_fault.h) */
   ct_fault_state faultstate;
+  /* the front end's defaults (the caller of a request without a token),
+     kept here so a snapshot holds them; set by ct_store_set_defaults */
+  ct_guid default_tenant;
+  char *default_user;               /* NULL: "" */
+  int require_token;
   /* event sink: called for every lifecycle transition (may be NULL) */
   void (*on_job)(void *ud, const ct_job *job, int old, int new_);
   void (*on_task)(void *ud, const ct_job *job, const ct_task *task,
@@ -212,6 +220,10 @@ typedef struct ct_options {
 } ct_options;
 
 ct_store *ct_store_new(const ct_options *o);   /* NULL: out of memory */
+/* the front end's defaults: tenant, UPN (copied), whether requests need a
+   token; -1 when out of memory (nothing changed) */
+int ct_store_set_defaults(ct_store *s, const ct_guid *tenant,
+                          const char *user, int require_token);
 void ct_store_free(ct_store *s);               /* NULL is fine */
 void ct_store_default_timings(ct_timings *t);
 
