@@ -29,9 +29,11 @@ build = {
       ["crosstenant.core"] = {
          sources = {
             "csrc/ct_fault.c",
+            "csrc/ct_db.c",
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
+            "csrc/ct_op.c",
             "csrc/ct_query.c",
             "csrc/ct_request.c",
             "csrc/ct_request_auth.c",
@@ -45,8 +47,10 @@ build = {
             "csrc/lfault.c",
             "csrc/lquery.c",
             "csrc/lrequest.c",
+            "csrc/lstate.c",
          },
          incdirs = { "csrc" },
+         libraries = { "sqlite3" },
       },
       crosstenant = "lua/crosstenant/init.lua",
       ["crosstenant.cli"] = "lua/crosstenant/cli.lua",

@@ -710,8 +710,23 @@ static int parse_value(parser *p, ct_jval *v, int depth)
   }
 }
 
+static int parse_text(ct_arena *a, const char *text, size_t len,
+                      ct_jval **out, ct_jerr *err, size_t limit);
+
 int ct_json_parse(ct_arena *a, const char *text, size_t len,
                   ct_jval **out, ct_jerr *err)
+{
+  return parse_text(a, text, len, out, err, CT_LIMIT_BODY);
+}
+
+int ct_json_parse_any_size(ct_arena *a, const char *text, size_t len,
+                           ct_jval **out, ct_jerr *err)
+{
+  return parse_text(a, text, len, out, err, (size_t)-1);
+}
+
+static int parse_text(ct_arena *a, const char *text, size_t len,
+                      ct_jval **out, ct_jerr *err, size_t limit)
 {
   parser p;
   ct_jerr spare;
@@ -719,7 +734,7 @@ int ct_json_parse(ct_arena *a, const char *text, size_t len,
   int i, r = -1;
   if (!err) err = &spare;
   *out = NULL;
-  if (len > CT_LIMIT_BODY) {
+  if (len > limit) {
     err->status = 413;
     err->offset = CT_LIMIT_BODY;
     snprintf(err->message, sizeof err->message,

@@ -79,6 +79,11 @@ typedef struct ct_jerr {
 int ct_json_parse(ct_arena *a, const char *text, size_t len,
                   ct_jval **out, ct_jerr *err);
 
+/* the same, with no limit on the whole text's size (the other limits
+   hold): for journal rows, whose bodies a Lua table may make larger */
+int ct_json_parse_any_size(ct_arena *a, const char *text, size_t len,
+                           ct_jval **out, ct_jerr *err);
+
 /* find a member of an object by exact name; NULL when absent */
 const ct_jval *ct_json_get(const ct_jval *obj, const char *key);
 

@@ -16,6 +16,7 @@
 #include "lauxlib.h"
 
 #include "ct_json.h"
+#include "ct_op.h"
 #include "ct_store.h"
 #include "ct_util.h"
 
@@ -33,6 +34,7 @@ box *lct_checkbox(lua_State *L) {
 
 static int store_close(lua_State *L) {
   box *b = (box *)luaL_checkudata(L, 1, STORE);
+  lct_detach(b, lua_toboolean(L, lua_upvalueindex(1)));
   ct_store_free(b->s);          /* idempotent: NULL after the first */
   b->s = NULL;
   lct_request_close(b);
@@ -116,6 +118,21 @@ static int core_new(lua_State *L) {
   b->s = ct_store_new(&o);
   if (b->s == NULL) return luaL_error(L, "not enough memory");
   b->s->event_ud = b;
+  lua_getfield(L, 1, "tenant");
+  if (!lua_isnil(L, -1)) {
+    ct_guid g;
+    size_t n;
+    const char *t = luaL_checklstring(L, -1, &n);
+    lua_getfield(L, 1, "user");
+    lua_getfield(L, 1, "require_token");
+    if (ct_guid_parse(t, n, &g) != 0)
+      return luaL_error(L, "option 'tenant' must be a GUID");
+    if (ct_store_set_defaults(b->s, &g, luaL_optstring(L, -2, ""),
+                              lua_toboolean(L, -1)) != 0)
+      return luaL_error(L, "not enough memory");
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, 1, "timings");
   if (lua_istable(L, -1)) {
     ct_timings *t = &b->s->timings;
@@ -538,11 +555,29 @@ static int s_job_create(lua_State *L) {
   caller_arg(L, 2, &c);
   ct_arena_init(&a);
   body = lct_body_arg(L, 4, &a, &e);
-  if (body != NULL) j = ct_job_create(b->s, &c, body, &e);
+  if (body != NULL) {
+    ct_op op;
+    ct_op_result r;
+    memset(&op, 0, sizeof op);
+    op.kind = CT_OP_JOB_CREATE;
+    op.caller = c;
+    op.body = body;
+    if (lct_run(L, b, &op, &r, &e) == 0) j = r.job;
+  }
   ct_arena_free(&a);
   if (j == NULL) return lct_push_err(L, &e);
   lct_push_job(L, j);
   return 1;
+}
+
+/* an op on the job named by (tenant, key, byname) at 2..4 */
+static void job_op(lua_State *L, int kind, ct_op *op) {
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  caller_arg(L, 2, &op->caller);
+  op->caller.upn = "";
+  op->job = luaL_checklstring(L, 3, &op->joblen);
+  op->byname = lua_toboolean(L, 4);
 }
 
 /* s:job_get(tenant, key, byname) */
@@ -566,20 +601,27 @@ static int s_job_update(lua_State *L) {
   if (j == NULL) return lct_push_err(L, &e);
   ct_arena_init(&a);
   body = lct_body_arg(L, 5, &a, &e);
-  if (body != NULL) r = ct_job_update(b->s, j, body, &e);
+  if (body != NULL) {
+    ct_op op;
+    job_op(L, CT_OP_JOB_UPDATE, &op);
+    op.body = body;
+    r = lct_run(L, b, &op, NULL, &e);
+  }
   ct_arena_free(&a);
   if (r != 0) return lct_push_err(L, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
 
-typedef int (*job_action)(ct_store *, ct_job *, ct_err *);
-
-static int do_action(lua_State *L, job_action f, int push) {
+static int do_action(lua_State *L, int kind, int push) {
   box *b = lct_checkbox(L);
   ct_err e;
-  ct_job *j = lct_job_arg(L, b->s, 2, &e);
-  if (j == NULL || f(b->s, j, &e) != 0) return lct_push_err(L, &e);
+  ct_op op;
+  ct_op_result r;
+  ct_job *j;
+  job_op(L, kind, &op);
+  if (lct_run(L, b, &op, &r, &e) != 0) return lct_push_err(L, &e);
+  j = r.job;
   if (push == 1) lct_push_job(L, j);
   else if (push == 2) {
     lua_createtable(L, 0, 4);
@@ -592,16 +634,16 @@ static int do_action(lua_State *L, job_action f, int push) {
 }
 
 static int s_job_delete(lua_State *L) {
-  return do_action(L, ct_job_delete, 0);
+  return do_action(L, CT_OP_JOB_DELETE, 0);
 }
 static int s_job_validate(lua_State *L) {
-  return do_action(L, ct_job_validate, 1);
+  return do_action(L, CT_OP_JOB_VALIDATE, 1);
 }
 static int s_job_migrate(lua_State *L) {
-  return do_action(L, ct_job_migrate, 1);
+  return do_action(L, CT_OP_JOB_MIGRATE, 1);
 }
 static int s_job_cancel(lua_State *L) {
-  return do_action(L, ct_job_cancel, 2);
+  return do_action(L, CT_OP_JOB_CANCEL, 2);
 }
 
 /* s:task_create(tenant, key, byname, body, seedform) */
@@ -615,7 +657,16 @@ static int s_task_create(lua_State *L) {
   if (j == NULL) return lct_push_err(L, &e);
   ct_arena_init(&a);
   body = lct_body_arg(L, 5, &a, &e);
-  if (body != NULL) t = ct_task_create(b->s, j, body, &e);
+  if (body != NULL) {
+    ct_op op;
+    ct_op_result r;
+    job_op(L, CT_OP_TASK_CREATE, &op);
+    op.body = body;
+    if (lct_run(L, b, &op, &r, &e) == 0) {
+      t = r.task;
+      j = r.job;
+    }
+  }
   ct_arena_free(&a);
   if (t == NULL) return lct_push_err(L, &e);
   lct_push_task(L, t, lua_toboolean(L, 6));
@@ -649,13 +700,14 @@ static int s_task_get(lua_State *L) {
 static int s_task_cancel(lua_State *L) {
   box *b = lct_checkbox(L);
   ct_err e;
-  ct_job *j;
+  ct_op op;
+  ct_op_result r;
   char uid[37], jid[37];
-  ct_task *t = task_arg(L, b, &j, &e);
-  if (t == NULL || ct_task_cancel(b->s, j, t, &e) != 0)
-    return lct_push_err(L, &e);
-  ct_guid_format(&t->id, uid);
-  ct_guid_format(&j->id, jid);
+  job_op(L, CT_OP_TASK_CANCEL, &op);
+  op.task = luaL_checklstring(L, 5, &op.tasklen);
+  if (lct_run(L, b, &op, &r, &e) != 0) return lct_push_err(L, &e);
+  ct_guid_format(&r.task->id, uid);
+  ct_guid_format(&r.job->id, jid);
   lua_createtable(L, 0, 2);
   set_str(L, "status", "Accepted");
   lua_pushfstring(L, "Cancellation request for user id: %s from batch: %s "
@@ -706,8 +758,13 @@ static int s_advance(lua_State *L) {
   lua_Integer until = luaL_checkinteger(L, 2);
   int want = lua_toboolean(L, 3);
   uint64_t before = b->s->ntransitions;
+  ct_op op;
+  ct_err e;
+  memset(&op, 0, sizeof op);
+  op.kind = CT_OP_ADVANCE;
+  op.until = (int64_t)until;
   hooks(b, want || b->record);
-  ct_store_advance(b->s, (int64_t)until);
+  lct_run(L, b, &op, NULL, &e);          /* an advance is never refused */
   hooks(b, b->record);
   if (!want) {
     lua_pushinteger(L, (lua_Integer)(b->s->ntransitions - before));
@@ -787,9 +844,20 @@ static int s_fail(lua_State *L) {
                                  : "status must be failed or error");
   code = luaL_checklstring(L, 6, &ncode);
   msg = luaL_checklstring(L, 7, &nmsg);
-  if (ct_store_fail(b->s, &g, service, phase, status, code, ncode, msg,
-                    nmsg, &e))
-    return lct_push_err(L, &e);
+  {
+    ct_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = CT_OP_FAIL;
+    op.user = g;
+    op.service = service;
+    op.phase = phase;
+    op.status = status;
+    op.code = code;
+    op.ncode = ncode;
+    op.message = msg;
+    op.nmessage = nmsg;
+    if (lct_run(L, b, &op, NULL, &e) != 0) return lct_push_err(L, &e);
+  }
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1148,7 +1216,6 @@ static int core_decode(lua_State *L) {
 
 static const luaL_Reg store_methods[] = {
   { "advance", s_advance },
-  { "close", store_close },
   { "fail", s_fail },
   { "job_cancel", s_job_cancel },
   { "job_create", s_job_create },
@@ -1189,10 +1256,16 @@ int luaopen_crosstenant_core(lua_State *L) {
     lct_query_open(L, 1);          /* the query functions, as methods */
     lct_fault_open(L);             /* throttling and transient faults */
     lct_request_open(L);           /* the request path, as methods */
+    lct_state_open(L, 1);          /* snapshots and files, as methods */
+    lua_pushboolean(L, 1);         /* close: fold the journal first */
+    lua_pushcclosure(L, store_close, 1);
+    lua_setfield(L, -2, "close");
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, store_close);
+    lua_pushboolean(L, 0);            /* no fold when collected */
+    lua_pushcclosure(L, store_close, 1);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, store_close);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, store_close, 1);
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
@@ -1208,6 +1281,7 @@ int luaopen_crosstenant_core(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, core_funcs);
   lct_query_open(L, 0);
+  lct_state_open(L, 0);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   return 1;

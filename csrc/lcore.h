@@ -11,7 +11,10 @@
 #include "lua.h"
 
 #include "ct_json.h"
+#include "ct_op.h"
 #include "ct_store.h"
+
+struct ct_db;
 
 #define LCT_STORE "crosstenant.store"
 
@@ -31,6 +34,7 @@ typedef struct box {
   int ev_oom;
   int record;          /* observers registered: record every change */
   struct lct_call *call;   /* lrequest.c's scratch, reused; NULL: none */
+  struct ct_db *db;    /* the store's file, or NULL */
 } box;
 
 /* the store at stack index 1; raises when it is not one, or closed */
@@ -57,5 +61,21 @@ void lct_fault_open(lua_State *L);
 void lct_request_open(lua_State *L);
 /* frees the request scratch of a store being closed (idempotent) */
 void lct_request_close(box *b);
+/*
+** lstate.c: snapshots and durable stores; adds to the table on the
+** stack top the store methods (methods = 1) or the module's functions.
+*/
+void lct_state_open(lua_State *L, int methods);
+/*
+** Run one change on the store and, when it has a file, journal it before
+** returning (folding the journal now and then).  Returns 0, or -1 with
+** *e set when the change is refused (nothing written).  Raises when the
+** file cannot be written: the store is closed then, since memory and
+** file would differ.
+*/
+int lct_run(lua_State *L, box *b, const ct_op *op, ct_op_result *r,
+            ct_err *e);
+/* let go of the store's file, folding the journal first when `fold` */
+void lct_detach(box *b, int fold);
 
 #endif

@@ -73,6 +73,18 @@ end
 
 M.Error = Error
 
+-- Arguments ---------------------------------------------------------------
+
+local function check_arg(n, name, v, want, ...)
+  local t = type(v)
+  if t == want then return end       -- the common case, without select
+  for i = 1, select("#", ...) do
+    if t == select(i, ...) then return end
+  end
+  error(string.format("bad argument #%d to '%s' (%s expected, got %s)",
+                      n, name, table.concat({ want, ... }, " or "), t), 3)
+end
+
 -- Options -----------------------------------------------------------------
 
 local OPTIONS = {
@@ -89,8 +101,19 @@ local TIMINGS = {
   validation_expiry = true,
 }
 
-local function opt_error(msg)
-  error("crosstenant.new: " .. msg, 3)
+-- a Graph around a core store, its defaults read from the core
+local function wrap(c)
+  local tenant, user, require_token, strict, retry_after = c:defaults()
+  return setmetatable({
+    _core = c,
+    _tenant = tenant,
+    _user = user,
+    _strict = strict,
+    _require_token = require_token,
+    _handlers = { job = {}, task = {} },
+    _caller_key = tenant .. "/",      -- the default caller: no app id
+    _retry_after = retry_after,
+  }, Graph)
 end
 
 local MAX_RETRY = 86400        -- seconds: a Retry-After at most
@@ -101,20 +124,21 @@ local function whole(v)
   return type(v) == "number" and math.tointeger(v) or nil
 end
 
--- opt_error for check_fault_options: one level further from the caller
-local function fopt_error(msg)
-  error("crosstenant.new: " .. msg, 4)
+-- opt_error for check_fault_options: two levels further from the caller
+-- (check_fault_options, new_store, then crosstenant.new or .open)
+local function fopt_error(msg, who)
+  error("crosstenant." .. who .. ": " .. msg, 5)
 end
 
 -- The fault options (fault_rate, retry_after, throttle), checked: the
 -- rates by status, the Retry-After of rate faults, the budget or nil.
-local function check_fault_options(opts)
+local function check_fault_options(opts, who)
   local retry = opts.retry_after
   if retry ~= nil then
     retry = whole(retry)
     if not retry or retry < 1 or retry > MAX_RETRY then
       fopt_error("option 'retry_after' must be a whole number of seconds " ..
-                 "from 1 to " .. MAX_RETRY)
+                 "from 1 to " .. MAX_RETRY, who)
     end
   end
   local rates = { [429] = 0, [503] = 0, [504] = 0 }
@@ -124,17 +148,18 @@ local function check_fault_options(opts)
       if math.type(k) ~= "integer" or not FAULT_STATUSES[k] then
         fopt_error("option 'fault_rate' takes the statuses 429, 503 and " ..
                    "504 as keys, not " .. (type(k) == "string" and
-                                           "'" .. k .. "'" or tostring(k)))
+                                           "'" .. k .. "'" or tostring(k)),
+                   who)
       end
       if type(r) ~= "number" or not (r >= 0 and r <= 1) then
         fopt_error("option 'fault_rate[" .. k .. "]' must be between 0 " ..
-                   "and 1")
+                   "and 1", who)
       end
       rates[k] = r
       sum = sum + r
     end
     if sum > 1 + 1e-9 then          -- 0.1 + 0.2 + 0.7 is 1 here
-      fopt_error("option 'fault_rate': the rates add up to more than 1")
+      fopt_error("option 'fault_rate': the rates add up to more than 1", who)
     end
   end
   local budget
@@ -142,27 +167,31 @@ local function check_fault_options(opts)
     for k in pairs(opts.throttle) do
       if k ~= "requests" and k ~= "per" then
         fopt_error("option 'throttle' takes requests and per, not '" ..
-                  tostring(k) .. "'")
+                  tostring(k) .. "'", who)
       end
     end
     local n, per = whole(opts.throttle.requests), opts.throttle.per
     if not n or n < 1 then
       fopt_error("option 'throttle.requests' must be a whole number of 1 " ..
-                 "or more")
+                 "or more", who)
     end
     if type(per) ~= "number" or not (per > 0 and per <= MAX_RETRY) then
       fopt_error("option 'throttle.per' must be a number of seconds above " ..
-                 "0 and at most " .. MAX_RETRY)
+                 "0 and at most " .. MAX_RETRY, who)
     end
     budget = { n, per }
   end
   return { rates = rates, retry_after = retry or 1, budget = budget }
 end
 
---- Creates a store.  Every option is optional; an unknown one raises.
-function M.new(opts)
+-- the store crosstenant.new (or .open, `who`) makes from `opts`; errors
+-- blame the caller of that function
+local function new_store(opts, who)
+  local function opt_error(msg)
+    error("crosstenant." .. who .. ": " .. msg, 4)
+  end
   if opts ~= nil and type(opts) ~= "table" then
-    error("crosstenant.new: options must be a table", 2)
+    opt_error("options must be a table")
   end
   opts = opts or {}
   for k, v in pairs(opts) do
@@ -224,40 +253,83 @@ function M.new(opts)
       end
     end
   end
-  local faults = check_fault_options(opts)
+  local faults = check_fault_options(opts, who)
   local strict = opts.strict
   if strict == nil then strict = DEFAULTS.strict end
   local require_token = opts.require_token
   if require_token == nil then require_token = DEFAULTS.require_token end
-  local self = setmetatable({
-    _core = core.new { seed = seed, now = now, strict = strict,
-                       failure_rate = rate, timings = opts.timings },
-    _tenant = tenant,
-    _user = opts.user or DEFAULTS.user,
-    _strict = strict,
-    _require_token = require_token,
-    _handlers = { job = {}, task = {} },
-  }, Graph)
-  self._caller_key = tenant .. "/"      -- the default caller: no app id
-  local c = self._core
+  local c = core.new { seed = seed, now = now, strict = strict,
+                       failure_rate = rate, timings = opts.timings,
+                       tenant = tenant, user = opts.user or DEFAULTS.user,
+                       require_token = require_token }
   c:fault_rates(faults.rates[429], faults.rates[503], faults.rates[504],
                 faults.retry_after)
   if faults.budget then c:fault_budget(faults.budget[1], faults.budget[2]) end
-  self._retry_after = faults.retry_after
-  return self
+  return wrap(c)
 end
 
--- Arguments ---------------------------------------------------------------
+--- Creates a store.  Every option is optional; an unknown one raises.
+-- opts: tenant (GUID string), user (UPN), strict (boolean), seed
+-- (integer), now (DateTimeOffset text), require_token (boolean),
+-- failure_rate (0..1, or { validate =, migrate = }), timings (seconds
+-- per lifecycle step), fault_rate ({ [429] =, [503] =, [504] = }),
+-- retry_after (seconds), throttle ({ requests =, per = seconds }).
+-- Returns the store (a Graph).
+function M.new(opts)
+  local g = new_store(opts, "new")   -- not a tail call: errors name the
+  return g                           -- caller's line
+end
 
-local function check_arg(n, name, v, want, ...)
-  local t = type(v)
-  if t == want then return end       -- the common case, without select
-  for i = 1, select("#", ...) do
-    if t == select(i, ...) then return end
+-- State that lasts ----------------------------------------------------------
+
+--- The whole store as a string (a versioned binary image): tenants, jobs,
+-- tasks, the clock, pending transitions, scripted outcomes, the seeded
+-- generators, timings and options.  Observers (graph:on) are not in it.
+function Graph:snapshot()
+  return self._core:snapshot()
+end
+
+--- A new, independent store from an image graph:snapshot() made.
+-- Returns the store, or nil and a message for an image that is not one
+-- ("not a crosstenant snapshot", "truncated at byte N", "snapshot format
+-- 3 is newer than this crosstenant (1)", "corrupt snapshot: ...").
+-- Raises when `image` is not a string.
+function M.restore(image)
+  check_arg(1, "restore", image, "string")
+  local c, err = core.restore(image)
+  if not c then return nil, err end
+  return wrap(c)
+end
+
+--- Writes the store's image to an SQLite store file at `path` (string),
+-- in one transaction: a new file, or one that is a crosstenant store
+-- (replaced).  Returns true, or nil and a message (the file is then as
+-- it was); a file that is not a crosstenant store is never overwritten.
+function Graph:save(path)
+  check_arg(1, "save", path, "string")
+  return self._core:save(path)
+end
+
+--- A store backed by the SQLite file at `path` (string).  An absent file
+-- is created, holding a new store made with `opts` (as crosstenant.new);
+-- an existing one is resumed as it was left (its own options hold;
+-- `opts` are checked but not used).  Every accepted change is committed
+-- to the file before the call that made it returns.  graph:close()
+-- folds the journal into a fresh image.  Returns the store, or nil and
+-- a message for a file that is not a crosstenant store (or a newer,
+-- truncated or corrupt one, an empty file, a directory).
+function M.open(path, opts)
+  check_arg(1, "open", path, "string")
+  local g = new_store(opts, "open")
+  local ok, err = g._core:open_file(path)
+  if not ok then
+    g._core:close()
+    return nil, err
   end
-  error(string.format("bad argument #%d to '%s' (%s expected, got %s)",
-                      n, name, table.concat({ want, ... }, " or "), t), 3)
+  local fresh = wrap(g._core)
+  return fresh
 end
+
 
 -- Throttling and transient faults -----------------------------------------
 
