@@ -243,7 +243,7 @@ build/bench/core_bench: bench/core_bench.c \
                         $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARNFLAGS) $(CFLAGS) -Icsrc -o $@ $< \
-	  $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(LDFLAGS) -lm
+	  $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(LDFLAGS) $(CORE_LIBS) -lm
 
 # ---------------------------------------------------------------- fuzz
 # libFuzzer targets in fuzz/ (see docs/hardening.md), built with clang into
@@ -254,7 +254,7 @@ build/bench/core_bench: bench/core_bench.c \
 # (regression, no fuzzing).  FUZZ_TARGETS=json picks targets.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
-FUZZ_TARGETS ?= request core_request time guid json encode query
+FUZZ_TARGETS ?= request core_request time guid json encode query snap
 FUZZ_ARGS   ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -269,6 +269,7 @@ FUZZ_MAXLEN_encode  := 4096
 FUZZ_MAXLEN_time    := 64
 FUZZ_MAXLEN_guid    := 512
 FUZZ_MAXLEN_query   := 1024
+FUZZ_MAXLEN_snap    := 65536
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -283,7 +284,7 @@ build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/embed.h $(FUZZ_ALL_OBJ) | fuzz-deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
 	  $(if $(filter $*,$(FUZZ_LUA)),$(FUZZ_ALL_OBJ) -llua5.4,$(FUZZ_CORE_OBJ)) \
-	  -lm
+	  $(CORE_LIBS) -lm
 
 fuzz-deps:
 	@$(call ensure_pkgs,$(FUZZ_PACKAGES))
@@ -299,7 +300,8 @@ fuzz: fuzz-build
 	    -print_final_stats=1 -max_len=$$(case $$t in \
 	      request|core_request) echo $(FUZZ_MAXLEN_request);; json) echo $(FUZZ_MAXLEN_json);; \
 	      encode) echo $(FUZZ_MAXLEN_encode);; time) echo $(FUZZ_MAXLEN_time);; \
-	      query) echo $(FUZZ_MAXLEN_query);; *) echo $(FUZZ_MAXLEN_guid);; esac) \
+	      query) echo $(FUZZ_MAXLEN_query);; snap) echo $(FUZZ_MAXLEN_snap);; \
+	      *) echo $(FUZZ_MAXLEN_guid);; esac) \
 	    $$(if [ -f fuzz/dict/$$t.dict ]; then echo -dict=fuzz/dict/$$t.dict; fi) \
 	    -artifact_prefix=build/fuzz/$$t- $(FUZZ_ARGS) \
 	    build/fuzz/corpus-$$t fuzz/corpus/$$t >build/fuzz/$$t.log 2>&1 \

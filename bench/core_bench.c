@@ -1,7 +1,9 @@
 /*
 ** core_bench.c -- the C core alone, no interpreter: JSON parse, task and
 ** job creates, lookups, memory per task and a 100,000-user migration,
-** on the same inputs as bench/bench.lua.  Set beside the Lua figures it
+** on the same inputs as bench/bench.lua; then state that lasts: the
+** image of a 1,000,000-task store written and read (ct_snap), saved to
+** and opened from an SQLite file (ct_db), and journal rows appended.  Set beside the Lua figures it
 ** shows how much of each cost is Lua's (the binding and the tables).
 **
 ** Built by `make bench` with the strict warning set and linked with the
@@ -16,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ct_db.h"
 #include "ct_json.h"
 #include "ct_request.h"
+#include "ct_snap.h"
 #include "ct_store.h"
 #include "ct_util.h"
 
@@ -149,6 +153,22 @@ static ct_job *make_job(ct_store *s, const char *text) {
   ct_arena_free(&a);
   if (j == NULL) die("ct_job_create", &e);
   return j;
+}
+
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long long file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  long long n;
+  if (f == NULL) return -1;
+  fseek(f, 0, SEEK_END);
+  n = (long long)ftell(f);
+  fclose(f);
+  return n;
 }
 
 /* ---------- the table ---------- */
@@ -514,8 +534,134 @@ static void bench_migration(void) {
   }
 }
 
+/*
+** State that lasts, on the 1,000,000-task store: ct_snap_write and
+** ct_snap_read (wall time, median of the rounds; the floor is a memcpy
+** of the image, the least any writer of those bytes does), the image
+** and the SQLite file per task beside the store's memory per task, and
+** journal rows (one createTask row each) appended with a commit each
+** and 100 to a commit.
+*/
+static void bench_state(ct_store *big, double mem_per_task) {
+  double tw[MAX_ROUNDS], tr[MAX_ROUNDS], tm[MAX_ROUNDS], t0, ts, to;
+  unsigned char *img = NULL, *copy;
+  size_t n = 0;
+  char msg[300], path[64];
+  double ntasks = (double)big->ntasks_total;
+  int r;
+  for (r = 0; r < rounds; r++) {
+    free(img);
+    t0 = wall();
+    if (ct_snap_write(big, &img, &n) != 0) {
+      fprintf(stderr, "core_bench: snapshot: out of memory\n");
+      exit(1);
+    }
+    tw[r] = wall() - t0;
+  }
+  copy = xmalloc(n);
+  for (r = 0; r < rounds; r++) {
+    ct_store *s;
+    t0 = wall();
+    memcpy(copy, img, n);
+    tm[r] = wall() - t0;
+    sink += copy[n / 2];
+    t0 = wall();
+    s = ct_snap_read(img, n, msg, sizeof msg);
+    tr[r] = wall() - t0;
+    if (s == NULL) {
+      fprintf(stderr, "core_bench: restore: %s\n", msg);
+      exit(1);
+    }
+    sink += s->ntasks_total;
+    ct_store_free(s);
+  }
+  free(copy);
+  snprintf(path, sizeof path, "/tmp/ct_bench_%ld.db", (long)getpid());
+  remove(path);
+  t0 = wall();
+  if (ct_db_save(path, big, msg, sizeof msg) != 0) {
+    fprintf(stderr, "core_bench: save: %s\n", msg);
+    exit(1);
+  }
+  ts = wall() - t0;
+  {
+    ct_store *s = NULL;
+    ct_db *db;
+    t0 = wall();
+    db = ct_db_open(path, NULL, 0, &s, msg, sizeof msg);
+    to = wall() - t0;
+    if (db == NULL || s == NULL) {
+      fprintf(stderr, "core_bench: open: %s\n", msg);
+      exit(1);
+    }
+    ct_db_close(db);
+    ct_store_free(s);
+  }
+  printf("\n| state that lasts, %.0f tasks | s | floor (memcpy) s | "
+         "target |\n|---|--:|--:|---|\n", ntasks);
+  printf("| ct_snap_write (graph:snapshot) | %.3f | %.3f | <= 1 s |\n",
+         median(tw, rounds), median(tm, rounds));
+  printf("| ct_snap_read (crosstenant.restore) | %.3f | %.3f | <= 1 s |\n",
+         median(tr, rounds), median(tm, rounds));
+  printf("| ct_db_save (graph:save), once | %.3f | | |\n", ts);
+  printf("| ct_db_open of that file (crosstenant.open), once | %.3f | | |\n",
+         to);
+  printf("\n| bytes per task | B | / memory |\n|---|--:|--:|\n");
+  printf("| store in memory (RSS growth) | %.1f | 1.00 |\n", mem_per_task);
+  printf("| image (graph:snapshot) | %.1f | %.2f |\n", (double)n / ntasks,
+         (double)n / ntasks / mem_per_task);
+  printf("| SQLite file (graph:save) | %.1f | %.2f (target <= 1.5) |\n",
+         (double)file_size(path) / ntasks,
+         (double)file_size(path) / ntasks / mem_per_task);
+  remove(path);
+  free(img);
+
+  /* journal rows: a small store on a file, one createTask row each */
+  {
+    enum { ROWS = 2000 };
+    ct_store *s = new_store(), *none = NULL;
+    ct_db *db;
+    ct_buf row;
+    double one, batched;
+    int i;
+    ct_buf_init(&row);
+    ct_buf_adds(&row, "{\"op\":\"createTask\",\"tenant\":\"87654321-4321-"
+                "4321-4321-210987654321\",\"upn\":\"\",\"job\":\"a5981dc6-"
+                "8ca0-4098-84fd-3d5b1282a191\",\"body\":{\"taskType\":\"user"
+                "\",\"lastUpdatedDateTime\":\"2025-11-06T09:06:34Z\"},"
+                "\"requests\":12}");
+    remove(path);
+    db = ct_db_open(path, s, 0, &none, msg, sizeof msg);
+    if (db == NULL || row.oom) {
+      fprintf(stderr, "core_bench: journal: %s\n", msg);
+      exit(1);
+    }
+    t0 = wall();
+    for (i = 0; i < ROWS; i++)
+      if (ct_db_append(db, row.p, row.len, msg, sizeof msg) != 0) {
+        fprintf(stderr, "core_bench: append: %s\n", msg);
+        exit(1);
+      }
+    one = (wall() - t0) / ROWS;
+    t0 = wall();
+    for (i = 0; i < ROWS; i++) {
+      if (i % 100 == 0) ct_db_begin(db, msg, sizeof msg);
+      ct_db_append(db, row.p, row.len, msg, sizeof msg);
+      if (i % 100 == 99) ct_db_commit(db, msg, sizeof msg);
+    }
+    batched = (wall() - t0) / ROWS;
+    printf("\n| journal row (ct_db_append) | us/row |\n|---|--:|\n");
+    printf("| a commit each (synchronous=NORMAL) | %.1f |\n", one * 1e6);
+    printf("| 100 rows to a commit | %.1f |\n", batched * 1e6);
+    ct_db_close(db);
+    ct_buf_free(&row);
+    ct_store_free(s);
+    remove(path);
+  }
+}
+
 int main(int argc, char **argv) {
-  long long rss0;
+  long long rss0, rss_big;
   char (*bigids)[37] = xmalloc(500 * sizeof *bigids);
   char smallid[1][37];
   ct_store *big, *small;
@@ -538,13 +684,15 @@ int main(int argc, char **argv) {
   /* memory first, while the heap is fresh */
   rss0 = rss();
   big = big_store(500, PER_JOB, 0x41000000u, bigids);
+  rss_big = rss() - rss0;
   snprintf(extra, sizeof extra, "%.1f B/task (RSS growth)",
-           (double)(rss() - rss0) / (500.0 * PER_JOB));
+           (double)rss_big / (500.0 * PER_JOB));
   small = big_store(1, 1000, 0x40000000u, smallid);
   l1k = lookups(small, 1, 1000, 0x40000000u, smallid);
   l1m = lookups(big, 500, PER_JOB, 0x41000000u, bigids);
   line("ct_job_find + ct_task_find, 1,000 tasks", l1k, "");
   line("ct_job_find + ct_task_find, 1,000,000 tasks", l1m, extra);
+  bench_state(big, (double)(rss_big) / (500.0 * PER_JOB));
   ct_store_free(big);
   ct_store_free(small);
   free(bigids);

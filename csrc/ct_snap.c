@@ -206,11 +206,14 @@ int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
 
 /* ---------- checks shared by the sections ---------- */
 
-/* the clock's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.9999999Z */
+/* the clock's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.9999999Z
+   (days from 1970-01-01: ct_days_from_civil(1, 1, 1) and (10000, 1, 1);
+   test_snap checks them) */
+#define DAY_FIRST (-719162LL)
+#define DAY_END 2932897LL
 static int ticks_ok(int64_t t) {
-  int64_t lo = ct_days_from_civil(1, 1, 1) * 86400 * CT_TICKS_PER_SEC;
-  int64_t hi = ct_days_from_civil(10000, 1, 1) * 86400 * CT_TICKS_PER_SEC;
-  return t >= lo && t < hi;
+  return t >= DAY_FIRST * 86400 * CT_TICKS_PER_SEC &&
+         t < DAY_END * 86400 * CT_TICKS_PER_SEC;
 }
 
 static int r_ticks(ct_snap_r *r, const char *field, int64_t *t) {
@@ -341,23 +344,50 @@ static int extra_used(const ct_task *t) {
   return 0;
 }
 
-static void wr_task(const ct_job *j, const ct_task *t, ct_snap_w *w) {
-  unsigned flags = 0;
+/*
+** Whether the tenant's active-user index holds task t of job j.  The
+** core keeps it so that it holds exactly the tasks not cancelled of the
+** jobs still active; when a tenant's count agrees (by_rule), that rule
+** answers without a lookup, else the index itself does.
+*/
+static int held(const ct_job *j, const ct_task *t, int by_rule) {
   ct_job *holder;
+  if (by_rule) return !t->cancelled && ct_life_job_active(j->status);
+  return ct_umap_get(&j->tenant->users, &t->id, &holder) && holder == j;
+}
+
+static int rule_holds(const ct_tenant *tn) {
+  size_t k, i, n = 0;
+  for (k = 0; k < tn->njobs; k++) {
+    const ct_job *j = tn->jobs[k];
+    if (!ct_life_job_active(j->status)) continue;
+    for (i = 0; i < j->ntasks; i++) n += !j->tasks[i].cancelled;
+  }
+  return n == tn->users.count;
+}
+
+static void wr_task(const ct_job *j, const ct_task *t, int by_rule,
+                    ct_snap_w *w) {
+  unsigned flags = 0;
   int i;
   size_t k;
   if (t->cancelled) flags |= TF_CANCELLED;
   if (t->retry) flags |= TF_RETRY;
-  if (ct_umap_get(&j->tenant->users, &t->id, &holder) && holder == j)
-    flags |= TF_HELD;
+  if (held(j, t, by_rule)) flags |= TF_HELD;
   if (extra_used(t)) flags |= TF_EXTRA;
-  ct_snap_w_guid(w, &t->id);
-  ct_snap_w_i64(w, t->updated);
-  ct_snap_w_u8(w, t->digits);
-  ct_snap_w_u8(w, flags);
-  ct_snap_w_u8(w, t->n);
-  for (i = 0; i < t->n; i++)
-    ct_snap_w_u8(w, (unsigned)(t->svc[i] << 4 | t->st[i]));
+  /* the fixed part, at most 16 + 8 + 3 + 4 bytes, in one go */
+  if (w_reserve(w, 16 + 8 + 3 + CT_SVC__COUNT) == 0) {
+    unsigned char *p = w->p + w->len;
+    uint64_t u = (uint64_t)t->updated;
+    memcpy(p, t->id.b, 16);
+    for (i = 0; i < 8; i++) p[16 + i] = (unsigned char)(u >> (8 * i));
+    p[24] = t->digits;
+    p[25] = (unsigned char)flags;
+    p[26] = t->n;
+    for (i = 0; i < t->n; i++)
+      p[27 + i] = (unsigned char)(t->svc[i] << 4 | t->st[i]);
+    w->len += 27 + (size_t)t->n;
+  }
   if (!(flags & TF_EXTRA)) return;
   ct_snap_w_str(w, t->extra->taskType);
   for (i = 0; i < t->n; i++) {
@@ -370,7 +400,7 @@ static void wr_task(const ct_job *j, const ct_task *t, ct_snap_w *w) {
   }
 }
 
-static void wr_job(const ct_job *j, ct_snap_w *w) {
+static void wr_job(const ct_job *j, int by_rule, ct_snap_w *w) {
   size_t i;
   ct_snap_w_guid(w, &j->id);
   ct_snap_w_u64(w, j->seq);
@@ -395,7 +425,7 @@ static void wr_job(const ct_job *j, ct_snap_w *w) {
   ct_snap_w_u8(w, j->nworkloads);
   for (i = 0; i < j->nworkloads; i++) ct_snap_w_u8(w, j->workloads[i]);
   ct_snap_w_u32(w, (uint32_t)j->ntasks);
-  for (i = 0; i < j->ntasks; i++) wr_task(j, &j->tasks[i], w);
+  for (i = 0; i < j->ntasks; i++) wr_task(j, &j->tasks[i], by_rule, w);
 }
 
 static int guid_cmp(const void *a, const void *b) {
@@ -423,9 +453,11 @@ static int wr_tenants(const ct_store *s, ct_snap_w *w) {
     const ct_tenant *t;
     ct_gmap_get(&s->tenants, &keys[i], &v);
     t = (const ct_tenant *)v;
+    int by_rule;
     ct_snap_w_guid(w, &t->id);
     ct_snap_w_u32(w, (uint32_t)t->njobs);
-    for (k = 0; k < t->njobs; k++) wr_job(t->jobs[k], w);
+    by_rule = rule_holds(t);
+    for (k = 0; k < t->njobs; k++) wr_job(t->jobs[k], by_rule, w);
   }
   free(keys);
   return w->oom ? -1 : 0;
@@ -435,6 +467,38 @@ static int rd_task(ct_snap_r *r, ct_task *t, unsigned *flagsp) {
   unsigned u, flags, seen = 0;
   int i;
   size_t k;
+  /* the common case: the fixed part is there and every value is sane */
+  if (r->n - r->at >= 27 + CT_SVC__COUNT) {
+    const unsigned char *p = r->p + r->at;
+    int64_t upd = (int64_t)load64(p + 16);
+    unsigned n = p[26];
+    flags = p[25];
+    if (ticks_ok(upd) && p[24] <= 7 && !(flags & ~TF_ALL) &&
+        n <= CT_SVC__COUNT) {
+      for (i = 0; i < (int)n; i++) {
+        unsigned svc = p[27 + i] >> 4, st = p[27 + i] & 15;
+        if (svc >= CT_SVC__COUNT || (seen & (1u << svc)) ||
+            st >= CT_SS__COUNT)
+          break;
+        seen |= 1u << svc;
+        t->svc[i] = (uint8_t)svc;
+        t->st[i] = (uint8_t)st;
+      }
+      if (i == (int)n) {
+        memcpy(t->id.b, p, 16);
+        t->updated = upd;
+        t->digits = p[24];
+        t->cancelled = (uint8_t)((flags & TF_CANCELLED) != 0);
+        t->retry = (uint8_t)((flags & TF_RETRY) != 0);
+        t->n = (uint8_t)n;
+        *flagsp = flags;
+        r->at += 27 + n;
+        if (!(flags & TF_EXTRA)) return 0;
+        goto extra;
+      }
+    }
+    seen = 0;                 /* the slow path below names the fault */
+  }
   if (ct_snap_r_guid(r, "task.id", &t->id) != 0 ||
       r_ticks(r, "task.lastUpdatedDateTime", &t->updated) != 0 ||
       ct_snap_r_u8(r, "task.digits", &u) != 0)
@@ -467,6 +531,7 @@ static int rd_task(ct_snap_r *r, ct_task *t, unsigned *flagsp) {
     t->st[i] = (uint8_t)st;
   }
   if (!(flags & TF_EXTRA)) return 0;
+extra:
   t->extra = calloc(1, sizeof *t->extra);
   if (t->extra == NULL) return ct_snap_r_oom(r);
   if (ct_snap_r_str(r, "task.taskType", CT_LIMIT_STRING, 1,
@@ -498,10 +563,13 @@ static int rd_task(ct_snap_r *r, ct_task *t, unsigned *flagsp) {
 }
 
 /* what the job reader hands back besides the job */
+typedef struct held_ref { ct_job *job; uint32_t pos; } held_ref;
 typedef struct job_ctx {
   uint64_t *seqs;                 /* every job's seq, to check them */
   size_t nseqs, capseqs;
   uint64_t lastseq;               /* of the tenant's previous job */
+  held_ref *held;                 /* the tenant's held users so far */
+  size_t nheld, capheld;
 } job_ctx;
 
 static int rd_job_fields(ct_store *s, ct_snap_r *r, ct_job *j,
@@ -631,13 +699,20 @@ static int rd_job(ct_store *s, ct_snap_r *r, ct_tenant *t, job_ctx *cx) {
     goto fail;
   }
   /* linked: from here on the store frees the job */
-  if (ct_umap_reserve(&t->users, nheld) != 0) return ct_snap_r_oom(r);
+  if (cx->nheld + nheld > cx->capheld) {
+    size_t cap = cx->capheld ? cx->capheld : 256;
+    held_ref *p;
+    while (cap < cx->nheld + nheld) cap *= 2;
+    p = realloc(cx->held, cap * sizeof *p);
+    if (p == NULL) return ct_snap_r_oom(r);
+    cx->held = p;
+    cx->capheld = cap;
+  }
   for (i = 0; i < n; i++) {
     if (!held[i]) continue;
-    if (ct_umap_get(&t->users, &j->tasks[i].id, NULL))
-      return ct_snap_r_bad(r, "task.flags", "hold a user that another job "
-                           "holds", 0);
-    ct_umap_put(&t->users, j, i);             /* reserved */
+    cx->held[cx->nheld].job = j;
+    cx->held[cx->nheld].pos = i;
+    cx->nheld++;
   }
   return 0;
 fail:
@@ -678,8 +753,23 @@ static int rd_tenants(ct_store *s, ct_snap_r *r) {
       goto done;
     }
     cx.lastseq = 0;
+    cx.nheld = 0;
     for (k = 0; k < nj; k++) {
       if (rd_job(s, r, t, &cx) != 0) goto done;
+    }
+    /* the tenant's active users, indexed at once */
+    if (ct_umap_reserve(&t->users, cx.nheld) != 0) {
+      ct_snap_r_oom(r);
+      goto done;
+    }
+    for (k = 0; k < cx.nheld; k++) {
+      size_t before = t->users.count;
+      ct_umap_put(&t->users, cx.held[k].job, cx.held[k].pos);  /* reserved */
+      if (t->users.count == before) {         /* it replaced another */
+        ct_snap_r_bad(r, "task.flags", "hold a user that another job holds",
+                      0);
+        goto done;
+      }
     }
   }
   if (cx.nseqs > 1) {
@@ -693,6 +783,7 @@ static int rd_tenants(ct_store *s, ct_snap_r *r) {
   rc = 0;
 done:
   free(cx.seqs);
+  free(cx.held);
   return rc;
 }
 

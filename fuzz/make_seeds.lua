@@ -236,4 +236,50 @@ local queries = {
   q(false, 2, 0, "(((true)))", "createdBy", "J1~deadbeef~3~s61"),
 }
 for i, text in ipairs(queries) do write("query", ("%02d"):format(i), text) end
+
+-- snap: images of small stores, whole (byte 0 odd) and as bodies (even:
+-- the harness adds the header and checksum)
+do
+  local function images()
+    local out = {}
+    local g = crosstenant.new { seed = 1, now = "2025-11-06T09:00:00Z" }
+    out.empty = g:snapshot()
+    local job = assert(g:create_job {
+      displayName = "fuzzjob", completeAfterDateTime = "2025-11-06T09:00:01Z",
+      sourceTenantId = "12345678-1234-1234-1234-123456789012",
+      resourceType = "Users", workloads = { "Exchange", "ODSP" },
+      exchangeSettings = { sourceEndpoint = "e", targetDeliveryDomain = "d" },
+      resources = { "4dd550d9-9ea2-4e71-a16b-60b1d1c4f506",
+                    "63f15b55-f61a-49cb-a599-2e3d233afb2c" } })
+    out.submitted = g:snapshot()
+    assert(g:create_task(job.id, { taskType = "User",
+      lastUpdatedDateTime = "2025-11-06T09:00:00.5Z",
+      currentStatus = { { service = "ODSP", status = "failed", message = "m",
+                          errors = { { code = "c", message = "x" } } } } }))
+    assert(g:fail { user = "4dd550d9-9ea2-4e71-a16b-60b1d1c4f506",
+                    service = "ODSP", code = "E", message = "no" })
+    assert(g:validate_job(job.id))
+    g:advance(90)
+    out.validating = g:snapshot()
+    g:advance(86400)
+    local two = assert(g:create_job {
+      displayName = "two", completeAfterDateTime = "2025-11-06T09:00:01Z",
+      sourceTenantId = "12345678-1234-1234-1234-123456789012",
+      resourceType = "Users", workloads = { "Teams" },
+      resources = { "41d94bac-3a53-47d6-a89e-583830104e15" } })
+    assert(g:validate_job(two.id))
+    g:advance(3600)
+    assert(g:migrate_job(two.id))
+    g:advance(400)
+    out.migrating = g:snapshot()
+    g:advance(86400)
+    assert(g:delete_job(two.id))
+    out.deleting = g:snapshot()
+    return out
+  end
+  for name, img in pairs(images()) do
+    write("snap", "image-" .. name, "\1" .. img)
+    write("snap", "body-" .. name, "\0" .. img:sub(25, -9))
+  end
+end
 print("seeds written")
