@@ -105,7 +105,7 @@ all: build/plain/crosstenant/core.so
 
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson \
-                lua-busted lua-check valgrind
+                lua-busted lua-check valgrind libsqlite3-dev
 
 # ensure_pkgs(list): install the missing Debian packages of `list`, quietly
 # doing nothing when all are there.
@@ -256,7 +256,8 @@ FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_TARGETS ?= request core_request time guid json encode query snap
 FUZZ_ARGS   ?=
-FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson
+FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson \
+                 libsqlite3-dev
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(WARNFLAGS) -O1 -g $(FUZZ_SAN) $(LUA_CFLAGS) -Icsrc \
