@@ -884,6 +884,8 @@ int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
 int ct_job_delete(ct_store *s, ct_job *j, ct_err *e) {
   if (!ct_job_status_final(j->status))
     return conflict(s, e, A_DELETE, "The job can't be deleted", j);
+  /* a final job is off the schedule: make room before it goes back on */
+  if (ct_life_reserve(s) != 0) { oom(e); return -1; }
   ct_life_job_status(s, j, CT_JS_PENDINGDELETE,
                      "The job is being deleted.");
   ct_life_schedule(s, j, s->now + (int64_t)(s->timings.delete_pending *

@@ -659,6 +659,56 @@ static void test_out_of_memory(tally *t)
   ct_store_free(s);
 }
 
+/*
+** Regression: deleting many final jobs without the clock moving put more
+** jobs on the schedule than it had room for (a heap overflow, found
+** while checking that a restored store's schedule has room enough).
+*/
+static void test_delete_many(tally *t)
+{
+  ct_store *s = new_store(5, 0), *r;
+  ct_caller c = caller_of(TARGET);
+  ct_job *jobs[40];
+  ct_err e;
+  char body[600], msg[200];
+  unsigned char *img;
+  size_t n;
+  int i, ok = 1;
+  for (i = 0; i < 40; i++) {
+    snprintf(body, sizeof body, "{\"displayName\":\"d%d\",\"completeAfter"
+             "DateTime\":\"2025-12-01T00:00:00Z\",\"sourceTenantId\":\""
+             SOURCE "\",\"resourceType\":\"Users\",\"workloads\":[\"ODSP\"],"
+             "\"resources\":[\"bbbbbbbb-0000-4000-8000-%012d\"]}", i, i);
+    jobs[i] = ct_job_create(s, &c, json(body), &e);
+    if (jobs[i] == NULL) { ok = 0; break; }
+  }
+  CHECK(ok);
+  if (!ok) goto done;
+  /* cancelled in small groups, so the schedule never holds many */
+  for (i = 0; i < 40; i++) {
+    ok &= ct_job_cancel(s, jobs[i], &e) == 0;
+    if (i % 10 == 9) ct_store_advance(s, s->now + 3600 * SEC);
+  }
+  CHECK(ok && s->nheap == 0);
+  /* the image of a store with 40 final jobs, read back, deletes all */
+  CHECK(image_of(s, &img, &n) == 0);
+  r = ct_snap_read(img, n, msg, sizeof msg);
+  free(img);
+  CHECK(r != NULL);
+  for (i = 0; i < 40; i++) ok &= ct_job_delete(s, jobs[i], &e) == 0;
+  CHECK(ok && s->nheap == 40);
+  if (r != NULL) {
+    ct_tenant *tn = ct_store_tenant(r, &c.tenant, 0);
+    ok = tn != NULL && tn->njobs == 40;
+    for (i = 0; ok && i < 40; i++) ok &= ct_job_delete(r, tn->jobs[i], &e) == 0;
+    CHECK(ok && r->nheap == 40);
+    CHECK(same_image(s, r));
+    ct_store_free(r);
+  }
+done:
+  ct_store_free(s);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
@@ -668,6 +718,7 @@ int main(void)
   test_bad_images(t);
   test_field_named(t);
   test_out_of_memory(t);
+  test_delete_many(t);
   ct_arena_free(&arena);
   printf("%d passed, %d failed\n", t->pass, t->fail);
   return t->fail ? 1 : 0;
