@@ -646,6 +646,23 @@ describe("graph:save", function()
     h:close()
   end)
 
+  it("folds the journal when a store saves to its own file, and is " ..
+     "refused a file another store holds", function()
+    local g = assert(crosstenant.open(path, { seed = 3, now = F.NOW }))
+    new_job(g)
+    assert.are.equal(1, g._core:journal_rows())
+    assert.is_true(g:save(path))
+    assert.are.equal(0, g._core:journal_rows())
+    assert.are.same({ nil, path .. " is in use by another store" },
+                    { F.graph():save(path) })
+    local image = g:snapshot()
+    getmetatable(g._core).__gc(g._core)
+    local h = assert(crosstenant.open(path))
+    assert.are.equal(0, h._core:journal_rows())
+    assert.is_true(image == h:snapshot())
+    h:close()
+  end)
+
   it("never overwrites a file that is not a crosstenant store", function()
     write_file(path, "precious")
     assert.are.same({ nil, path .. " is not a crosstenant store" },
