@@ -456,6 +456,43 @@ describe("crosstenant.open", function()
     k:close()
   end)
 
+  it("replays 400 random requests and clock moves to the very same " ..
+     "store", function()
+    local image = every_status_store():snapshot()
+    local ref = assert(crosstenant.restore(image))
+    assert.is_true(ref:save(path))
+    local g = assert(crosstenant.open(path))
+    local ra, rb = generator(99), generator(99)
+    local na, nb = { 0 }, { 0 }
+    local empties = 0
+    for i = 1, 400 do
+      assert.are.equal(answer(random_step(ra, ref, na)),
+                       answer(random_step(rb, g, nb)), "step " .. i)
+      -- scripted outcomes, some with bodies of empty tables
+      if i % 50 == 0 then
+        for _, x in ipairs { ref, g } do
+          assert(x:fail { user = USERS[i // 50], service = "Exchange",
+                          phase = "migrate", message = "m" .. i })
+          local _, page = x:request("GET", JOBS .. "?$filter=status eq " ..
+                                    "'submitted'&$top=1")
+          if page.value[1] and x:create_task(page.value[1].id, {
+               taskType = "user", lastUpdatedDateTime = F.NOW,
+               currentStatus = { {}, { errors = {} } } }) then
+            empties = empties + 1
+          end
+        end
+      end
+    end
+    assert.is_true(g._core:journal_rows() > 150)
+    assert.is_true(empties >= 4)
+    local want = ref:snapshot()
+    assert.is_true(want == g:snapshot())
+    getmetatable(g._core).__gc(g._core)         -- no fold: the journal
+    local h = assert(crosstenant.open(path))
+    assert.is_true(want == h:snapshot())
+    h:close()
+  end)
+
   it("writes nothing for a refused request or method", function()
     local g = assert(crosstenant.open(path, { seed = 3, now = F.NOW }))
     local id = new_job(g)
