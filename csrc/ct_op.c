@@ -9,7 +9,7 @@
 
 static const char *const op_names[CT_OP__COUNT] = {
   "createJob", "updateJob", "deleteJob", "validateJob", "migrateJob",
-  "cancelJob", "createTask", "cancelTask", "advance", "fail"
+  "cancelJob", "createTask", "cancelTask", "advance", "fail", "addFault"
 };
 
 const char *ct_op_name(int kind) {
@@ -41,6 +41,18 @@ int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
     case CT_OP_FAIL:
       return ct_store_fail(s, &op->user, op->service, op->phase, op->status,
                            op->code, op->message, e);
+    case CT_OP_FAULT_ADD:
+      switch (ct_fault_add(&s->faultstate, op->status, op->retry_after,
+                           op->times, op->method, op->path, op->pathlen)) {
+        case 0: return 0;
+        case -2:
+          ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
+          return -1;
+        default:
+          ct_err_set(e, 400, "invalidRequest", NULL,
+                     "A value of the fault is out of range.");
+          return -1;
+      }
     default:
       break;
   }
@@ -138,6 +150,32 @@ void ct_op_encode(const ct_store *s, const ct_op *op, const ct_op_result *r,
   if (op->kind == CT_OP_ADVANCE) {
     member(b, "until");
     ct_buf_json_int(b, op->until);
+  } else if (op->kind == CT_OP_FAULT_ADD) {
+    const ct_fault_rule *x = &s->faultstate.rules[s->faultstate.nrules - 1];
+    member(b, "status");
+    ct_buf_json_int(b, x->status);
+    member(b, "retryAfter");
+    ct_buf_json_int(b, x->retry_after);
+    member(b, "times");
+    ct_buf_json_int(b, x->times);
+    str_member(b, "method", x->method);
+    if (x->path == NULL) {
+      member(b, "path");
+      ct_buf_adds(b, "null");
+    } else if (ct_utf8_valid(x->path, x->pathlen)) {
+      member(b, "path");
+      ct_buf_json_string(b, x->path, x->pathlen);
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      size_t i;
+      member(b, "pathHex");
+      ct_buf_addc(b, '"');
+      for (i = 0; i < x->pathlen; i++) {
+        ct_buf_addc(b, hex[(unsigned char)x->path[i] >> 4]);
+        ct_buf_addc(b, hex[(unsigned char)x->path[i] & 15]);
+      }
+      ct_buf_addc(b, '"');
+    }
   } else if (op->kind == CT_OP_FAIL) {
     guid_member(b, "user", &op->user);
     str_member(b, "service", ct_service_name(op->service));
@@ -185,6 +223,12 @@ static int guid_of(const ct_jval *row, const char *name, ct_guid *g) {
   return s != NULL && ct_guid_parse(s, strlen(s), g) == 0;
 }
 
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 static int bad_row(char *msg, size_t cap, const char *what) {
   snprintf(msg, cap, "bad journal row: %s", what);
   return -1;
@@ -224,7 +268,49 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
     bad_row(msg, cap, "no 'requests' counter");
     goto done;
   }
-  if (k == CT_OP_ADVANCE) {
+  if (k == CT_OP_FAULT_ADD) {
+    const ct_jval *st = ct_json_get(row, "status");
+    const ct_jval *ra = ct_json_get(row, "retryAfter");
+    const ct_jval *tm = ct_json_get(row, "times");
+    const ct_jval *p = ct_json_get(row, "path");
+    const char *hx = str_of(row, "pathHex");
+    op.method = str_of(row, "method");
+    if (st == NULL || st->kind != CT_JINT || ra == NULL ||
+        ra->kind != CT_JINT || tm == NULL || tm->kind != CT_JINT ||
+        op.method == NULL || (p == NULL && hx == NULL) ||
+        st->u.i > 1000 || ra->u.i > 1000000 || ra->u.i < 0) {
+      bad_row(msg, cap, "an 'addFault' row lacks a member");
+      goto done;
+    }
+    op.status = (int)st->u.i;
+    op.retry_after = (int)ra->u.i;
+    op.times = tm->u.i;
+    if (op.method[0] == '\0') op.method = NULL;
+    if (hx != NULL) {
+      size_t i, hn = strlen(hx);
+      char *pb = ct_arena_alloc(&a, hn / 2 + 1);
+      if (pb == NULL || hn % 2 != 0) {
+        bad_row(msg, cap, "a bad 'pathHex'");
+        goto done;
+      }
+      for (i = 0; i < hn / 2; i++) {
+        int hi = hexval(hx[2 * i]), lo = hexval(hx[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+          bad_row(msg, cap, "a bad 'pathHex'");
+          goto done;
+        }
+        pb[i] = (char)(hi << 4 | lo);
+      }
+      op.path = pb;
+      op.pathlen = hn / 2;
+    } else if (p->kind == CT_JSTR) {
+      op.path = p->u.s;
+      op.pathlen = p->len;
+    } else if (p->kind != CT_JNULL) {
+      bad_row(msg, cap, "a bad 'path'");
+      goto done;
+    }
+  } else if (k == CT_OP_ADVANCE) {
     v = ct_json_get(row, "until");
     if (v == NULL || v->kind != CT_JINT) {
       bad_row(msg, cap, "no 'until'");

@@ -19,6 +19,9 @@
 **   {"op":"advance","until":TICKS,"requests":N}
 **   {"op":"fail","user":G,"service":S,"phase":P,"status":X,"code":C,
 **    "message":M,"requests":N}
+**   {"op":"addFault","status":429|503|504,"retryAfter":SECONDS,
+**    "times":N,"method":"POST"|"","path":PATTERN|null,"requests":N}
+**    (a path that is not valid UTF-8 is "pathHex": its bytes in hex)
 ** T, J, K, G are GUIDs (J and K the ids the call resolved, whatever key
 ** it named the job by); body is the request body as the core checked
 ** it; TICKS are 100-ns ticks since 1970; N is the store's request
@@ -37,7 +40,7 @@
 enum ct_op_kind {
   CT_OP_JOB_CREATE, CT_OP_JOB_UPDATE, CT_OP_JOB_DELETE, CT_OP_JOB_VALIDATE,
   CT_OP_JOB_MIGRATE, CT_OP_JOB_CANCEL, CT_OP_TASK_CREATE, CT_OP_TASK_CANCEL,
-  CT_OP_ADVANCE, CT_OP_FAIL, CT_OP__COUNT
+  CT_OP_ADVANCE, CT_OP_FAIL, CT_OP_FAULT_ADD, CT_OP__COUNT
 };
 
 typedef struct ct_op {
@@ -53,6 +56,12 @@ typedef struct ct_op {
   ct_guid user;                /* fail */
   int service, phase, status;
   const char *code, *message;
+  /* addFault (ct_fault_add; status above): a scripted throttle or fault */
+  int retry_after;
+  int64_t times;
+  const char *method;          /* NULL: any */
+  const char *path;            /* NULL: any */
+  size_t pathlen;
 } ct_op;
 
 typedef struct ct_op_result {

@@ -96,14 +96,16 @@ void ct_snap_w_guid(ct_snap_w *w, const ct_guid *g) {
 }
 
 void ct_snap_w_str(ct_snap_w *w, const char *s) {
-  size_t n;
-  if (s == NULL) {
+  ct_snap_w_bytes(w, s, s != NULL ? strlen(s) : 0);
+}
+
+void ct_snap_w_bytes(ct_snap_w *w, const char *p, size_t n) {
+  if (p == NULL) {
     ct_snap_w_u32(w, 0xffffffffu);
     return;
   }
-  n = strlen(s);
   ct_snap_w_u32(w, (uint32_t)n);
-  w_bytes(w, s, n);
+  w_bytes(w, p, n);
 }
 
 /* ---------- reading ---------- */
@@ -182,10 +184,11 @@ int ct_snap_r_guid(ct_snap_r *r, const char *field, ct_guid *g) {
   return 0;
 }
 
-int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
-                  int nullable, char **s) {
+static int r_bytes(ct_snap_r *r, const char *field, size_t max,
+                   int nullable, int nul_ok, char **s, size_t *len) {
   uint32_t n;
   *s = NULL;
+  *len = 0;
   if (ct_snap_r_u32(r, field, &n) != 0) return -1;
   if (n == 0xffffffffu) {
     if (nullable) return 0;
@@ -194,14 +197,26 @@ int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
   if (n > max) return ct_snap_r_bad(r, field, "is too long", 4);
   if (r->n - r->at < n)
     return ct_snap_r_bad(r, field, "runs past the end of its section", 4);
-  if (n > 0 && memchr(r->p + r->at, 0, n) != NULL)
+  if (!nul_ok && n > 0 && memchr(r->p + r->at, 0, n) != NULL)
     return ct_snap_r_bad(r, field, "holds a NUL byte", 4);
   *s = malloc((size_t)n + 1);
   if (*s == NULL) return ct_snap_r_oom(r);
   if (n > 0) memcpy(*s, r->p + r->at, n);
   (*s)[n] = '\0';
+  *len = n;
   r->at += n;
   return 0;
+}
+
+int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
+                  int nullable, char **s) {
+  size_t n;
+  return r_bytes(r, field, max, nullable, 0, s, &n);
+}
+
+int ct_snap_r_bytes(ct_snap_r *r, const char *field, size_t max,
+                    int nullable, char **s, size_t *n) {
+  return r_bytes(r, field, max, nullable, 1, s, n);
 }
 
 /* ---------- checks shared by the sections ---------- */
@@ -878,6 +893,129 @@ static int rd_faults(ct_store *s, ct_snap_r *r) {
   return 0;
 }
 
+/* ---------- section FLTS: throttling and transient faults ---------- */
+/* every field of ct_fault_state (ct_fault.h), capcallers included: the
+   callers are pruned when the array is full, so its size is behaviour */
+
+#define MAX_CALLERS (1u << 20)
+
+static int wr_faultstate(const ct_store *s, ct_snap_w *w) {
+  const ct_fault_state *f = &s->faultstate;
+  size_t i;
+  int k;
+  ct_snap_w_u32(w, (uint32_t)f->nrules);
+  for (i = 0; i < f->nrules; i++) {
+    const ct_fault_rule *x = &f->rules[i];
+    ct_snap_w_u32(w, (uint32_t)x->status);
+    ct_snap_w_u32(w, (uint32_t)x->retry_after);
+    ct_snap_w_i64(w, x->times);
+    ct_snap_w_str(w, x->method);
+    ct_snap_w_bytes(w, x->path, x->pathlen);
+  }
+  for (k = 0; k < CT_FAULT__COUNT; k++) ct_snap_w_f64(w, f->rate[k]);
+  ct_snap_w_u32(w, (uint32_t)f->retry_after);
+  ct_snap_w_i64(w, f->budget_requests);
+  ct_snap_w_i64(w, f->budget_per);
+  ct_snap_w_u64(w, f->rng[0]);
+  ct_snap_w_u64(w, f->rng[1]);
+  ct_snap_w_u32(w, (uint32_t)f->ncallers);
+  ct_snap_w_u32(w, (uint32_t)f->capcallers);
+  for (i = 0; i < f->ncallers; i++) {
+    const ct_fault_caller *c = &f->callers[i];
+    ct_snap_w_bytes(w, c->key, c->keylen);
+    ct_snap_w_i64(w, c->retry_until);
+    ct_snap_w_i64(w, c->window_start);
+    ct_snap_w_i64(w, c->window_count);
+  }
+  for (k = 0; k < CT_FAULT__COUNT; k++) ct_snap_w_u64(w, f->refused[k]);
+  return w->oom ? -1 : 0;
+}
+
+static int rd_faultstate(ct_store *s, ct_snap_r *r) {
+  ct_fault_state *f = &s->faultstate;
+  uint32_t n, i, st, retry, ncallers, cap;
+  double rate[CT_FAULT__COUNT];
+  int k, rc;
+  if (ct_snap_r_u32(r, "faultstate.rules", &n) != 0) return -1;
+  if (!ct_snap_r_room(r, n, 24))
+    return ct_snap_r_bad(r, "faultstate.rules",
+                         "count is larger than the section", 4);
+  for (i = 0; i < n; i++) {
+    int64_t times;
+    char *method = NULL, *path = NULL;
+    size_t plen;
+    if (ct_snap_r_u32(r, "faultrule.status", &st) != 0 ||
+        ct_snap_r_u32(r, "faultrule.retry_after", &retry) != 0 ||
+        ct_snap_r_i64(r, "faultrule.times", &times) != 0 ||
+        ct_snap_r_str(r, "faultrule.method", 7, 0, &method) != 0)
+      return -1;
+    if (ct_snap_r_bytes(r, "faultrule.path", CT_FAULT_MAX_PATH, 1, &path,
+                        &plen) != 0) {
+      free(method);
+      return -1;
+    }
+    rc = ct_fault_add(f, (int)(st > 1000 ? 0 : st),
+                      (int)(retry > CT_FAULT_MAX_RETRY ? 0 : retry), times,
+                      method[0] ? method : NULL, path, plen);
+    if (rc == 0 && strcmp(f->rules[f->nrules - 1].method, method) != 0)
+      rc = -1;                       /* a method in another case */
+    free(method);
+    free(path);
+    if (rc == -2) return ct_snap_r_oom(r);
+    if (rc != 0) return ct_snap_r_bad(r, "faultrule", "is out of range", 0);
+  }
+  for (k = 0; k < CT_FAULT__COUNT; k++)
+    if (ct_snap_r_f64(r, "faultstate.rate", &rate[k]) != 0) return -1;
+  if (ct_snap_r_u32(r, "faultstate.retry_after", &retry) != 0) return -1;
+  if (ct_fault_set_rates(f, rate, (int)(retry > CT_FAULT_MAX_RETRY
+                                          ? 0 : retry)) != 0)
+    return ct_snap_r_bad(r, "faultstate.rate", "is out of range", 4);
+  if (ct_snap_r_i64(r, "faultstate.budget_requests",
+                    &f->budget_requests) != 0 ||
+      ct_snap_r_i64(r, "faultstate.budget_per", &f->budget_per) != 0)
+    return -1;
+  if (f->budget_requests < 0 ||
+      (f->budget_requests == 0) != (f->budget_per == 0) ||
+      f->budget_per < 0 ||
+      f->budget_per > (int64_t)CT_FAULT_MAX_PER * CT_TICKS_PER_SEC)
+    return ct_snap_r_bad(r, "faultstate.budget", "is out of range", 16);
+  if (ct_snap_r_u64(r, "faultstate.rng", &f->rng[0]) != 0 ||
+      ct_snap_r_u64(r, "faultstate.rng", &f->rng[1]) != 0 ||
+      ct_snap_r_u32(r, "faultstate.callers", &ncallers) != 0 ||
+      ct_snap_r_u32(r, "faultstate.capcallers", &cap) != 0)
+    return -1;
+  if (cap < ncallers || cap > MAX_CALLERS || (cap & (cap - 1)) != 0 ||
+      (cap != 0 && cap < 8))
+    return ct_snap_r_bad(r, "faultstate.capcallers", "is not a capacity", 4);
+  if (!ct_snap_r_room(r, ncallers, 28))
+    return ct_snap_r_bad(r, "faultstate.callers",
+                         "count is larger than the section", 8);
+  if (cap > 0) {
+    f->callers = calloc(cap, sizeof *f->callers);
+    if (f->callers == NULL) return ct_snap_r_oom(r);
+    f->capcallers = cap;
+  }
+  for (i = 0; i < ncallers; i++) {
+    ct_fault_caller *c = &f->callers[i];
+    if (ct_snap_r_bytes(r, "faultcaller.key", CT_LIMIT_BODY, 0, &c->key,
+                        &c->keylen) != 0)
+      return -1;
+    f->ncallers = i + 1;             /* its key is the state's to free */
+    if (ct_snap_r_i64(r, "faultcaller.retry_until", &c->retry_until) != 0 ||
+        ct_snap_r_i64(r, "faultcaller.window_start",
+                      &c->window_start) != 0 ||
+        ct_snap_r_i64(r, "faultcaller.window_count",
+                      &c->window_count) != 0)
+      return -1;
+    if (c->window_count < 0)
+      return ct_snap_r_bad(r, "faultcaller.window_count", "is negative", 8);
+  }
+  for (k = 0; k < CT_FAULT__COUNT; k++)
+    if (ct_snap_r_u64(r, "faultstate.refused", &f->refused[k]) != 0)
+      return -1;
+  return 0;
+}
+
 /* ---------- the sections, in the order they are written ---------- */
 
 typedef struct section {
@@ -891,6 +1029,7 @@ static const section sections[] = {
   { "STOR", wr_store, rd_store },
   { "TNNT", wr_tenants, rd_tenants },
   { "FALT", wr_faults, rd_faults },
+  { "FLTS", wr_faultstate, rd_faultstate },
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 

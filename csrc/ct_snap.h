@@ -80,6 +80,8 @@ void ct_snap_w_f64(ct_snap_w *w, double v);
 void ct_snap_w_guid(ct_snap_w *w, const ct_guid *g);
 /* u32 length, then the bytes; NULL is written as length 0xffffffff */
 void ct_snap_w_str(ct_snap_w *w, const char *s);
+/* n bytes that may hold NULs, as a string is written (NULL: null) */
+void ct_snap_w_bytes(ct_snap_w *w, const char *p, size_t n);
 
 typedef struct ct_snap_r {
   const unsigned char *p;   /* the section's body */
@@ -109,6 +111,9 @@ int ct_snap_r_guid(ct_snap_r *r, const char *field, ct_guid *g);
 */
 int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
                   int nullable, char **s);
+/* the same for bytes ct_snap_w_bytes wrote: NULs allowed, *n set */
+int ct_snap_r_bytes(ct_snap_r *r, const char *field, size_t max,
+                    int nullable, char **s, size_t *n);
 /* -1 with "corrupt snapshot: <field> <what> at byte N" (N: the field's
    start, `back` bytes before the read position) */
 int ct_snap_r_bad(ct_snap_r *r, const char *field, const char *what,

@@ -4,6 +4,8 @@
 ** request path asks for.  The Lua layer (init.lua) checks arguments and
 ** words the errors; a value that reaches here out of range still raises.
 */
+#include <string.h>
+
 #include "lua.h"
 #include "lauxlib.h"
 
@@ -21,10 +23,20 @@ static int s_fault_add(lua_State *L) {
   const char *method = luaL_optstring(L, 5, NULL);
   size_t n = 0;
   const char *path = luaL_optlstring(L, 6, NULL, &n);
-  int rc = ct_fault_add(&b->s->faultstate, status, retry, times, method,
-                        path, n);
-  if (rc == -2) return luaL_error(L, "not enough memory");
-  if (rc != 0) return luaL_error(L, "fault_add: a value is out of range");
+  ct_op op;
+  ct_err e;
+  memset(&op, 0, sizeof op);
+  op.kind = CT_OP_FAULT_ADD;      /* through lct_run: a store file keeps it */
+  op.status = status;
+  op.retry_after = retry;
+  op.times = times;
+  op.method = method;
+  op.path = path;
+  op.pathlen = n;
+  if (lct_run(L, b, &op, NULL, &e) != 0) {
+    if (e.status == 500) return luaL_error(L, "not enough memory");
+    return luaL_error(L, "fault_add: a value is out of range");
+  }
   lua_pushboolean(L, 1);
   return 1;
 }

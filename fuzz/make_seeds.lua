@@ -275,6 +275,15 @@ do
     g:advance(86400)
     assert(g:delete_job(two.id))
     out.deleting = g:snapshot()
+    local f = crosstenant.new { seed = 2, now = "2025-11-06T09:00:00Z",
+                                fault_rate = { [503] = 0.3 }, retry_after = 2,
+                                throttle = { requests = 2, per = 10 } }
+    f:fault { status = 429, times = 3, method = "POST",
+              path = "/crossTenantMigrationJobs/*/users" }
+    for _ = 1, 4 do
+      f:request("GET", "/beta/solutions/migrations/crossTenantMigrationJobs")
+    end
+    out.faults = f:snapshot()
     return out
   end
   for name, img in pairs(images()) do

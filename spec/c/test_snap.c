@@ -132,6 +132,12 @@ static ct_store *new_store(uint64_t seed, double rate)
   o.now = now.ticks;
   s = ct_store_new(&o);
   if (s == NULL) exit(2);
+  {
+    double rates[CT_FAULT__COUNT] = { 0.05, 0.02, 0.01 };
+    if (rate > 0 && (ct_fault_set_rates(&s->faultstate, rates, 3) != 0 ||
+                     ct_fault_set_budget(&s->faultstate, 5, 30) != 0))
+      exit(2);
+  }
   ct_guid_parse(TARGET, 36, &g);
   if (ct_store_set_defaults(s, &g, "admin@fabrikam.onmicrosoft.com", 0))
     exit(2);
@@ -170,7 +176,7 @@ static void drive(ct_store *s, uint64_t *x, int *names, ct_buf *log)
   ct_err e;
   ct_job *j = some_job(s, &c, pick(x, 1000));
   char body[1024], id[37];
-  unsigned op = pick(x, 12);
+  unsigned op = pick(x, 14);
   int r = 0;
   e.message[0] = '\0';
   switch (op) {
@@ -244,6 +250,28 @@ static void drive(ct_store *s, uint64_t *x, int *names, ct_buf *log)
     ct_guid_parse(id, 36, &u);
     r = ct_store_fail(s, &u, (int)pick(x, CT_SVC__COUNT), (int)pick(x, 2),
                       CT_SS_ERROR, "scripted", "Scripted failure.", &e);
+    break;
+  }
+  case 12: {                           /* a scripted fault */
+    static const char *const paths[] = {
+      "/crossTenantMigrationJobs", "/crossTenantMigrationJobs/*/users", NULL
+    };
+    const char *p = paths[pick(x, 3)];
+    r = ct_fault_add(&s->faultstate, pick(x, 2) ? 429 : 503,
+                     1 + (int)pick(x, 30), 1 + (int64_t)pick(x, 3),
+                     pick(x, 2) ? "POST" : NULL, p, p ? strlen(p) : 0);
+    break;
+  }
+  case 13: {                           /* a request decided */
+    ct_fault_answer a;
+    char key[16];
+    int st;
+    snprintf(key, sizeof key, "t/app%u", pick(x, 12));
+    st = ct_fault_decide(&s->faultstate, s->now, pick(x, 2) ? "POST" : "GET",
+                         "/crossTenantMigrationJobs", 25, key, strlen(key),
+                         &a);
+    snprintf(body, sizeof body, "fault %d %d", st, st ? a.retry_after : 0);
+    ct_buf_adds(log, body);
     break;
   }
   default:
@@ -362,6 +390,8 @@ static void test_round_trip(tally *t)
     printf("\n");
   }
   CHECK(s->faults.count > 0);
+  CHECK(s->faultstate.nrules > 0 && s->faultstate.ncallers > 0 &&
+        s->faultstate.refused[CT_FAULT_429] > 0);
   CHECK(image_of(s, &img, &n) == 0);
   CHECK(memcmp(img, CT_SNAP_MAGIC, 8) == 0);
   r = ct_snap_read(img, n, msg, sizeof msg);

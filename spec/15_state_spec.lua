@@ -331,6 +331,38 @@ describe("graph:snapshot and crosstenant.restore", function()
     assert.are.equal(0, seen)                    -- the original's observer
   end)
 
+  it("keeps throttling and transient faults: rules, rates, windows, " ..
+     "the fault generator", function()
+    local o = F.graph { fault_rate = { [503] = 0.2 }, retry_after = 3,
+                        throttle = { requests = 4, per = 60 } }
+    o:fault { status = 429, times = 2, method = "POST",
+              path = "/crossTenantMigrationJobs" }
+    o:fault { status = 504, times = 5, path = "/crossTenantMigrationJobs/*" }
+    for _ = 1, 5 do o:request("GET", JOBS) end  -- windows open, draws made
+    local r = assert(crosstenant.restore(o:snapshot()))
+    assert.is_true(o:snapshot() == r:snapshot())
+    assert.are.same(o:faults(), r:faults())
+    local refused = 0
+    for i = 1, 60 do
+      local post = i % 3 == 0
+      local x = answer(o:request(post and "POST" or "GET", JOBS,
+        post and F.job_body { displayName = "f" .. i } or nil))
+      local y = answer(r:request(post and "POST" or "GET", JOBS,
+        post and F.job_body { displayName = "f" .. i } or nil))
+      assert.are.equal(x, y, "request " .. i)
+      if x:find('"status":5') or x:find('"status":429') then
+        refused = refused + 1
+      end
+      if i % 7 == 0 then
+        o:advance(30)
+        r:advance(30)
+      end
+    end
+    assert.is_true(refused > 10)
+    assert.are.same(o:fault_counts(), r:fault_counts())
+    assert.is_true(o:snapshot() == r:snapshot())
+  end)
+
   it("raises for an argument that is not a string", function()
     assert.has_error(function() crosstenant.restore({}) end,
       "bad argument #1 to 'restore' (string expected, got table)")
@@ -554,6 +586,22 @@ describe("crosstenant.open", function()
       g:close()
     end
     os.remove(file)
+  end)
+
+  it("journals scripted faults and keeps the fault options", function()
+    local g = assert(crosstenant.open(path, { seed = 3, now = F.NOW,
+                                              fault_rate = { [429] = 0.1 },
+                                              retry_after = 9 }))
+    g:fault { status = 503, times = 4, method = "GET",
+              path = "/crossTenantMigrationJobs/*/users" }
+    g:fault { status = 429 }
+    assert.are.equal(2, g._core:journal_rows())
+    local faults = g:faults()
+    getmetatable(g._core).__gc(g._core)         -- no fold: the journal
+    local h = assert(crosstenant.open(path))
+    assert.are.same(faults, h:faults())
+    assert.are.equal(9, h._retry_after)
+    h:close()
   end)
 
   it("uses the file's options, not the ones given, when resuming", function()
