@@ -59,8 +59,8 @@ ct_tenant *ct_store_tenant(ct_store *s, const ct_guid *id, int create);
 int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j);
 /* each scripted outcome not yet applied for `user`, in script order */
 typedef void ct_fault_fn(void *ud, const ct_guid *user, int service,
-                         int phase, int status, const char *code,
-                         const char *message);
+                         int phase, int status, const ct_str *code,
+                         const ct_str *message);
 void ct_store_faults_of(const ct_store *s, const ct_guid *user,
                         ct_fault_fn *fn, void *ud);
 

@@ -40,7 +40,8 @@ int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
       return 0;
     case CT_OP_FAIL:
       return ct_store_fail(s, &op->user, op->service, op->phase, op->status,
-                           op->code, op->message, e);
+                           op->code, op->ncode, op->message, op->nmessage,
+                           e);
     case CT_OP_FAULT_ADD:
       switch (ct_fault_add(&s->faultstate, op->status, op->retry_after,
                            op->times, op->method, op->path, op->pathlen)) {
@@ -182,11 +183,15 @@ void ct_op_encode(const ct_store *s, const ct_op *op, const ct_op_result *r,
     str_member(b, "phase", op->phase == CT_PHASE_VALIDATE ? "validate"
                                                            : "migrate");
     str_member(b, "status", ct_svc_status_name(op->status));
-    str_member(b, "code", op->code);
-    str_member(b, "message", op->message);
+    member(b, "code");
+    ct_buf_json_string(b, op->code, op->ncode);
+    member(b, "message");
+    ct_buf_json_string(b, op->message, op->nmessage);
   } else {
     guid_member(b, "tenant", &op->caller.tenant);
-    str_member(b, "upn", op->caller.upn ? op->caller.upn : "");
+    member(b, "upn");
+    ct_buf_json_string(b, op->caller.upn ? op->caller.upn : "",
+                       op->caller.upn ? op->caller.nupn : 0);
     if (op->kind != CT_OP_JOB_CREATE) guid_member(b, "job", &r->job->id);
     if (op->kind == CT_OP_TASK_CANCEL) guid_member(b, "task", &r->task->id);
     if (op->kind == CT_OP_JOB_CREATE || op->kind == CT_OP_JOB_UPDATE ||
@@ -216,6 +221,12 @@ static void empties(ct_jval *v) {
 static const char *str_of(const ct_jval *row, const char *name) {
   const ct_jval *v = ct_json_get(row, name);
   return (v != NULL && v->kind == CT_JSTR) ? v->u.s : NULL;
+}
+
+/* a string member's length (it may hold NULs) */
+static size_t len_of(const ct_jval *row, const char *name) {
+  const ct_jval *v = ct_json_get(row, name);
+  return (v != NULL && v->kind == CT_JSTR) ? v->len : 0;
 }
 
 static int guid_of(const ct_jval *row, const char *name, ct_guid *g) {
@@ -321,7 +332,9 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
     const char *svc = str_of(row, "service"), *ph = str_of(row, "phase");
     const char *st = str_of(row, "status");
     op.code = str_of(row, "code");
+    op.ncode = len_of(row, "code");
     op.message = str_of(row, "message");
+    op.nmessage = len_of(row, "message");
     if (!guid_of(row, "user", &op.user) || svc == NULL || ph == NULL ||
         st == NULL || op.code == NULL || op.message == NULL) {
       bad_row(msg, cap, "a 'fail' row lacks a member");
@@ -337,6 +350,7 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
     }
   } else {
     op.caller.upn = str_of(row, "upn");
+    op.caller.nupn = len_of(row, "upn");
     if (!guid_of(row, "tenant", &op.caller.tenant) || op.caller.upn == NULL) {
       bad_row(msg, cap, "no 'tenant' or 'upn'");
       goto done;

@@ -55,7 +55,8 @@ typedef struct ct_op {
   int64_t until;               /* advance: run up to this time, ticks */
   ct_guid user;                /* fail */
   int service, phase, status;
-  const char *code, *message;
+  const char *code, *message;  /* `ncode`, `nmessage` bytes (NULs kept) */
+  size_t ncode, nmessage;
   /* addFault (ct_fault_add; status above): a scripted throttle or fault */
   int retry_after;
   int64_t times;

@@ -99,6 +99,10 @@ void ct_snap_w_str(ct_snap_w *w, const char *s) {
   ct_snap_w_bytes(w, s, s != NULL ? strlen(s) : 0);
 }
 
+void ct_snap_w_cstr(ct_snap_w *w, const ct_str *s) {
+  ct_snap_w_bytes(w, s->p, s->n);
+}
+
 void ct_snap_w_bytes(ct_snap_w *w, const char *p, size_t n) {
   if (p == NULL) {
     ct_snap_w_u32(w, 0xffffffffu);
@@ -219,6 +223,11 @@ int ct_snap_r_bytes(ct_snap_r *r, const char *field, size_t max,
   return r_bytes(r, field, max, nullable, 1, s, n);
 }
 
+int ct_snap_r_cstr(ct_snap_r *r, const char *field, size_t max,
+                   int nullable, ct_str *s) {
+  return r_bytes(r, field, max, nullable, 1, &s->p, &s->n);
+}
+
 /* ---------- checks shared by the sections ---------- */
 
 /* the clock's range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.9999999Z
@@ -264,6 +273,7 @@ static int wr_store(const ct_store *s, ct_snap_w *w) {
   ct_snap_w_u64(w, s->rng_seed);
   ct_snap_w_i64(w, s->now);
   ct_snap_w_u8(w, s->strict != 0);
+  ct_snap_w_u8(w, s->sticky != 0);
   ct_snap_w_f64(w, s->failure_rate[0]);
   ct_snap_w_f64(w, s->failure_rate[1]);
   ct_snap_w_f64(w, t->validate_submitted);
@@ -308,6 +318,9 @@ static int rd_store(ct_store *s, ct_snap_r *r) {
     return ct_snap_r_bad(r, "store.rng", "is all zero", 8 * 4 + 1);
   if (u > 1) return ct_snap_r_bad(r, "store.strict", "is not 0 or 1", 1);
   s->strict = (int)u;
+  if (ct_snap_r_u8(r, "store.sticky", &u) != 0) return -1;
+  if (u > 1) return ct_snap_r_bad(r, "store.sticky", "is not 0 or 1", 1);
+  s->sticky = (int)u;
   for (i = 0; i < 2; i++) {
     if (ct_snap_r_f64(r, "store.failure_rate", &s->failure_rate[i]) != 0)
       return -1;
@@ -353,9 +366,9 @@ static int rd_store(ct_store *s, ct_snap_r *r) {
 static int extra_used(const ct_task *t) {
   int i;
   if (t->extra == NULL) return 0;
-  if (t->extra->taskType != NULL) return 1;
+  if (t->extra->taskType.p != NULL) return 1;
   for (i = 0; i < t->n; i++)
-    if (t->extra->message[i] != NULL || t->extra->nerrors[i] > 0) return 1;
+    if (t->extra->message[i].p != NULL || t->extra->nerrors[i] > 0) return 1;
   return 0;
 }
 
@@ -404,13 +417,13 @@ static void wr_task(const ct_job *j, const ct_task *t, int by_rule,
     w->len += 27 + (size_t)t->n;
   }
   if (!(flags & TF_EXTRA)) return;
-  ct_snap_w_str(w, t->extra->taskType);
+  ct_snap_w_cstr(w, &t->extra->taskType);
   for (i = 0; i < t->n; i++) {
-    ct_snap_w_str(w, t->extra->message[i]);
+    ct_snap_w_cstr(w, &t->extra->message[i]);
     ct_snap_w_u16(w, t->extra->nerrors[i]);
     for (k = 0; k < t->extra->nerrors[i]; k++) {
-      ct_snap_w_str(w, t->extra->errors[i][k].code);
-      ct_snap_w_str(w, t->extra->errors[i][k].message);
+      ct_snap_w_cstr(w, &t->extra->errors[i][k].code);
+      ct_snap_w_cstr(w, &t->extra->errors[i][k].message);
     }
   }
 }
@@ -419,14 +432,14 @@ static void wr_job(const ct_job *j, int by_rule, ct_snap_w *w) {
   size_t i;
   ct_snap_w_guid(w, &j->id);
   ct_snap_w_u64(w, j->seq);
-  ct_snap_w_str(w, j->displayName);
+  ct_snap_w_cstr(w, &j->displayName);
   ct_snap_w_str(w, j->message);
-  ct_snap_w_str(w, j->createdBy);
-  ct_snap_w_str(w, j->resourceType);
+  ct_snap_w_cstr(w, &j->createdBy);
+  ct_snap_w_cstr(w, &j->resourceType);
   ct_snap_w_u8(w, j->hasExchangeSettings != 0);
   if (j->hasExchangeSettings) {
-    ct_snap_w_str(w, j->sourceEndpoint);
-    ct_snap_w_str(w, j->targetDeliveryDomain);
+    ct_snap_w_cstr(w, &j->sourceEndpoint);
+    ct_snap_w_cstr(w, &j->targetDeliveryDomain);
   }
   ct_snap_w_guid(w, &j->sourceTenantId);
   w_time(w, &j->completeAfter);
@@ -549,13 +562,13 @@ static int rd_task(ct_snap_r *r, ct_task *t, unsigned *flagsp) {
 extra:
   t->extra = calloc(1, sizeof *t->extra);
   if (t->extra == NULL) return ct_snap_r_oom(r);
-  if (ct_snap_r_str(r, "task.taskType", CT_LIMIT_STRING, 1,
-                    &t->extra->taskType) != 0)
+  if (ct_snap_r_cstr(r, "task.taskType", CT_LIMIT_STRING, 1,
+                     &t->extra->taskType) != 0)
     return -1;
   for (i = 0; i < t->n; i++) {
     unsigned ne;
-    if (ct_snap_r_str(r, "task.currentStatus.message", CT_LIMIT_STRING, 1,
-                      &t->extra->message[i]) != 0 ||
+    if (ct_snap_r_cstr(r, "task.currentStatus.message", CT_LIMIT_STRING, 1,
+                       &t->extra->message[i]) != 0 ||
         ct_snap_r_u16(r, "task.currentStatus.errors", &ne) != 0)
       return -1;
     if (ne == 0) continue;
@@ -567,10 +580,10 @@ extra:
     t->extra->nerrors[i] = (uint16_t)ne;
     for (k = 0; k < ne; k++) {
       ct_errinfo *x = &t->extra->errors[i][k];
-      if (ct_snap_r_str(r, "task.currentStatus.errors.code",
-                        CT_LIMIT_STRING, 0, &x->code) != 0 ||
-          ct_snap_r_str(r, "task.currentStatus.errors.message",
-                        CT_LIMIT_STRING, 0, &x->message) != 0)
+      if (ct_snap_r_cstr(r, "task.currentStatus.errors.code",
+                         CT_LIMIT_STRING, 0, &x->code) != 0 ||
+          ct_snap_r_cstr(r, "task.currentStatus.errors.message",
+                         CT_LIMIT_STRING, 0, &x->message) != 0)
         return -1;
     }
   }
@@ -597,27 +610,27 @@ static int rd_job_fields(ct_store *s, ct_snap_r *r, ct_job *j,
   if (j->seq == 0 || j->seq >= s->nextseq || j->seq <= cx->lastseq)
     return ct_snap_r_bad(r, "job.seq", "is out of order", 8);
   cx->lastseq = j->seq;
-  if (ct_snap_r_str(r, "job.displayName", CT_LIMIT_STRING, 0,
-                    &j->displayName) != 0)
+  if (ct_snap_r_cstr(r, "job.displayName", CT_LIMIT_STRING, 0,
+                     &j->displayName) != 0)
     return -1;
   if (ct_snap_r_str(r, "job.message", sizeof j->message - 1, 0, &msg) != 0)
     return -1;
   memcpy(j->message, msg, strlen(msg) + 1);
   free(msg);
-  if (ct_snap_r_str(r, "job.createdBy", CT_LIMIT_STRING, 0,
-                    &j->createdBy) != 0 ||
-      ct_snap_r_str(r, "job.resourceType", CT_LIMIT_STRING, 0,
-                    &j->resourceType) != 0 ||
+  if (ct_snap_r_cstr(r, "job.createdBy", CT_LIMIT_BODY, 0,
+                     &j->createdBy) != 0 ||
+      ct_snap_r_cstr(r, "job.resourceType", CT_LIMIT_STRING, 0,
+                     &j->resourceType) != 0 ||
       ct_snap_r_u8(r, "job.exchangeSettings", &u) != 0)
     return -1;
   if (u > 1)
     return ct_snap_r_bad(r, "job.exchangeSettings", "is not 0 or 1", 1);
   j->hasExchangeSettings = (uint8_t)u;
-  if (u && (ct_snap_r_str(r, "job.exchangeSettings.sourceEndpoint",
-                          CT_LIMIT_STRING, 0, &j->sourceEndpoint) != 0 ||
-            ct_snap_r_str(r, "job.exchangeSettings.targetDeliveryDomain",
-                          CT_LIMIT_STRING, 0,
-                          &j->targetDeliveryDomain) != 0))
+  if (u && (ct_snap_r_cstr(r, "job.exchangeSettings.sourceEndpoint",
+                           CT_LIMIT_STRING, 0, &j->sourceEndpoint) != 0 ||
+            ct_snap_r_cstr(r, "job.exchangeSettings.targetDeliveryDomain",
+                           CT_LIMIT_STRING, 0,
+                           &j->targetDeliveryDomain) != 0))
     return -1;
   if (ct_snap_r_guid(r, "job.sourceTenantId", &j->sourceTenantId) != 0 ||
       r_time(r, "job.completeAfterDateTime", &j->completeAfter) != 0 ||
@@ -626,7 +639,7 @@ static int rd_job_fields(ct_store *s, ct_snap_r *r, ct_job *j,
       ct_snap_r_i64(r, "job.validatedAt", &j->validatedAt) != 0 ||
       ct_snap_r_i64(r, "job.due", &j->due) != 0)
     return -1;
-  if (j->validatedAt != 0 && !ticks_ok(j->validatedAt))
+  if (j->validatedAt != CT_NEVER_VALIDATED && !ticks_ok(j->validatedAt))
     return ct_snap_r_bad(r, "job.validatedAt", "is out of range", 16);
   if (j->due != -1 && !ticks_ok(j->due))
     return ct_snap_r_bad(r, "job.due", "is out of range", 8);
@@ -810,22 +823,23 @@ typedef struct fault_w {
 } fault_w;
 
 static void count_fault(void *ud, const ct_guid *user, int service,
-                        int phase, int status, const char *code,
-                        const char *message) {
+                        int phase, int status, const ct_str *code,
+                        const ct_str *message) {
   (void)user; (void)service; (void)phase; (void)status; (void)code;
   (void)message;
   ((fault_w *)ud)->n++;
 }
 
 static void put_fault(void *ud, const ct_guid *user, int service, int phase,
-                      int status, const char *code, const char *message) {
+                      int status, const ct_str *code,
+                      const ct_str *message) {
   ct_snap_w *w = ((fault_w *)ud)->w;
   (void)user;
   ct_snap_w_u8(w, (unsigned)service);
   ct_snap_w_u8(w, (unsigned)phase);
   ct_snap_w_u8(w, (unsigned)status);
-  ct_snap_w_str(w, code);
-  ct_snap_w_str(w, message);
+  ct_snap_w_cstr(w, code);
+  ct_snap_w_cstr(w, message);
 }
 
 static int wr_faults(const ct_store *s, ct_snap_w *w) {
@@ -864,6 +878,7 @@ static int rd_faults(ct_store *s, ct_snap_r *r) {
     for (k = 0; k < nf; k++) {
       unsigned svc, phase, st;
       char *code = NULL, *message = NULL;
+      size_t ncode = 0, nmessage = 0;
       ct_err e;
       int rc;
       if (ct_snap_r_u8(r, "fault.service", &svc) != 0) return -1;
@@ -876,15 +891,16 @@ static int rd_faults(ct_store *s, ct_snap_r *r) {
       if (st != CT_SS_ERROR &&
           st != (phase == CT_PHASE_VALIDATE ? CT_SS_INVALID : CT_SS_FAILED))
         return ct_snap_r_bad(r, "fault.status", "is not a failure", 1);
-      if (ct_snap_r_str(r, "fault.code", CT_LIMIT_STRING, 0, &code) != 0)
+      if (ct_snap_r_bytes(r, "fault.code", CT_LIMIT_BODY, 0, &code,
+                          &ncode) != 0)
         return -1;
-      if (ct_snap_r_str(r, "fault.message", CT_LIMIT_STRING, 0,
-                        &message) != 0) {
+      if (ct_snap_r_bytes(r, "fault.message", CT_LIMIT_BODY, 0, &message,
+                          &nmessage) != 0) {
         free(code);
         return -1;
       }
       rc = ct_store_fail(s, &user, (int)svc, (int)phase, (int)st, code,
-                         message, &e);
+                         ncode, message, nmessage, &e);
       free(code);
       free(message);
       if (rc != 0) return ct_snap_r_oom(r);

@@ -82,6 +82,8 @@ void ct_snap_w_guid(ct_snap_w *w, const ct_guid *g);
 void ct_snap_w_str(ct_snap_w *w, const char *s);
 /* n bytes that may hold NULs, as a string is written (NULL: null) */
 void ct_snap_w_bytes(ct_snap_w *w, const char *p, size_t n);
+/* a stored string (ct_str: p NULL is null), NULs kept */
+void ct_snap_w_cstr(ct_snap_w *w, const ct_str *s);
 
 typedef struct ct_snap_r {
   const unsigned char *p;   /* the section's body */
@@ -114,6 +116,9 @@ int ct_snap_r_str(ct_snap_r *r, const char *field, size_t max,
 /* the same for bytes ct_snap_w_bytes wrote: NULs allowed, *n set */
 int ct_snap_r_bytes(ct_snap_r *r, const char *field, size_t max,
                     int nullable, char **s, size_t *n);
+/* a ct_str as ct_snap_w_cstr wrote it (NULs kept; p NULL for null) */
+int ct_snap_r_cstr(ct_snap_r *r, const char *field, size_t max,
+                   int nullable, ct_str *s);
 /* -1 with "corrupt snapshot: <field> <what> at byte N" (N: the field's
    start, `back` bytes before the read position) */
 int ct_snap_r_bad(ct_snap_r *r, const char *field, const char *what,

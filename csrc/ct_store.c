@@ -319,8 +319,10 @@ void ct_store_free(ct_store *s) {
 
 int ct_store_set_defaults(ct_store *s, const ct_guid *tenant,
                           const char *user, int require_token) {
-  char *u = dupn(user, strlen(user));
+  size_t n = strlen(user);
+  char *u = malloc(n + 1);
   if (u == NULL) return -1;
+  memcpy(u, user, n + 1);
   free(s->default_user);
   s->default_user = u;
   s->default_tenant = *tenant;
@@ -1322,7 +1324,7 @@ int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j) {
   struct ct_name_entry *ne;
   int64_t due = j->due;
   if (ct_gmap_get(&t->byid, &j->id, NULL)) return 1;
-  if (name_get(t, j->displayName, strlen(j->displayName)) != NULL) return 2;
+  if (name_get(t, j->displayName.p, j->displayName.n) != NULL) return 2;
   ne = malloc(sizeof *ne);
   if (ne == NULL || ct_life_reserve(s) != 0 ||
       ct_gmap_reserve(&t->byid, 1) != 0 || name_reserve(t) != 0) {
@@ -1355,5 +1357,5 @@ void ct_store_faults_of(const ct_store *s, const ct_guid *user,
   const ct_fault_rec *f;
   if (!ct_gmap_get(&s->faults, user, &v)) return;
   for (f = (const ct_fault_rec *)v; f != NULL; f = f->next)
-    fn(ud, user, f->service, f->phase, f->status, f->code, f->message);
+    fn(ud, user, f->service, f->phase, f->status, &f->code, &f->message);
 }

@@ -363,6 +363,33 @@ describe("graph:snapshot and crosstenant.restore", function()
     assert.is_true(o:snapshot() == r:snapshot())
   end)
 
+  it("keeps strings whole, NULs included, in images and journals",
+     function()
+    local path = os.tmpname()
+    os.remove(path)
+    local g = assert(crosstenant.open(path, { seed = 1, now = F.NOW }))
+    local job = assert(g:create_job(F.job_body { displayName = "a\0b",
+      exchangeSettings = { sourceEndpoint = "e\0f",
+                           targetDeliveryDomain = "d" } }))
+    assert(g:create_task(job.id, { taskType = "User",
+      lastUpdatedDateTime = F.NOW, currentStatus = { { service = "ODSP",
+        message = "m\0n", errors = { { code = "c\0", message = "\0" } } } } }))
+    assert(g:fail { user = F.users(1, "dddddddd")[1], service = "ODSP",
+                    code = "x\0y", message = "\0" })
+    local want = encode(g:list_tasks(job.id)) .. encode(g:get_job(job.id))
+    local r = assert(crosstenant.restore(g:snapshot()))
+    assert.are.equal(want, encode(r:list_tasks(job.id)) ..
+                           encode(r:get_job(job.id)))
+    getmetatable(g._core).__gc(g._core)         -- no fold: the journal
+    local h = assert(crosstenant.open(path))
+    assert.are.equal(want, encode(h:list_tasks(job.id)) ..
+                           encode(h:get_job(job.id)))
+    assert.is_true(r:snapshot() == h:snapshot())
+    assert.is_truthy(encode(h:get_job(job.id)):find("a\\u0000b", 1, true))
+    h:close()
+    os.remove(path)
+  end)
+
   it("raises for an argument that is not a string", function()
     assert.has_error(function() crosstenant.restore({}) end,
       "bad argument #1 to 'restore' (string expected, got table)")
@@ -509,7 +536,8 @@ describe("crosstenant.open", function()
                                     "'submitted'&$top=1")
           if page.value[1] and x:create_task(page.value[1].id, {
                taskType = "user", lastUpdatedDateTime = F.NOW,
-               currentStatus = { {}, { errors = {} } } }) then
+               currentStatus = { { service = "ODSP" },
+                                 { service = "Teams", errors = {} } } }) then
             empties = empties + 1
           end
         end

@@ -138,6 +138,7 @@ static ct_caller caller(void)
   ct_caller c;
   ct_guid_parse(TARGET, 36, &c.tenant);
   c.upn = "admin@fabrikam.onmicrosoft.com";
+  c.nupn = strlen(c.upn);
   return c;
 }
 
@@ -168,8 +169,8 @@ static void changes(tally *t, ct_store *s, ct_db *db, int round)
     op.byname = i == 1;
     op.kind = CT_OP_TASK_CREATE;
     op.body = json("{\"taskType\":\"user\",\"lastUpdatedDateTime\":"
-                   "\"2025-11-06T00:00:00Z\",\"currentStatus\":[{},"
-                   "{\"errors\":[]}]}");
+                   "\"2025-11-06T00:00:00Z\",\"currentStatus\":[{\"service"
+                   "\":\"ODSP\"},{\"service\":\"Teams\",\"errors\":[]}]}");
     CHECK(run(s, db, &op, &r) == 0);
     op.body = NULL;
     op.kind = i == 2 ? CT_OP_JOB_CANCEL : CT_OP_JOB_VALIDATE;
@@ -184,8 +185,10 @@ static void changes(tally *t, ct_store *s, ct_db *db, int round)
   op.service = CT_SVC_TEAMS;
   op.phase = CT_PHASE_MIGRATE;
   op.status = CT_SS_ERROR;
-  op.code = "c\"ode";
+  op.code = "c\"o\0de";               /* a NUL kept */
+  op.ncode = 6;
   op.message = "m\nessage";
+  op.nmessage = 8;
   CHECK(run(s, db, &op, NULL) == 0);
   memset(&op, 0, sizeof op);
   op.kind = CT_OP_FAULT_ADD;

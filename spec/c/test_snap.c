@@ -149,6 +149,7 @@ static ct_caller caller_of(const char *tenant)
   ct_caller c;
   ct_guid_parse(tenant, 36, &c.tenant);
   c.upn = "admin@fabrikam.onmicrosoft.com";
+  c.nupn = strlen(c.upn);
   return c;
 }
 
@@ -249,7 +250,7 @@ static void drive(ct_store *s, uint64_t *x, int *names, ct_buf *log)
     snprintf(id, sizeof id, "aaaaaaaa-0000-4000-8000-%012u", pick(x, 40));
     ct_guid_parse(id, 36, &u);
     r = ct_store_fail(s, &u, (int)pick(x, CT_SVC__COUNT), (int)pick(x, 2),
-                      CT_SS_ERROR, "scripted", "Scripted failure.", &e);
+                      CT_SS_ERROR, "scripted", 8, "Scripted failure.", 17, &e);
     break;
   }
   case 12: {                           /* a scripted fault */
@@ -444,11 +445,13 @@ static void test_empty_store(tally *t)
   CHECK(ct_days_from_civil(10000, 1, 1) == 2932897);
   free(s->default_user);
   s->default_user = NULL;
+  s->sticky = 1;
   CHECK(image_of(s, &img, &n) == 0);
   r = ct_snap_read(img, n, msg, sizeof msg);
   CHECK(r != NULL);
   if (r != NULL) {
     CHECK(r->tenants.count == 0 && r->default_user == NULL);
+    CHECK(r->sticky == 1);
     CHECK(same_image(s, r));
   }
   ct_store_free(r);
