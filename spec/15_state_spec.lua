@@ -367,20 +367,20 @@ describe("graph:snapshot and crosstenant.restore", function()
      function()
     local path = os.tmpname()
     os.remove(path)
-    local g = assert(crosstenant.open(path, { seed = 1, now = F.NOW }))
-    local job = assert(g:create_job(F.job_body { displayName = "a\0b",
+    local w = assert(crosstenant.open(path, { seed = 1, now = F.NOW }))
+    local job = assert(w:create_job(F.job_body { displayName = "a\0b",
       exchangeSettings = { sourceEndpoint = "e\0f",
                            targetDeliveryDomain = "d" } }))
-    assert(g:create_task(job.id, { taskType = "User",
+    assert(w:create_task(job.id, { taskType = "User",
       lastUpdatedDateTime = F.NOW, currentStatus = { { service = "ODSP",
         message = "m\0n", errors = { { code = "c\0", message = "\0" } } } } }))
-    assert(g:fail { user = F.users(1, "dddddddd")[1], service = "ODSP",
+    assert(w:fail { user = F.users(1, "dddddddd")[1], service = "ODSP",
                     code = "x\0y", message = "\0" })
-    local want = encode(g:list_tasks(job.id)) .. encode(g:get_job(job.id))
-    local r = assert(crosstenant.restore(g:snapshot()))
+    local want = encode(w:list_tasks(job.id)) .. encode(w:get_job(job.id))
+    local r = assert(crosstenant.restore(w:snapshot()))
     assert.are.equal(want, encode(r:list_tasks(job.id)) ..
                            encode(r:get_job(job.id)))
-    getmetatable(g._core).__gc(g._core)         -- no fold: the journal
+    getmetatable(w._core).__gc(w._core)         -- no fold: the journal
     local h = assert(crosstenant.open(path))
     assert.are.equal(want, encode(h:list_tasks(job.id)) ..
                            encode(h:get_job(job.id)))
