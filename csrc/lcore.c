@@ -576,6 +576,7 @@ static void job_op(lua_State *L, int kind, ct_op *op) {
   op->kind = kind;
   caller_arg(L, 2, &op->caller);
   op->caller.upn = "";
+  op->caller.nupn = 0;
   op->job = luaL_checklstring(L, 3, &op->joblen);
   op->byname = lua_toboolean(L, 4);
 }
