@@ -33,7 +33,7 @@ build = {
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
-            "csrc/ct_op.c",
+            "csrc/ct_change.c",
             "csrc/ct_query.c",
             "csrc/ct_request.c",
             "csrc/ct_request_auth.c",

@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "ct_db.h"
-#include "ct_op.h"
+#include "ct_change.h"
 #include "ct_snap.h"
 
 struct ct_db {
@@ -242,7 +242,7 @@ static ct_store *load(ct_db *db, char *msg, size_t cap) {
                "mismatch", db->path, (long long)seq);
       break;
     }
-    if (ct_op_replay(s, op, n, why, sizeof why) != 0) {
+    if (ct_change_replay(s, op, n, why, sizeof why) != 0) {
       snprintf(msg, cap, "%s: corrupt store: journal row %lld: %s",
                db->path, (long long)seq, why);
       break;

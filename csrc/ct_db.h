@@ -1,6 +1,6 @@
 /*
 ** ct_db.h -- a store that lasts: an SQLite file holding the store's last
-** image (ct_snap) and a journal of the changes made since (ct_op rows).
+** image (ct_snap) and a journal of the changes made since (ct_change rows).
 ** No Lua; callable per request from any front end.
 **
 ** The file (SQLite 3, WAL mode, one connection holding it exclusively):
@@ -48,7 +48,7 @@ ct_db *ct_db_open(const char *path, const ct_store *fresh, int full,
                   ct_store **out, char *msg, size_t cap);
 
 /*
-** Journal one row (ct_op_encode's text) and commit it, unless inside
+** Journal one row (ct_change_encode's text) and commit it, unless inside
 ** ct_db_begin/ct_db_commit, where the rows share the commit.  Returns 0,
 ** or -1 with msg set (the row is not in the file).
 */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ct_change.h"
 #include "ct_life.h"
 
 
@@ -366,7 +367,7 @@ static void step(ct_store *s, ct_job *j) {
   }
 }
 
-void ct_store_advance(ct_store *s, int64_t until) {
+static void advance_(ct_store *s, int64_t until) {
   while (s->nheap > 0 && s->heap[0]->due <= until) {
     ct_job *j = s->heap[0];
     if (j->due > s->now) s->now = j->due;
@@ -374,4 +375,20 @@ void ct_store_advance(ct_store *s, int64_t until) {
     step(s, j);
   }
   if (until > s->now) s->now = until;
+}
+
+void ct_store_advance(ct_store *s, int64_t until) {
+  /* nothing due and the clock stays: no change to tell */
+  int noop = until <= s->now && (s->nheap == 0 || s->heap[0]->due > until);
+  advance_(s, until);
+  if (!noop && s->on_change != NULL) {
+    ct_change ch;
+    ct_change_result r;
+    memset(&ch, 0, sizeof ch);
+    ch.kind = CT_CH_ADVANCE;
+    ch.until = until;
+    r.job = NULL;
+    r.task = NULL;
+    s->on_change(s->change_ud, &ch, &r);
+  }
 }

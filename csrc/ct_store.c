@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ct_change.h"
 #include "ct_life.h"
 #include "ct_schema.h"
 #include "ct_store.h"
@@ -544,7 +545,8 @@ static void default_entries(const ct_job *j, ct_task *k) {
   }
 }
 
-ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
+static ct_job *job_create_(ct_store *s, const ct_caller *c,
+                           const ct_jval *body,
                       ct_err *e) {
   const ct_jval *name, *src, *cad, *rt, *res, *wl, *ex;
   ct_guid source;
@@ -861,7 +863,8 @@ static int cad_passed(const ct_store *s, const ct_job *j) {
   return s->now >= j->completeAfter.ticks;
 }
 
-int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
+static int job_update_(ct_store *s, ct_job *j, const ct_jval *body,
+                       ct_err *e) {
   const ct_jval *cad;
   ct_time when;
   const char *why;
@@ -883,7 +886,7 @@ int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
   return 0;
 }
 
-int ct_job_delete(ct_store *s, ct_job *j, ct_err *e) {
+static int job_delete_(ct_store *s, ct_job *j, ct_err *e) {
   if (!ct_job_status_final(j->status))
     return conflict(s, e, A_DELETE, "The job can't be deleted", j);
   /* a final job is off the schedule: make room before it goes back on */
@@ -912,7 +915,7 @@ static void reset_tasks(ct_store *s, ct_job *j, int keep_completed) {
   }
 }
 
-int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
+static int job_validate_(ct_store *s, ct_job *j, ct_err *e) {
   if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
       !validation_expired(s, j))
     return conflict(s, e, A_VALIDATE, "Validation can't be started", j);
@@ -926,7 +929,7 @@ int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
   return 0;
 }
 
-int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
+static int job_migrate_(ct_store *s, ct_job *j, ct_err *e) {
   if (j->status != CT_JS_VALIDATEPASSED && j->status != CT_JS_FAILED &&
       j->status != CT_JS_COMPLETEDWITHERRORS)
     return conflict(s, e, A_MIGRATE, "Migration can't be started", j);
@@ -953,7 +956,7 @@ int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
   return 0;
 }
 
-int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e) {
+static int job_cancel_(ct_store *s, ct_job *j, ct_err *e) {
   size_t i;
   int k;
   switch (j->status) {
@@ -1080,7 +1083,7 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
   return 0;
 }
 
-ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
+static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
                         ct_err *e) {
   const ct_jval *id, *tt, *lu, *cs;
   ct_task t;
@@ -1180,7 +1183,7 @@ ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
   return &j->tasks[j->ntasks - 1];
 }
 
-int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
+static int task_cancel_(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
   int k, done = 1;
   char uid[37], when[29];
   for (k = 0; k < t->n; k++) done &= t->st[k] == CT_SS_COMPLETED;
@@ -1227,7 +1230,8 @@ int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
 
 /* ---------- scripted outcomes ---------- */
 
-int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
+static int store_fail_(ct_store *s, const ct_guid *user, int service,
+                       int phase,
                   int status, const char *code, size_t ncode,
                   const char *message, size_t nmessage, ct_err *e) {
   ct_fault_rec *f = calloc(1, sizeof *f), *head = NULL, **p;
@@ -1358,4 +1362,120 @@ void ct_store_faults_of(const ct_store *s, const ct_guid *user,
   if (!ct_gmap_get(&s->faults, user, &v)) return;
   for (f = (const ct_fault_rec *)v; f != NULL; f = f->next)
     fn(ud, user, f->service, f->phase, f->status, &f->code, &f->message);
+}
+
+/* ---------- the operations, telling the change sink ---------- */
+
+/* tell the sink (when there is one) what was just accepted */
+static void changed(ct_store *s, ct_change *ch, ct_job *j, ct_task *t) {
+  ct_change_result r;
+  if (s->on_change == NULL) return;
+  if (j != NULL && ch->kind != CT_CH_JOB_CREATE) {
+    ch->caller.tenant = j->tenant->id;
+    ch->caller.upn = "";
+    ch->caller.nupn = 0;
+  }
+  r.job = j;
+  r.task = t;
+  s->on_change(s->change_ud, ch, &r);
+}
+
+static void change_init(ct_change *ch, int kind) {
+  memset(ch, 0, sizeof *ch);
+  ch->kind = kind;
+}
+
+ct_job *ct_job_create(ct_store *s, const ct_caller *c, const ct_jval *body,
+                      ct_err *e) {
+  ct_job *j = job_create_(s, c, body, e);
+  if (j != NULL && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, CT_CH_JOB_CREATE);
+    ch.caller = *c;
+    ch.body = body;
+    changed(s, &ch, j, NULL);
+  }
+  return j;
+}
+
+int ct_job_update(ct_store *s, ct_job *j, const ct_jval *body, ct_err *e) {
+  int rc = job_update_(s, j, body, e);
+  if (rc == 0 && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, CT_CH_JOB_UPDATE);
+    ch.body = body;
+    changed(s, &ch, j, NULL);
+  }
+  return rc;
+}
+
+/* an action on a job: the same wrapper for each */
+static int job_action(ct_store *s, ct_job *j, ct_err *e, int kind,
+                      int (*f)(ct_store *, ct_job *, ct_err *)) {
+  int rc = f(s, j, e);
+  if (rc == 0 && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, kind);
+    changed(s, &ch, j, NULL);
+  }
+  return rc;
+}
+
+int ct_job_delete(ct_store *s, ct_job *j, ct_err *e) {
+  return job_action(s, j, e, CT_CH_JOB_DELETE, job_delete_);
+}
+
+int ct_job_validate(ct_store *s, ct_job *j, ct_err *e) {
+  return job_action(s, j, e, CT_CH_JOB_VALIDATE, job_validate_);
+}
+
+int ct_job_migrate(ct_store *s, ct_job *j, ct_err *e) {
+  return job_action(s, j, e, CT_CH_JOB_MIGRATE, job_migrate_);
+}
+
+int ct_job_cancel(ct_store *s, ct_job *j, ct_err *e) {
+  return job_action(s, j, e, CT_CH_JOB_CANCEL, job_cancel_);
+}
+
+ct_task *ct_task_create(ct_store *s, ct_job *j, const ct_jval *body,
+                        ct_err *e) {
+  ct_task *t = task_create_(s, j, body, e);
+  if (t != NULL && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, CT_CH_TASK_CREATE);
+    ch.body = body;
+    changed(s, &ch, j, t);
+  }
+  return t;
+}
+
+int ct_task_cancel(ct_store *s, ct_job *j, ct_task *t, ct_err *e) {
+  int rc = task_cancel_(s, j, t, e);
+  if (rc == 0 && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, CT_CH_TASK_CANCEL);
+    changed(s, &ch, j, t);
+  }
+  return rc;
+}
+
+int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
+                  int status, const char *code, size_t ncode,
+                  const char *message, size_t nmessage, ct_err *e) {
+  int rc = store_fail_(s, user, service, phase, status, code, ncode,
+                       message, nmessage, e);
+  if (rc == 0 && s->on_change != NULL) {
+    ct_change ch;
+    change_init(&ch, CT_CH_FAIL);
+    ch.user = *user;
+    ch.service = service;
+    ch.phase = phase;
+    ch.status = status;
+    ch.code = code;
+    ch.ncode = ncode;
+    ch.message = message;
+    ch.nmessage = nmessage;
+    changed(s, &ch, NULL, NULL);
+  }
+  return rc;
 }

@@ -112,6 +112,8 @@ typedef struct ct_gmap {
 
 struct ct_tenant;
 struct ct_job;
+struct ct_change;
+struct ct_change_result;
 
 /* a job's task index: slots hold position + 1, keys are read from the
    tasks themselves (4 bytes a slot) */
@@ -203,6 +205,13 @@ typedef struct ct_store {
   ct_guid default_tenant;
   char *default_user;               /* NULL: "" */
   int require_token;
+  /* change sink: called after every change the store accepts through
+     its operations (ct_job_*, ct_task_*, ct_store_fail,
+     ct_store_advance when it does something), with the change as data
+     (ct_change.h); NULL: none.  A store file journals them. */
+  void (*on_change)(void *ud, const struct ct_change *c,
+                    const struct ct_change_result *r);
+  void *change_ud;
   /* event sink: called for every lifecycle transition (may be NULL) */
   void (*on_job)(void *ud, const ct_job *job, int old, int new_);
   void (*on_task)(void *ud, const ct_job *job, const ct_task *task,

@@ -16,7 +16,7 @@
 #include "lauxlib.h"
 
 #include "ct_json.h"
-#include "ct_op.h"
+#include "ct_change.h"
 #include "ct_store.h"
 #include "ct_util.h"
 
@@ -556,10 +556,10 @@ static int s_job_create(lua_State *L) {
   ct_arena_init(&a);
   body = lct_body_arg(L, 4, &a, &e);
   if (body != NULL) {
-    ct_op op;
-    ct_op_result r;
+    ct_change op;
+    ct_change_result r;
     memset(&op, 0, sizeof op);
-    op.kind = CT_OP_JOB_CREATE;
+    op.kind = CT_CH_JOB_CREATE;
     op.caller = c;
     op.body = body;
     if (lct_run(L, b, &op, &r, &e) == 0) j = r.job;
@@ -571,7 +571,7 @@ static int s_job_create(lua_State *L) {
 }
 
 /* an op on the job named by (tenant, key, byname) at 2..4 */
-static void job_op(lua_State *L, int kind, ct_op *op) {
+static void job_op(lua_State *L, int kind, ct_change *op) {
   memset(op, 0, sizeof *op);
   op->kind = kind;
   caller_arg(L, 2, &op->caller);
@@ -603,8 +603,8 @@ static int s_job_update(lua_State *L) {
   ct_arena_init(&a);
   body = lct_body_arg(L, 5, &a, &e);
   if (body != NULL) {
-    ct_op op;
-    job_op(L, CT_OP_JOB_UPDATE, &op);
+    ct_change op;
+    job_op(L, CT_CH_JOB_UPDATE, &op);
     op.body = body;
     r = lct_run(L, b, &op, NULL, &e);
   }
@@ -617,8 +617,8 @@ static int s_job_update(lua_State *L) {
 static int do_action(lua_State *L, int kind, int push) {
   box *b = lct_checkbox(L);
   ct_err e;
-  ct_op op;
-  ct_op_result r;
+  ct_change op;
+  ct_change_result r;
   ct_job *j;
   job_op(L, kind, &op);
   if (lct_run(L, b, &op, &r, &e) != 0) return lct_push_err(L, &e);
@@ -635,16 +635,16 @@ static int do_action(lua_State *L, int kind, int push) {
 }
 
 static int s_job_delete(lua_State *L) {
-  return do_action(L, CT_OP_JOB_DELETE, 0);
+  return do_action(L, CT_CH_JOB_DELETE, 0);
 }
 static int s_job_validate(lua_State *L) {
-  return do_action(L, CT_OP_JOB_VALIDATE, 1);
+  return do_action(L, CT_CH_JOB_VALIDATE, 1);
 }
 static int s_job_migrate(lua_State *L) {
-  return do_action(L, CT_OP_JOB_MIGRATE, 1);
+  return do_action(L, CT_CH_JOB_MIGRATE, 1);
 }
 static int s_job_cancel(lua_State *L) {
-  return do_action(L, CT_OP_JOB_CANCEL, 2);
+  return do_action(L, CT_CH_JOB_CANCEL, 2);
 }
 
 /* s:task_create(tenant, key, byname, body, seedform) */
@@ -659,9 +659,9 @@ static int s_task_create(lua_State *L) {
   ct_arena_init(&a);
   body = lct_body_arg(L, 5, &a, &e);
   if (body != NULL) {
-    ct_op op;
-    ct_op_result r;
-    job_op(L, CT_OP_TASK_CREATE, &op);
+    ct_change op;
+    ct_change_result r;
+    job_op(L, CT_CH_TASK_CREATE, &op);
     op.body = body;
     if (lct_run(L, b, &op, &r, &e) == 0) {
       t = r.task;
@@ -701,10 +701,10 @@ static int s_task_get(lua_State *L) {
 static int s_task_cancel(lua_State *L) {
   box *b = lct_checkbox(L);
   ct_err e;
-  ct_op op;
-  ct_op_result r;
+  ct_change op;
+  ct_change_result r;
   char uid[37], jid[37];
-  job_op(L, CT_OP_TASK_CANCEL, &op);
+  job_op(L, CT_CH_TASK_CANCEL, &op);
   op.task = luaL_checklstring(L, 5, &op.tasklen);
   if (lct_run(L, b, &op, &r, &e) != 0) return lct_push_err(L, &e);
   ct_guid_format(&r.task->id, uid);
@@ -759,10 +759,10 @@ static int s_advance(lua_State *L) {
   lua_Integer until = luaL_checkinteger(L, 2);
   int want = lua_toboolean(L, 3);
   uint64_t before = b->s->ntransitions;
-  ct_op op;
+  ct_change op;
   ct_err e;
   memset(&op, 0, sizeof op);
-  op.kind = CT_OP_ADVANCE;
+  op.kind = CT_CH_ADVANCE;
   op.until = (int64_t)until;
   hooks(b, want || b->record);
   lct_run(L, b, &op, NULL, &e);          /* an advance is never refused */
@@ -846,9 +846,9 @@ static int s_fail(lua_State *L) {
   code = luaL_checklstring(L, 6, &ncode);
   msg = luaL_checklstring(L, 7, &nmsg);
   {
-    ct_op op;
+    ct_change op;
     memset(&op, 0, sizeof op);
-    op.kind = CT_OP_FAIL;
+    op.kind = CT_CH_FAIL;
     op.user = g;
     op.service = service;
     op.phase = phase;

@@ -11,7 +11,7 @@
 #include "lua.h"
 
 #include "ct_json.h"
-#include "ct_op.h"
+#include "ct_change.h"
 #include "ct_store.h"
 
 struct ct_db;
@@ -35,6 +35,8 @@ typedef struct box {
   int record;          /* observers registered: record every change */
   struct lct_call *call;   /* lrequest.c's scratch, reused; NULL: none */
   struct ct_db *db;    /* the store's file, or NULL */
+  int jfail;           /* a change could not be journaled: jmsg says why */
+  char jmsg[400];
 } box;
 
 /* the store at stack index 1; raises when it is not one, or closed */
@@ -73,9 +75,15 @@ void lct_state_open(lua_State *L, int methods);
 ** file cannot be written: the store is closed then, since memory and
 ** file would differ.
 */
-int lct_run(lua_State *L, box *b, const ct_op *op, ct_op_result *r,
+int lct_run(lua_State *L, box *b, const ct_change *op, ct_change_result *r,
             ct_err *e);
 /* let go of the store's file, folding the journal first when `fold` */
 void lct_detach(box *b, int fold);
+/*
+** After any call that may change the store: raises when a change could
+** not be journaled (the store is closed then, since memory and file
+** would differ); else does nothing.
+*/
+void lct_journal_check(lua_State *L, box *b);
 
 #endif

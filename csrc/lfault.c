@@ -23,10 +23,10 @@ static int s_fault_add(lua_State *L) {
   const char *method = luaL_optstring(L, 5, NULL);
   size_t n = 0;
   const char *path = luaL_optlstring(L, 6, NULL, &n);
-  ct_op op;
+  ct_change op;
   ct_err e;
   memset(&op, 0, sizeof op);
-  op.kind = CT_OP_FAULT_ADD;      /* through lct_run: a store file keeps it */
+  op.kind = CT_CH_FAULT_ADD;      /* through lct_run: a store file keeps it */
   op.status = status;
   op.retry_after = retry;
   op.times = times;

@@ -194,6 +194,7 @@ static call *answer(lua_State *L, box *b) {
   }
   if (ct_request_run(b->s, &req, &c->res) < 0)
     luaL_error(L, "not enough memory");
+  lct_journal_check(L, b);        /* a store file that failed raises */
   return c;
 }
 
@@ -416,6 +417,7 @@ static int s_op(lua_State *L) {
   }
   if (ct_request_op(b->s, &req, &c->res) < 0)
     return luaL_error(L, "not enough memory");
+  lct_journal_check(L, b);        /* a store file that failed raises */
   lua_pushinteger(L, c->res.status);
   push_body(L, &c->res.r);
   call_end(c);

@@ -13,7 +13,7 @@
 #include "lauxlib.h"
 
 #include "ct_db.h"
-#include "ct_op.h"
+#include "ct_change.h"
 #include "ct_snap.h"
 
 #include "lcore.h"
@@ -22,41 +22,66 @@ void lct_detach(box *b, int fold) {
   char msg[8];
   if (b->db == NULL) return;
   /* a fold that fails leaves the journal, which holds every change */
-  if (fold && b->s != NULL && ct_db_rows(b->db) > 0)
+  if (fold && b->s != NULL && !b->jfail && ct_db_rows(b->db) > 0)
     ct_db_fold(b->db, b->s, msg, sizeof msg);
+  if (b->s != NULL) {
+    b->s->on_change = NULL;
+    b->s->change_ud = NULL;
+  }
   ct_db_close(b->db);
   b->db = NULL;
 }
 
-int lct_run(lua_State *L, box *b, const ct_op *op, ct_op_result *r,
-            ct_err *e) {
-  ct_op_result spare;
+/* one accepted change into the journal, committed before the call that
+   made it returns; a failure is kept for lct_journal_check to raise */
+static void journal(box *b, const ct_change *ch, const ct_change_result *r) {
   ct_buf row;
-  char msg[400];
-  int noop, rc;
-  if (r == NULL) r = &spare;
-  noop = b->db == NULL || ct_op_noop(b->s, op);
-  if (ct_op_apply(b->s, op, r, e) != 0) return -1;
-  if (noop) return 0;
+  int rc;
+  if (b->db == NULL || b->jfail) return;
   ct_buf_init(&row);
-  ct_op_encode(b->s, op, r, &row);
+  ct_change_encode(b->s, ch, r, &row);
   if (row.oom) {
     rc = -1;
-    strcpy(msg, "out of memory");
+    strcpy(b->jmsg, "out of memory");
   } else {
-    rc = ct_db_append(b->db, row.p, row.len, msg, sizeof msg);
+    rc = ct_db_append(b->db, row.p, row.len, b->jmsg, sizeof b->jmsg);
   }
   ct_buf_free(&row);
   if (rc != 0) {
-    /* memory holds a change the file does not: stop here */
-    lct_detach(b, 0);
-    ct_store_free(b->s);
-    b->s = NULL;
-    return luaL_error(L, "crosstenant: a change could not be written to "
-                      "the store's file (%s); the store is closed", msg);
+    b->jfail = 1;
+    return;
   }
-  if (ct_db_rows(b->db) >= CT_DB_FOLD_ROWS)
+  if (ct_db_rows(b->db) >= CT_DB_FOLD_ROWS) {
+    char msg[8];
     ct_db_fold(b->db, b->s, msg, sizeof msg);   /* else: next time */
+  }
+}
+
+static void on_change(void *ud, const ct_change *ch,
+                      const ct_change_result *r) {
+  journal((box *)ud, ch, r);
+}
+
+void lct_journal_check(lua_State *L, box *b) {
+  if (!b->jfail) return;
+  /* memory holds a change the file does not: stop here */
+  lct_detach(b, 0);
+  ct_store_free(b->s);
+  b->s = NULL;
+  b->jfail = 0;
+  luaL_error(L, "crosstenant: a change could not be written to the "
+             "store's file (%s); the store is closed", b->jmsg);
+}
+
+int lct_run(lua_State *L, box *b, const ct_change *op, ct_change_result *r,
+            ct_err *e) {
+  ct_change_result spare;
+  if (r == NULL) r = &spare;
+  /* the core tells on_change of its own operations; a fault rule is the
+     fault state's, so it is journaled here */
+  if (ct_change_apply(b->s, op, r, e) != 0) return -1;
+  if (op->kind == CT_CH_FAULT_ADD) journal(b, op, r);
+  lct_journal_check(L, b);
   return 0;
 }
 
@@ -131,6 +156,9 @@ static int s_open_file(lua_State *L) {
     b->s = loaded;
   }
   b->db = db;
+  b->jfail = 0;
+  b->s->on_change = on_change;
+  b->s->change_ud = b;
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -1,7 +1,7 @@
 /*
-** test_db.c -- the store file (ct_db.c) and changes as data (ct_op.c),
+** test_db.c -- the store file (ct_db.c) and changes as data (ct_change.c),
 ** with no Lua, as a server would call them: ops applied with
-** ct_op_apply and journaled with ct_op_encode + ct_db_append come back
+** ct_change_apply and journaled with ct_change_encode + ct_db_append come back
 ** on ct_db_open as the very same store (with and without a fold, rows
 ** grouped in one transaction too); a refused op has no row; bad files
 ** (a directory, empty, foreign, another application's database, a newer
@@ -13,7 +13,7 @@
 
 #include "ct_db.h"
 #include "ct_json.h"
-#include "ct_op.h"
+#include "ct_change.h"
 #include "ct_snap.h"
 #include "ct_store.h"
 
@@ -114,19 +114,19 @@ static int same_image(const ct_store *a, const ct_store *b)
 }
 
 /* apply an op and, when accepted and not a no-op, journal it */
-static int run(ct_store *s, ct_db *db, const ct_op *op, ct_op_result *r)
+static int run(ct_store *s, ct_db *db, const ct_change *op, ct_change_result *r)
 {
   ct_err e;
   ct_buf b;
   char msg[300];
-  int noop = ct_op_noop(s, op), rc;
-  if (ct_op_apply(s, op, r, &e) != 0) {
+  int noop = ct_change_noop(s, op), rc;
+  if (ct_change_apply(s, op, r, &e) != 0) {
     if (getenv("CT_DEBUG")) printf("  refused: %s\n", e.message);
     return -1;
   }
   if (noop || db == NULL) return 0;
   ct_buf_init(&b);
-  ct_op_encode(s, op, r, &b);
+  ct_change_encode(s, op, r, &b);
   rc = b.oom ? -2 : ct_db_append(db, b.p, b.len, msg, sizeof msg);
   if (rc != 0) printf("  append: %s\n", msg);
   ct_buf_free(&b);
@@ -145,13 +145,13 @@ static ct_caller caller(void)
 /* a few changes of every kind on s (journaled to db when not NULL) */
 static void changes(tally *t, ct_store *s, ct_db *db, int round)
 {
-  ct_op op;
-  ct_op_result r;
+  ct_change op;
+  ct_change_result r;
   char body[600], id[37], name[32];
   int i;
   for (i = 0; i < 3; i++) {
     memset(&op, 0, sizeof op);
-    op.kind = CT_OP_JOB_CREATE;
+    op.kind = CT_CH_JOB_CREATE;
     op.caller = caller();
     snprintf(body, sizeof body, "{\"displayName\":\"r%d j%d\",\"complete"
              "AfterDateTime\":\"2025-12-06T00:30:00Z\",\"sourceTenantId\":\""
@@ -167,20 +167,20 @@ static void changes(tally *t, ct_store *s, ct_db *db, int round)
     op.job = i == 1 ? name : id;          /* by name, resolved to the id */
     op.joblen = strlen(op.job);
     op.byname = i == 1;
-    op.kind = CT_OP_TASK_CREATE;
+    op.kind = CT_CH_TASK_CREATE;
     op.body = json("{\"taskType\":\"user\",\"lastUpdatedDateTime\":"
                    "\"2025-11-06T00:00:00Z\",\"currentStatus\":[{\"service"
                    "\":\"ODSP\"},{\"service\":\"Teams\",\"errors\":[]}]}");
     CHECK(run(s, db, &op, &r) == 0);
     op.body = NULL;
-    op.kind = i == 2 ? CT_OP_JOB_CANCEL : CT_OP_JOB_VALIDATE;
+    op.kind = i == 2 ? CT_CH_JOB_CANCEL : CT_CH_JOB_VALIDATE;
     CHECK(run(s, db, &op, &r) == 0);
     /* refused: validating twice; nothing written */
-    op.kind = CT_OP_JOB_VALIDATE;
+    op.kind = CT_CH_JOB_VALIDATE;
     if (i != 2) CHECK(run(s, db, &op, &r) == -1);
   }
   memset(&op, 0, sizeof op);
-  op.kind = CT_OP_FAIL;
+  op.kind = CT_CH_FAIL;
   ct_guid_parse("cccccccc-0000-4000-8000-000000000099", 36, &op.user);
   op.service = CT_SVC_TEAMS;
   op.phase = CT_PHASE_MIGRATE;
@@ -191,7 +191,7 @@ static void changes(tally *t, ct_store *s, ct_db *db, int round)
   op.nmessage = 8;
   CHECK(run(s, db, &op, NULL) == 0);
   memset(&op, 0, sizeof op);
-  op.kind = CT_OP_FAULT_ADD;
+  op.kind = CT_CH_FAULT_ADD;
   op.status = 503;
   op.retry_after = 7;
   op.times = 2;
@@ -201,11 +201,11 @@ static void changes(tally *t, ct_store *s, ct_db *db, int round)
   CHECK(run(s, db, &op, NULL) == 0);
   s->nrequests += 3;           /* requests read: the next row carries it */
   memset(&op, 0, sizeof op);
-  op.kind = CT_OP_ADVANCE;
+  op.kind = CT_CH_ADVANCE;
   op.until = s->now + 3600LL * 10000000;
   CHECK(run(s, db, &op, NULL) == 0);
   op.until = s->now;                              /* nothing due: no row */
-  CHECK(ct_op_noop(s, &op));
+  CHECK(ct_change_noop(s, &op));
 }
 
 static void test_journal(tally *t)

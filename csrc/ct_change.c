@@ -1,48 +1,48 @@
 /*
-** ct_op.c -- changes as data: apply, encode as a journal row, replay
-** (see ct_op.h for the rows).
+** ct_change.c -- changes as data: apply, encode as a journal row, replay
+** (see ct_change.h for the rows).
 */
 #include <stdio.h>
 #include <string.h>
 
-#include "ct_op.h"
+#include "ct_change.h"
 
-static const char *const op_names[CT_OP__COUNT] = {
+static const char *const op_names[CT_CH__COUNT] = {
   "createJob", "updateJob", "deleteJob", "validateJob", "migrateJob",
   "cancelJob", "createTask", "cancelTask", "advance", "fail", "addFault"
 };
 
-const char *ct_op_name(int kind) {
-  return (kind >= 0 && kind < CT_OP__COUNT) ? op_names[kind] : "unknown";
+const char *ct_change_name(int kind) {
+  return (kind >= 0 && kind < CT_CH__COUNT) ? op_names[kind] : "unknown";
 }
 
 /* ---------- apply ---------- */
 
-static ct_job *job_of(ct_store *s, const ct_op *op, ct_err *e) {
+static ct_job *job_of(ct_store *s, const ct_change *op, ct_err *e) {
   if (op->byname)
     return ct_job_find_name(s, &op->caller, op->job, op->joblen, e);
   return ct_job_find(s, &op->caller, op->job, op->joblen, e);
 }
 
-int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
-  ct_op_result spare;
+int ct_change_apply(ct_store *s, const ct_change *op, ct_change_result *r, ct_err *e) {
+  ct_change_result spare;
   ct_job *j = NULL;
   int rc = 0;
   if (r == NULL) r = &spare;
   r->job = NULL;
   r->task = NULL;
   switch (op->kind) {
-    case CT_OP_JOB_CREATE:
+    case CT_CH_JOB_CREATE:
       r->job = ct_job_create(s, &op->caller, op->body, e);
       return r->job != NULL ? 0 : -1;
-    case CT_OP_ADVANCE:
+    case CT_CH_ADVANCE:
       ct_store_advance(s, op->until);
       return 0;
-    case CT_OP_FAIL:
+    case CT_CH_FAIL:
       return ct_store_fail(s, &op->user, op->service, op->phase, op->status,
                            op->code, op->ncode, op->message, op->nmessage,
                            e);
-    case CT_OP_FAULT_ADD:
+    case CT_CH_FAULT_ADD:
       switch (ct_fault_add(&s->faultstate, op->status, op->retry_after,
                            op->times, op->method, op->path, op->pathlen)) {
         case 0: return 0;
@@ -57,7 +57,7 @@ int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
     default:
       break;
   }
-  if (op->kind < 0 || op->kind >= CT_OP__COUNT) {
+  if (op->kind < 0 || op->kind >= CT_CH__COUNT) {
     ct_err_set(e, 500, "generalException", NULL, "Unknown operation %d.",
                op->kind);
     return -1;
@@ -66,16 +66,16 @@ int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
   if (j == NULL) return -1;
   r->job = j;
   switch (op->kind) {
-    case CT_OP_JOB_UPDATE: rc = ct_job_update(s, j, op->body, e); break;
-    case CT_OP_JOB_DELETE: rc = ct_job_delete(s, j, e); break;
-    case CT_OP_JOB_VALIDATE: rc = ct_job_validate(s, j, e); break;
-    case CT_OP_JOB_MIGRATE: rc = ct_job_migrate(s, j, e); break;
-    case CT_OP_JOB_CANCEL: rc = ct_job_cancel(s, j, e); break;
-    case CT_OP_TASK_CREATE:
+    case CT_CH_JOB_UPDATE: rc = ct_job_update(s, j, op->body, e); break;
+    case CT_CH_JOB_DELETE: rc = ct_job_delete(s, j, e); break;
+    case CT_CH_JOB_VALIDATE: rc = ct_job_validate(s, j, e); break;
+    case CT_CH_JOB_MIGRATE: rc = ct_job_migrate(s, j, e); break;
+    case CT_CH_JOB_CANCEL: rc = ct_job_cancel(s, j, e); break;
+    case CT_CH_TASK_CREATE:
       r->task = ct_task_create(s, j, op->body, e);
       rc = r->task != NULL ? 0 : -1;
       break;
-    default:                       /* CT_OP_TASK_CANCEL */
+    default:                       /* CT_CH_TASK_CANCEL */
       r->task = ct_task_find(j, op->task, op->tasklen, e);
       rc = r->task != NULL ? ct_task_cancel(s, j, r->task, e) : -1;
       break;
@@ -84,9 +84,9 @@ int ct_op_apply(ct_store *s, const ct_op *op, ct_op_result *r, ct_err *e) {
   return rc;
 }
 
-int ct_op_noop(const ct_store *s, const ct_op *op) {
+int ct_change_noop(const ct_store *s, const ct_change *op) {
   int64_t due;
-  if (op->kind != CT_OP_ADVANCE || op->until > s->now) return 0;
+  if (op->kind != CT_CH_ADVANCE || op->until > s->now) return 0;
   due = ct_store_next_due(s);
   return due < 0 || due > op->until;
 }
@@ -144,14 +144,14 @@ static void str_member(ct_buf *b, const char *name, const char *s) {
   ct_buf_json_string(b, s, strlen(s));
 }
 
-void ct_op_encode(const ct_store *s, const ct_op *op, const ct_op_result *r,
+void ct_change_encode(const ct_store *s, const ct_change *op, const ct_change_result *r,
                   ct_buf *b) {
   ct_buf_adds(b, "{\"op\":");
-  ct_buf_json_string(b, ct_op_name(op->kind), strlen(ct_op_name(op->kind)));
-  if (op->kind == CT_OP_ADVANCE) {
+  ct_buf_json_string(b, ct_change_name(op->kind), strlen(ct_change_name(op->kind)));
+  if (op->kind == CT_CH_ADVANCE) {
     member(b, "until");
     ct_buf_json_int(b, op->until);
-  } else if (op->kind == CT_OP_FAULT_ADD) {
+  } else if (op->kind == CT_CH_FAULT_ADD) {
     const ct_fault_rule *x = &s->faultstate.rules[s->faultstate.nrules - 1];
     member(b, "status");
     ct_buf_json_int(b, x->status);
@@ -177,7 +177,7 @@ void ct_op_encode(const ct_store *s, const ct_op *op, const ct_op_result *r,
       }
       ct_buf_addc(b, '"');
     }
-  } else if (op->kind == CT_OP_FAIL) {
+  } else if (op->kind == CT_CH_FAIL) {
     guid_member(b, "user", &op->user);
     str_member(b, "service", ct_service_name(op->service));
     str_member(b, "phase", op->phase == CT_PHASE_VALIDATE ? "validate"
@@ -192,10 +192,10 @@ void ct_op_encode(const ct_store *s, const ct_op *op, const ct_op_result *r,
     member(b, "upn");
     ct_buf_json_string(b, op->caller.upn ? op->caller.upn : "",
                        op->caller.upn ? op->caller.nupn : 0);
-    if (op->kind != CT_OP_JOB_CREATE) guid_member(b, "job", &r->job->id);
-    if (op->kind == CT_OP_TASK_CANCEL) guid_member(b, "task", &r->task->id);
-    if (op->kind == CT_OP_JOB_CREATE || op->kind == CT_OP_JOB_UPDATE ||
-        op->kind == CT_OP_TASK_CREATE) {
+    if (op->kind != CT_CH_JOB_CREATE) guid_member(b, "job", &r->job->id);
+    if (op->kind == CT_CH_TASK_CANCEL) guid_member(b, "task", &r->task->id);
+    if (op->kind == CT_CH_JOB_CREATE || op->kind == CT_CH_JOB_UPDATE ||
+        op->kind == CT_CH_TASK_CREATE) {
       member(b, "body");
       json_value(b, op->body);
     }
@@ -245,12 +245,12 @@ static int bad_row(char *msg, size_t cap, const char *what) {
   return -1;
 }
 
-int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
+int ct_change_replay(ct_store *s, const char *text, size_t n, char *msg,
                  size_t cap) {
   ct_arena a;
   ct_jval *row;
   ct_jerr je;
-  ct_op op;
+  ct_change op;
   ct_err e;
   const ct_jval *v, *req;
   const char *name, *jid, *tid;
@@ -267,9 +267,9 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
     goto done;
   }
   name = str_of(row, "op");
-  for (k = 0; name != NULL && k < CT_OP__COUNT; k++)
+  for (k = 0; name != NULL && k < CT_CH__COUNT; k++)
     if (strcmp(name, op_names[k]) == 0) break;
-  if (name == NULL || k == CT_OP__COUNT) {
+  if (name == NULL || k == CT_CH__COUNT) {
     bad_row(msg, cap, "unknown 'op'");
     goto done;
   }
@@ -279,7 +279,7 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
     bad_row(msg, cap, "no 'requests' counter");
     goto done;
   }
-  if (k == CT_OP_FAULT_ADD) {
+  if (k == CT_CH_FAULT_ADD) {
     const ct_jval *st = ct_json_get(row, "status");
     const ct_jval *ra = ct_json_get(row, "retryAfter");
     const ct_jval *tm = ct_json_get(row, "times");
@@ -321,14 +321,14 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
       bad_row(msg, cap, "a bad 'path'");
       goto done;
     }
-  } else if (k == CT_OP_ADVANCE) {
+  } else if (k == CT_CH_ADVANCE) {
     v = ct_json_get(row, "until");
     if (v == NULL || v->kind != CT_JINT) {
       bad_row(msg, cap, "no 'until'");
       goto done;
     }
     op.until = v->u.i;
-  } else if (k == CT_OP_FAIL) {
+  } else if (k == CT_CH_FAIL) {
     const char *svc = str_of(row, "service"), *ph = str_of(row, "phase");
     const char *st = str_of(row, "status");
     op.code = str_of(row, "code");
@@ -355,7 +355,7 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
       bad_row(msg, cap, "no 'tenant' or 'upn'");
       goto done;
     }
-    if (k != CT_OP_JOB_CREATE) {
+    if (k != CT_CH_JOB_CREATE) {
       ct_guid g;
       jid = str_of(row, "job");
       if (jid == NULL || ct_guid_parse(jid, strlen(jid), &g) != 0) {
@@ -366,7 +366,7 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
       op.job = key;
       op.joblen = 36;
     }
-    if (k == CT_OP_TASK_CANCEL) {
+    if (k == CT_CH_TASK_CANCEL) {
       ct_guid g;
       tid = str_of(row, "task");
       if (tid == NULL || ct_guid_parse(tid, strlen(tid), &g) != 0) {
@@ -377,8 +377,8 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
       op.task = tkey;
       op.tasklen = 36;
     }
-    if (k == CT_OP_JOB_CREATE || k == CT_OP_JOB_UPDATE ||
-        k == CT_OP_TASK_CREATE) {
+    if (k == CT_CH_JOB_CREATE || k == CT_CH_JOB_UPDATE ||
+        k == CT_CH_TASK_CREATE) {
       ct_jval *body = NULL;
       size_t i;
       for (i = 0; i < row->len; i++)
@@ -392,7 +392,7 @@ int ct_op_replay(ct_store *s, const char *text, size_t n, char *msg,
       op.body = body;
     }
   }
-  if (ct_op_apply(s, &op, NULL, &e) != 0) {
+  if (ct_change_apply(s, &op, NULL, &e) != 0) {
     snprintf(msg, cap, "journal row '%s' is refused on replay: %s", name,
              e.message);
     goto done;
