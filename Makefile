@@ -3,6 +3,7 @@
 #   make            build build/plain/crosstenant/core.so
 #   make test       busted suite (Lua 5.4) against the in-tree build
 #   make check      everything CI runs; the last line is "N passed, N failed"
+#   make doc        the API reference from the docstrings, build/doc/
 #
 # See toolchain notes in the project guide: busted must run under lua5.4,
 # the module is never linked with -llua5.4, luarocks needs --lua-version=5.4.
@@ -17,6 +18,7 @@ LUA     ?= lua5.4
 BUSTED  ?= $(LUA) "$$(command -v busted)"
 LUACHECK ?= luacheck
 LUAROCKS ?= luarocks
+LDOC    ?= ldoc
 GCOVR   ?= gcovr
 VALGRIND ?= valgrind
 
@@ -93,19 +95,20 @@ $(eval $(call flavour_rules,cov,$(COV_CFLAGS),--coverage))
 .SECONDARY:
 
 # Tools come first for the goals that run something, also under -j.
-DEPS_GOALS := test demo check lint ctest ctest-asan asan valgrind coverage rock
+DEPS_GOALS := test demo demo-http check lint ctest ctest-asan asan valgrind \
+              coverage rock doc
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 $(foreach f,plain asan cov,$(CSRC:csrc/%.c=build/$(f)/obj/%.o)): | deps
 endif
 
 .PHONY: all deps test ctest ctest-asan lint asan valgrind coverage rock \
-        check demo clean
+        check demo demo-http doc clean
 
 all: build/plain/crosstenant/core.so
 
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson \
-                lua-busted lua-check valgrind libsqlite3-dev
+                lua-busted lua-check valgrind libsqlite3-dev lua-ldoc
 
 # ensure_pkgs(list): install the missing Debian packages of `list`, quietly
 # doing nothing when all are there.
@@ -214,7 +217,7 @@ rock: deps
 # ---------------------------------------------------------------- check
 # What CI runs; the plain suite comes last so its summary is the last line.
 SUBMAKE = $(MAKE) --no-print-directory
-CHECK_STEPS := lint ctest ctest-asan asan valgrind rock fuzz-replay test
+CHECK_STEPS := lint doc ctest ctest-asan asan valgrind rock fuzz-replay test
 check: deps
 	@for step in $(CHECK_STEPS); do \
 	  echo "== make $$step"; \
@@ -225,8 +228,25 @@ demo: deps build/plain/crosstenant/core.so
 	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
 	  $(LUA) bin/crosstenant run examples/01_clean_migration.lua
 
+# examples/demo.lua: the HTTP API step by step, on its own store
+demo-http: deps build/plain/crosstenant/core.so
+	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
+	  $(LUA) examples/demo.lua
+
+# The API reference (config.ld): build/doc/index.html.  A docstring LDoc
+# can't read (a parameter named unlike the function's, a bad reference)
+# fails the goal, and so `make check`.
+doc: deps
+	@rm -rf build/doc
+	$(LDOC) --fatalwarnings --testing --quiet .
+	@echo "doc: build/doc/index.html"
+
+# build/ holds every build; `luarocks make` in the tree leaves objects in
+# csrc/ and the module in crosstenant/.
 clean:
 	rm -rf build
+	rm -f csrc/*.o crosstenant/core.so
+	@if [ -d crosstenant ]; then rmdir crosstenant 2>/dev/null || true; fi
 
 # ---------------------------------------------------------------- bench
 # `make bench`: bench/bench.lua (each figure beside its floor, each

@@ -54,6 +54,8 @@ build = {
       },
       crosstenant = "lua/crosstenant/init.lua",
       ["crosstenant.cli"] = "lua/crosstenant/cli.lua",
+      ["crosstenant.caller"] = "lua/crosstenant/caller.lua",
+      ["crosstenant.time"] = "lua/crosstenant/time.lua",
    },
    install = {
       bin = { crosstenant = "bin/crosstenant" },

@@ -273,6 +273,7 @@ typedef struct ct_fault_rec {
   struct ct_fault_rec *next;
   int service, phase, status;
   ct_str code, message;
+  uint64_t seq;                 /* script order, for ct_store_faults */
 } ct_fault_rec;
 
 static void free_tenant(ct_tenant *t) {
@@ -1239,6 +1240,7 @@ static int store_fail_(ct_store *s, const ct_guid *user, int service,
   int bad;
   if (f == NULL) { oom(e); return -1; }
   f->service = service;
+  f->seq = s->nfaults;
   f->phase = phase;
   f->status = status;
   bad = sdup(&f->code, code, ncode) | sdup(&f->message, message, nmessage);
@@ -1254,7 +1256,37 @@ static int store_fail_(ct_store *s, const ct_guid *user, int service,
     for (p = &head->next; *p != NULL; p = &(*p)->next) ;
     *p = f;
   }
+  s->nfaults++;
   return 0;
+}
+
+static int fault_order(const void *a, const void *b) {
+  uint64_t x = ((const ct_fault_info *)a)->seq;
+  uint64_t y = ((const ct_fault_info *)b)->seq;
+  return x < y ? -1 : x > y;
+}
+
+size_t ct_store_faults(const ct_store *s, ct_fault_info *out, size_t cap) {
+  size_t i, n = 0;
+  for (i = 0; i < s->faults.cap; i++) {
+    const ct_fault_rec *f;
+    if (!s->faults.used[i]) continue;
+    for (f = (const ct_fault_rec *)s->faults.slots[i].val; f != NULL;
+         f = f->next, n++) {
+      ct_fault_info *o;
+      if (n >= cap) continue;
+      o = &out[n];
+      o->user = s->faults.slots[i].key;
+      o->service = f->service;
+      o->phase = f->phase;
+      o->status = f->status;
+      o->code = f->code;
+      o->message = f->message;
+      o->seq = f->seq;
+    }
+  }
+  if (n > 0 && n <= cap) qsort(out, n, sizeof *out, fault_order);
+  return n;
 }
 
 int ct_store_take_fault(ct_store *s, const ct_guid *user, int service,

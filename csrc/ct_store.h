@@ -194,6 +194,7 @@ typedef struct ct_store {
   ct_job **heap;
   size_t nheap, capheap;
   ct_gmap faults;                  /* user id -> ct_fault list */
+  uint64_t nfaults;                 /* scripted outcomes made, ever */
   size_t ntasks_total;
   uint64_t nrequests;               /* request ids are made from this */
   uint64_t ntransitions;            /* status changes made, ever */
@@ -290,6 +291,18 @@ enum ct_phase { CT_PHASE_VALIDATE, CT_PHASE_MIGRATE };
 int ct_store_fail(ct_store *s, const ct_guid *user, int service, int phase,
                   int status, const char *code, size_t ncode,
                   const char *message, size_t nmessage, ct_err *e);
+
+/* a scripted outcome not applied yet (strings owned by the store) */
+typedef struct ct_fault_info {
+  ct_guid user;
+  int service, phase, status;
+  ct_str code, message;             /* length-counted, as stored */
+  uint64_t seq;                     /* script order */
+} ct_fault_info;
+
+/* the scripted outcomes not applied yet: returns how many there are and
+   fills `out` with up to `cap` of them; when all fit, in script order */
+size_t ct_store_faults(const ct_store *s, ct_fault_info *out, size_t cap);
 
 /* a request id: a GUID from a generator apart from the ids' one, so
    answering a request never changes the ids the store makes later */

@@ -863,6 +863,31 @@ static int s_fail(lua_State *L) {
   return 1;
 }
 
+/* the scripted outcomes not applied yet, in script order, as tables
+   with graph:fail's fields */
+static int s_pending_outcomes(lua_State *L) {
+  static const char *const phases[] = { "validate", "migrate" };
+  box *b = lct_checkbox(L);
+  size_t i, n = ct_store_faults(b->s, NULL, 0);
+  ct_fault_info *f = NULL;
+  if (n > 0) {
+    f = lua_newuserdatauv(L, n * sizeof *f, 0);   /* the GC frees it */
+    ct_store_faults(b->s, f, n);
+  }
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    lua_createtable(L, 0, 6);
+    set_guid(L, "user", &f[i].user);
+    set_str(L, "service", ct_service_name(f[i].service));
+    set_str(L, "phase", phases[f[i].phase]);
+    set_str(L, "status", ct_svc_status_name(f[i].status));
+    set_lstr(L, "code", &f[i].code);
+    set_lstr(L, "message", &f[i].message);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 static int s_stats(lua_State *L) {
   box *b = lct_checkbox(L);
   lua_createtable(L, 0, 3);
@@ -1227,6 +1252,7 @@ static const luaL_Reg store_methods[] = {
   { "job_validate", s_job_validate },
   { "next_due", s_next_due },
   { "now", s_now },
+  { "pending_outcomes", s_pending_outcomes },
   { "record", s_record },
   { "request_id", s_request_id },
   { "stats", s_stats },

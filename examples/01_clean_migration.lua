@@ -15,26 +15,13 @@ local USERS = 500
 local BATCH = 250                       -- at most 2,000 (the API's limit)
 local SOURCE = "12345678-1234-1234-1234-123456789012"
 
--- `iso` (UTC, as graph:now() writes it) plus `secs` seconds
-local function later(iso, secs)
-  local y, mo, d, h, mi, s = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
-  local f = { year = tonumber(y), month = tonumber(mo), day = tonumber(d),
-              hour = tonumber(h), min = tonumber(mi), sec = tonumber(s),
-              isdst = false }
-  local t = os.time(f)                  -- as local standard time ...
-  local u = os.date("!*t", t)
-  u.isdst = false
-  t = t + (t - os.time(u))              -- ... corrected to UTC
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", t + secs)
-end
-
 -- user ids made from a counter, so every run migrates the same users
 local users = {}
 for i = 1, USERS do
   users[i] = string.format("0c1a0000-0000-4000-8000-%012d", i)
 end
 
-local cutover = later(graph:now(), 24 * 3600)
+local cutover = graph:now("P1D")        -- the clock plus a day
 local jobs = {}
 for first = 1, USERS, BATCH do
   local batch = table.move(users, first, math.min(first + BATCH - 1, USERS),

@@ -53,22 +53,16 @@ local DONE = { "validatePassed", "validateFailed" }
 
 -- every user with a failed entry, in the job's order
 local function failed_users()
-  local out, token = {}, nil
-  repeat
-    local page = assert(graph:list_tasks(job.id, { top = 999,
-                                                   skiptoken = token }))
-    for _, task in ipairs(page.value) do
-      for _, entry in ipairs(task.currentStatus) do
-        if entry.errors[1] then
-          out[#out + 1] = string.format("%s %s %s: %s: %s", task.id,
-            entry.service, entry.status, entry.errors[1].code,
-            entry.errors[1].message)
-        end
+  local out = {}
+  for task in graph:tasks(job.id, { top = 999 }) do   -- follows the pages
+    for _, entry in ipairs(task.currentStatus) do
+      if entry.errors[1] then
+        out[#out + 1] = string.format("%s %s %s: %s: %s", task.id,
+          entry.service, entry.status, entry.errors[1].code,
+          entry.errors[1].message)
       end
     end
-    local link = page["@odata.nextLink"]
-    token = link and link:match("%$skiptoken=([^&]+)")
-  until not token
+  end
   return out
 end
 

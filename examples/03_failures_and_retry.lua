@@ -75,21 +75,15 @@ local FINAL = { "completed", "completedWithErrors", "failed" }
 
 -- ids of the users with an entry that is not completed
 local function unfinished(job)
-  local out, token = {}, nil
-  repeat
-    local page = assert(graph:list_tasks(job.id, { top = 999,
-                                                   skiptoken = token }))
-    for _, task in ipairs(page.value) do
-      for _, entry in ipairs(task.currentStatus) do
-        if entry.status ~= "completed" then
-          out[#out + 1] = task.id
-          break
-        end
+  local out = {}
+  for task in graph:tasks(job.id, { top = 999 }) do   -- follows the pages
+    for _, entry in ipairs(task.currentStatus) do
+      if entry.status ~= "completed" then
+        out[#out + 1] = task.id
+        break
       end
     end
-    local link = page["@odata.nextLink"]
-    token = link and link:match("%$skiptoken=([^&]+)")
-  until not token
+  end
   return out
 end
 

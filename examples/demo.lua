@@ -2,7 +2,15 @@
 -- create a batch of users, validate it, fix a failure, migrate, and watch
 -- the service walk its documented statuses on the model clock.
 --
---   make demo      (or: lua5.4 examples/demo.lua with the in-tree paths)
+--   make demo-http
+--
+-- which runs, from the source tree after `make`:
+--
+--   LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/plain/?.so;;' \
+--     lua5.4 examples/demo.lua
+--
+-- (`make demo` runs another example, a scenario through the crosstenant
+-- command: examples/01_clean_migration.lua.)
 local crosstenant = require "crosstenant"
 
 local graph = crosstenant.new { seed = 42, now = "2025-11-06T09:00:00Z" }

@@ -812,10 +812,23 @@ describe("graph:advance", function()
     { -1, "bad argument #1 to 'advance' (seconds must be >= 0)" },
     { 0 / 0, "bad argument #1 to 'advance' (seconds must be >= 0)" },
     { math.huge, "bad argument #1 to 'advance' (seconds must be >= 0)" },
-    { "P1M", "bad argument #1 to 'advance' (not an ISO 8601 duration: 'P1M')" },
+    { "P1M", "bad argument #1 to 'advance' ('P1M' has months or years, " ..
+             "which have no fixed length and are not supported: use " ..
+             "weeks, days or hours (such as P30D))" },
+    { "P1Y", "bad argument #1 to 'advance' ('P1Y' has months or years, " ..
+             "which have no fixed length and are not supported: use " ..
+             "weeks, days or hours (such as P30D))" },
+    { "P1Y2M3DT4H", "bad argument #1 to 'advance' ('P1Y2M3DT4H' has " ..
+             "months or years, which have no fixed length and are not " ..
+             "supported: use weeks, days or hours (such as P30D))" },
+    { "P1MT", "bad argument #1 to 'advance' (not an ISO 8601 duration: " ..
+              "'P1MT')" },
+    { "P1M1Y", "bad argument #1 to 'advance' (not an ISO 8601 duration: " ..
+               "'P1M1Y')" },
     { "PT", "bad argument #1 to 'advance' (not an ISO 8601 duration: 'PT')" },
     { "-PT1H",
-      "bad argument #1 to 'advance' (not an ISO 8601 duration: '-PT1H')" },
+      "bad argument #1 to 'advance' (a negative duration is not supported: " ..
+      "'-PT1H')" },
     { "2 hours",
       "bad argument #1 to 'advance' (not an ISO 8601 duration: '2 hours')" },
     { {}, "bad argument #1 to 'advance' (number or string expected, " ..

@@ -305,11 +305,11 @@ failures: 1
       local s = scenario("error(select(2, graph:get_job('nope')))\n")
       local r = run("run " .. s)
       assert.are.equal(1, r.code)
-      assert.are.equal("crosstenant: 404 itemNotFound: " ..
+      assert.are.equal("crosstenant: " .. s .. ":1: 404 itemNotFound: " ..
                        "crossTenantMigrationJob 'nope' was not found.\n", r.err)
       s = scenario("error({})\n")
-      assert.are.equal("crosstenant: (error object is a table value)\n",
-                       run("run " .. s).err)
+      assert.are.equal("crosstenant: " .. s .. ":1: (error object is a " ..
+                       "table value)\n", run("run " .. s).err)
     end)
 
     it("with the scenario's position for bad arguments", function()

@@ -9,6 +9,7 @@
 -- model time taken.  Everything in the report comes from the model, so the
 -- same options and script give the same bytes.
 local crosstenant = require "crosstenant"
+local caller = require "crosstenant.caller"
 
 local M = {}
 
@@ -36,9 +37,11 @@ Options:
   -h, --help          this text
   --version           the version
 
-The scenario's own output (print, io.write) goes to stdout, or to stderr
-with --json or --quiet; progress goes to stderr with --json.  Options may
-come anywhere before `--`; what follows `--` goes to the script.
+The scenario's own output (print, io.write, io.output(), io.stdout) goes
+to stdout, or to stderr with --json or --quiet; progress goes to stderr
+with --json.  The report warns about outcomes scripted with graph:fail
+that never applied.  Options may come anywhere before `--`; what follows
+`--` goes to the script.
 
 Exit status: 0 when the scenario ran to its end, 1 when it raised (the
 error is on stderr), 2 for a usage error or a scenario that can't be read.
@@ -191,12 +194,16 @@ function M.report(graph, info)
     for _, s in ipairs(SERVICE_STATUSES) do by_service[svc][s] = 0 end
   end
   local list, failures, users = {}, {}, 0
+  local tracked = {}           -- user -> { service -> true } over every job
   for _, job in ipairs(M.jobs(graph)) do
     by_status[job.status] = (by_status[job.status] or 0) + 1
     local n = 0
     M.each_task(graph, job.id, function(task)
       n = n + 1
+      local svc = tracked[task.id] or {}
+      tracked[task.id] = svc
       for _, entry in ipairs(task.currentStatus) do
+        svc[entry.service] = true
         local row = by_service[entry.service]
         if not row then
           row = {}
@@ -221,6 +228,21 @@ function M.report(graph, info)
     }
   end
   local refused = graph:fault_counts()
+  -- scripted outcomes never applied, with why they could not apply
+  local unapplied = {}
+  for _, p in ipairs(graph:pending()) do
+    local svc = tracked[p.user]
+    if not svc then
+      p.reason = "the user is in no job"
+    elseif not svc[p.service] then
+      p.reason = "no job of the user migrates " .. p.service
+    else
+      p.reason = "the user's " .. p.service .. " was not " ..
+                 (p.phase == "validate" and "validated" or "migrated") ..
+                 " after it was scripted"
+    end
+    unapplied[#unapplied + 1] = p
+  end
   return {
     scenario = info.scenario,
     seed = info.seed,
@@ -237,6 +259,7 @@ function M.report(graph, info)
                  throttled = refused[429],
                  serviceNotAvailable = refused[503],
                  gatewayTimeout = refused[504] },
+    unappliedOutcomes = unapplied,
   }
 end
 
@@ -326,6 +349,16 @@ function M.format(r)
   if #r.failures > shown then
     say("  ... and %d more (--json lists every failure)",
         #r.failures - shown)
+  end
+  local un = r.unappliedOutcomes or {}
+  if #un > 0 then
+    say("")
+    say("warning: %d scripted outcome%s never applied (graph:pending()):",
+        #un, #un == 1 and " was" or "s were")
+    for _, p in ipairs(un) do
+      say("  %s  %s  %s  %s  %s: %s  (%s)", p.user, p.service, p.phase,
+          p.status, p.code, p.message, p.reason)
+    end
   end
   return table.concat(out, "\n") .. "\n"
 end
@@ -417,23 +450,18 @@ local function statuses_of(graph)
 end
 
 -- The store's clock only moves through advance and run_until: the
--- command wraps both on this one store.  advance: the job events it
--- returns are replayed instant by instant from the statuses before (the
--- statuses after, rolled back).  run_until: its predicate runs after every
--- due instant, and the progress looks at the jobs then.  Errors keep the
--- scenario's position: run_until is a tail call, advance re-raises at the
--- caller's level.
+-- command wraps advance on this one store, and run_until calls the
+-- store's `_watch` hook before its condition is asked.  advance: the job
+-- events it returns are replayed instant by instant from the statuses
+-- before (the statuses after, rolled back).  run_until: the progress
+-- looks at the jobs at every due instant.  Errors keep the scenario's
+-- position: argument errors name the first frame outside the library,
+-- so advance re-raises them as they are.
 local function instrument(graph, progress)
-  local advance, run_until = crosstenant.Graph.advance,
-                             crosstenant.Graph.run_until
+  local advance = crosstenant.Graph.advance
   function graph.advance(self, d)
     local ok, events = pcall(advance, self, d)
-    if not ok then
-      if type(events) == "string" and events:match("^bad argument") then
-        error(events, 2)
-      end
-      error(events, 0)
-    end
+    if not ok then error(events, 0) end
     if self ~= graph then return events end
     local jobs = {}
     for _, ev in ipairs(events) do
@@ -456,24 +484,8 @@ local function instrument(graph, progress)
     progress:show(self:now(), after)
     return events
   end
-  function graph.run_until(self, pred, a, b)
-    if self ~= graph then return run_until(self, pred, a, b) end
-    if type(pred) == "string" and type(a) == "table" then
-      local id, set = pred, {}
-      for _, s in ipairs(a) do set[s] = true end
-      pred = function(g)
-        local job = g:_unfaulted(g.get_job, g, id)
-        return job ~= nil and set[job.status] == true
-      end
-      a = b
-    elseif type(pred) ~= "function" then
-      return run_until(self, pred, a, b)
-    end
-    local user = pred
-    return run_until(self, function(g)
-      progress:show(g:now(), statuses_of(g))
-      return user(g)
-    end, a)
+  graph._watch = function(g)
+    progress:show(g:now(), statuses_of(g))
   end
 end
 
@@ -577,15 +589,38 @@ local function message_of(e)
   return "(error object is a " .. type(e) .. " value)"
 end
 
+-- The message handler of the scenario: an error object (a Graph error
+-- from `assert(graph:get_job(...))`, or any table) carries no position:
+-- it gets the scenario's (the first frame outside the library), as
+-- `file:line: message`.  Strings keep theirs (Lua 5.4's assert and error
+-- add it).
+local function with_position(e)
+  if type(e) == "string" then return e end
+  if getmetatable(e) == crosstenant.Error then
+    if not e.where then e.where = caller.where() end
+    return tostring(e)
+  end
+  local where = caller.where()
+  return (where and where .. ": " or "") .. message_of(e)
+end
+
 -- Runs the chunk with the store as the global `graph` and `...`, with
 -- print and io.write sent to `out` (after clearing a live progress line).
+-- When `out` is not stdout (--json, --quiet), the default output file
+-- (io.output(), io.write) and io.stdout itself point to `out` while the
+-- scenario runs, so nothing it writes through Lua reaches stdout.
 local function run_script(chunk, graph, o, out, progress)
   local saved = { graph = rawget(_G, "graph"), print = print,
-                  write = io.write }
+                  write = io.write, stdout = io.stdout,
+                  output = io.output() }
+  if out ~= saved.stdout then
+    io.output(out)
+    rawset(io, "stdout", out)
+  end
   rawset(_G, "graph", graph)
   rawset(_G, "print", function(...)
     progress:clear()
-    o.wrote = o.wrote or out == io.stdout
+    o.wrote = o.wrote or out == saved.stdout
     local n = select("#", ...)
     for k = 1, n do
       if k > 1 then out:write("\t") end
@@ -596,7 +631,7 @@ local function run_script(chunk, graph, o, out, progress)
   end)
   rawset(io, "write", function(...)
     progress:clear()
-    o.wrote = o.wrote or out == io.stdout
+    o.wrote = o.wrote or out == saved.stdout
     local r, e = out:write(...)
     local n = select("#", ...)
     local last = n > 0 and select(n, ...)
@@ -605,10 +640,13 @@ local function run_script(chunk, graph, o, out, progress)
     end
     return r, e
   end)
-  local ok, err = pcall(chunk, graph, table.unpack(o.script_args))
+  local ok, err = xpcall(chunk, with_position, graph,
+                         table.unpack(o.script_args))
   rawset(_G, "graph", saved.graph)
   rawset(_G, "print", saved.print)
   rawset(io, "write", saved.write)
+  rawset(io, "stdout", saved.stdout)
+  pcall(io.output, saved.output)     -- unless the scenario closed it
   out:flush()
   return ok, err
 end

@@ -1,15 +1,45 @@
---- crosstenant: a local model of Microsoft Graph's cross-tenant migration
--- API.  The store and every rule live in the C core (crosstenant.core);
--- this module holds the Lua-facing API: options, the methods, error
--- objects and the model clock.  `graph:request` and every method run
--- the core's request path (csrc/ct_request.h), one implementation per
--- operation.
-local core = require "crosstenant.core"
+--- A local model of Microsoft Graph's cross-tenant migration API.
+--
+-- The store and every rule live in the C core (`crosstenant.core`); this
+-- module holds the Lua-facing API: options, the methods, error objects
+-- and the model clock.  `graph:request` and every method run the core's
+-- request path (csrc/ct_request.h), one implementation per operation.
+--
+-- One error policy: a wrong argument type or value (a programming
+-- mistake) raises `bad argument #n to 'name' (...)` naming the caller's
+-- file and line; data the model refuses returns `nil, err`, where `err` is
+-- an `Error`.  `graph:must` is the raising form of every method.
+--
+-- @module crosstenant
+-- @usage local crosstenant = require "crosstenant"
+-- local graph = crosstenant.new { seed = 42, now = "2025-11-06T09:00:00Z" }
+-- local job, err = graph:get_job("nope")   --> nil, err (err.status == 404)
 
-local M = {
-  _VERSION = "crosstenant 0.1.0",
-  null = core.null,            -- JSON null, the same sentinel as cjson.null
-}
+-- This file must stay readable by Lua 5.1 (no `//`, bitwise operators,
+-- `goto` or attributes) up to the version check below, so that
+-- `require "crosstenant"` from the wrong Lua (Debian's plain `busted` runs
+-- Lua 5.1) fails with a sentence instead of a syntax error.
+if _VERSION ~= "Lua 5.4" then
+  error("crosstenant needs Lua 5.4, but this is " .. tostring(_VERSION) ..
+        ": run scripts with lua5.4 and busted as " ..
+        "`lua5.4 $(command -v busted)`", 2)
+end
+
+local core = require "crosstenant.core"
+local caller = require "crosstenant.caller"
+local time = require "crosstenant.time"
+
+local M = {}
+
+--- The version, `"crosstenant 0.1.0"`.
+M._VERSION = "crosstenant 0.1.0"
+
+--- JSON null in bodies and results: the same light userdata as
+-- `cjson.null`.
+M.null = core.null
+
+--- Time arithmetic on ISO 8601 text: the `crosstenant.time` module.
+M.time = time
 
 local DEFAULTS = {
   tenant = "87654321-4321-4321-4321-210987654321",
@@ -27,14 +57,30 @@ Graph.__index = Graph
 
 -- Errors ------------------------------------------------------------------
 
+--- A refusal, as methods return it (`nil, err`) and `must` raises it.
+-- `tostring(err)` is one line: `404 itemNotFound: ...`, with
+-- `file:line: ` first when `where` is set.
+-- @table Error
+-- @field status the HTTP status (integer)
+-- @field code Graph's error code (`invalidRequest`, `itemNotFound`,
+--   `notAllowed`, ...)
+-- @field message the message, naming the property, value or status at
+--   fault
+-- @field inner `innerError.code`, or nil (`invalidProperty`,
+--   `propertyNotUpdateable`, `invalidQueryOption`)
+-- @field body the Graph error body: `{ error = { code, message,
+--   innerError = { code?, date, ["request-id"],
+--   ["client-request-id"] } } }`; `date` is UTC, whole seconds, no offset,
+--   as Graph writes it (`"2025-11-06T09:00:00"`)
+-- @field where `file:line` of the caller, set by `must`, the iterators
+--   and `crosstenant run`; nil otherwise
 local Error = {}
 Error.__index = Error
 Error.__tostring = function(e)
-  return string.format("%d %s: %s", e.status, e.code, e.message)
+  return string.format("%s%d %s: %s", e.where and e.where .. ": " or "",
+                       e.status, e.code, e.message)
 end
 
---- Builds the Graph error body and the error object for a core error.
--- `ctx` carries the request's client-request-id, if any.
 -- a message quotes what the request carried: keep it valid UTF-8 by
 -- turning each byte that does not start a valid sequence into '?'
 local function clean(s)
@@ -52,12 +98,15 @@ local function clean(s)
   return table.concat(out)
 end
 
+-- Builds the Graph error body and the error object for a core error,
+-- with the request's client-request-id, if any.
 function Graph:_error(err, client_request_id)
   -- like Graph, client-request-id is the request-id when none was sent
   local request_id = self._core:request_id()
+  local now = self._core:now()
   local inner = {
-    -- UTC, whole seconds, no offset: as Graph writes it (behavior.md)
-    date = core.time_format(self._core:now() // TICKS * TICKS, 0):sub(1, 19),
+    -- as Graph writes it: UTC, whole seconds, no offset
+    date = core.time_format(now - now % TICKS, 0):sub(1, -2),
     ["request-id"] = request_id,
     ["client-request-id"] = client_request_id and clean(client_request_id)
                             or request_id,
@@ -81,8 +130,12 @@ local function check_arg(n, name, v, want, ...)
   for i = 1, select("#", ...) do
     if t == select(i, ...) then return end
   end
-  error(string.format("bad argument #%d to '%s' (%s expected, got %s)",
-                      n, name, table.concat({ want, ... }, " or "), t), 3)
+  local list = { want, ... }
+  caller.argerror(n, name, (#list > 2 and table.concat(list, ", ", 1,
+                                                        #list - 1) ..
+                              " or " .. list[#list]
+                            or table.concat(list, " or ")) ..
+                           " expected, got " .. t)
 end
 
 -- Options -----------------------------------------------------------------
@@ -124,10 +177,10 @@ local function whole(v)
   return type(v) == "number" and math.tointeger(v) or nil
 end
 
--- opt_error for check_fault_options: two levels further from the caller
--- (check_fault_options, new_store, then crosstenant.new or .open)
+-- opt_error for check_fault_options: the caller's line, as every
+-- argument error (crosstenant.caller)
 local function fopt_error(msg, who)
-  error("crosstenant." .. who .. ": " .. msg, 5)
+  caller.raise("crosstenant." .. who .. ": " .. msg)
 end
 
 -- The fault options (fault_rate, retry_after, throttle), checked: the
@@ -188,7 +241,7 @@ end
 -- blame the caller of that function
 local function new_store(opts, who)
   local function opt_error(msg)
-    error("crosstenant." .. who .. ": " .. msg, 4)
+    caller.raise("crosstenant." .. who .. ": " .. msg)
   end
   if opts ~= nil and type(opts) ~= "table" then
     opt_error("options must be a table")
@@ -268,13 +321,37 @@ local function new_store(opts, who)
   return wrap(c)
 end
 
---- Creates a store.  Every option is optional; an unknown one raises.
--- opts: tenant (GUID string), user (UPN), strict (boolean), seed
--- (integer), now (DateTimeOffset text), require_token (boolean),
--- failure_rate (0..1, or { validate =, migrate = }), timings (seconds
--- per lifecycle step), fault_rate ({ [429] =, [503] =, [504] = }),
--- retry_after (seconds), throttle ({ requests =, per = seconds }).
--- Returns the store (a Graph).
+--- Creates a store: an empty model of the service, with its own clock.
+-- Every option is optional; an unknown one raises.
+-- @tparam[opt] table opts
+--
+-- - `tenant` (string GUID): the caller's tenant when a request carries no
+--   token (default `87654321-4321-4321-4321-210987654321`)
+-- - `user` (string): the caller's UPN, the jobs' `createdBy`
+--   (default `admin@fabrikam.onmicrosoft.com`)
+-- - `strict` (boolean, default true): false ignores read-only properties
+--   in a body instead of answering 400
+-- - `seed` (integer): the same seed and calls give the same ids and draws
+--   (default: random)
+-- - `now` (string): the model clock's start, an ISO 8601 date-time
+--   (default: the real time)
+-- - `require_token` (boolean, default false): requests without a usable
+--   bearer token get 401
+-- - `failure_rate` (number 0..1, or `{ validate = x, migrate = y }`):
+--   seeded random failures per user, service and phase (default 0);
+--   `sticky = true` in the table draws each (user, service, phase) once
+-- - `timings` (table): seconds per lifecycle step (`validate_submitted`,
+--   `validate_processing`, `validate_in_progress`, `processing`, `sync`,
+--   `cutover`, `cancel`, `delete_pending`, `deleted`,
+--   `validation_expiry`), 0 to 1,000 years each
+-- - `fault_rate` (`{ [429] = x, [503] = y, [504] = z }`), `retry_after`
+--   (whole seconds), `throttle` (`{ requests = n, per = seconds }`):
+--   throttling and transient faults (see `Graph:fault`)
+-- @treturn Graph the store
+-- @raise `crosstenant.new: option 'failure_rate' must be between 0 and 1`,
+--   `crosstenant.new: unknown option 'colour'`, ... at the caller's line
+-- @usage local graph = crosstenant.new { seed = 42,
+--   now = "2025-11-06T09:00:00Z", timings = { sync = 3600 } }
 function M.new(opts)
   local g = new_store(opts, "new")   -- not a tail call: errors name the
   return g                           -- caller's line
@@ -285,6 +362,9 @@ end
 --- The whole store as a string (a versioned binary image): tenants, jobs,
 -- tasks, the clock, pending transitions, scripted outcomes, the seeded
 -- generators, timings and options.  Observers (graph:on) are not in it.
+-- @function Graph:snapshot
+-- @treturn string the image
+-- @usage local image = graph:snapshot()
 function Graph:snapshot()
   return self._core:snapshot()
 end
@@ -294,6 +374,11 @@ end
 -- ("not a crosstenant snapshot", "truncated at byte N", "snapshot format
 -- 3 is newer than this crosstenant (1)", "corrupt snapshot: ...").
 -- Raises when `image` is not a string.
+-- @tparam string image what `Graph:snapshot` made
+-- @treturn Graph the restored store
+-- @return nil and the message
+-- @raise `bad argument #1 to 'restore' (string expected, got nil)`
+-- @usage local copy = assert(crosstenant.restore(graph:snapshot()))
 function M.restore(image)
   check_arg(1, "restore", image, "string")
   local c, err = core.restore(image)
@@ -305,6 +390,12 @@ end
 -- in one transaction: a new file, or one that is a crosstenant store
 -- (replaced).  Returns true, or nil and a message (the file is then as
 -- it was); a file that is not a crosstenant store is never overwritten.
+-- @function Graph:save
+-- @tparam string path the store file
+-- @treturn boolean true
+-- @return nil and the message
+-- @raise `bad argument #1 to 'save' (string expected, got nil)`
+-- @usage assert(graph:save("wave1.ctstore"))
 function Graph:save(path)
   check_arg(1, "save", path, "string")
   return self._core:save(path)
@@ -318,6 +409,13 @@ end
 -- folds the journal into a fresh image.  Returns the store, or nil and
 -- a message for a file that is not a crosstenant store (or a newer,
 -- truncated or corrupt one, an empty file, a directory).
+-- @tparam string path the store file
+-- @tparam[opt] table opts as `new`
+-- @treturn Graph the store
+-- @return nil and the message
+-- @raise on argument types and options, as `new` (`crosstenant.open: ...`)
+-- @usage local graph = assert(crosstenant.open("wave1.ctstore",
+--   { seed = 1 }))
 function M.open(path, opts)
   check_arg(1, "open", path, "string")
   local g = new_store(opts, "open")
@@ -330,23 +428,25 @@ function M.open(path, opts)
   return fresh
 end
 
+--- Graph
+-- @type Graph
 
 -- Throttling and transient faults -----------------------------------------
 
---- Decides whether a request is refused with 429, 503 or 504 (see
+-- Decides whether a request is refused with 429, 503 or 504 (see
 -- csrc/ct_fault.h for the order of the decisions), on the model clock.
 -- `method` (upper case) and `path` (under /solutions/migrations, or nil)
--- name the Graph request; `caller` is "tenant/appid" ("tenant/" for the
+-- name the Graph request; `who` is "tenant/appid" ("tenant/" for the
 -- store's default caller).  Returns nil when the request goes on, else
 -- the error object (status, code, inner, message, body, retry_after in
 -- whole seconds).  It consumes a request id, as every answer does.
 -- A server sets `graph._fault_now` to a function giving the wall clock
 -- in ticks (100 ns since 1970): windows and budgets then run on it.
-function Graph:_fault_check(method, path, caller, client_request_id)
+function Graph:_fault_check(method, path, who, client_request_id)
   if self._faults_off then return nil end
   local now = self._fault_now
   local status, retry, code, inner, message = self._core:fault_decide(
-    method, path, caller, now and now())
+    method, path, who, now and now())
   if not status then return nil end
   local e = self:_error({ status = status, code = code, inner = inner,
                           message = message }, client_request_id)
@@ -360,7 +460,7 @@ local function refused(self, method, path)
   return self:_fault_check(method, path, self._caller_key)
 end
 
---- Runs fn(...) with faults off: what the tool itself reads (a report,
+-- Runs fn(...) with faults off: what the tool itself reads (a report,
 -- progress) is not a request of the scenario's and is never refused.
 function Graph:_unfaulted(fn, ...)
   local was = self._faults_off
@@ -392,11 +492,18 @@ end
 -- 504) with Retry-After `retry_after` seconds (default: the store's
 -- retry_after option, 1 unless set).  `path` is a pattern under
 -- /solutions/migrations; `*` matches one segment; case-insensitive.
--- Requests and the methods alike count.  Returns true.
+-- Requests and the methods alike count.
+-- @tparam table spec `{ status = 429|503|504, retry_after = seconds,
+--   times = n, method = "GET"|"POST"|"PATCH"|"DELETE", path = pattern }`
+-- @treturn boolean true
+-- @raise `bad argument #1 to 'fault' (field 'status' must be 429, 503 or
+--   504)`, `(unknown field 'x')`, ... at the caller's line
+-- @usage graph:fault { status = 429, retry_after = 5, times = 2,
+--   method = "POST", path = "/crossTenantMigrationJobs/*/users" }
 function Graph:fault(spec)
   check_arg(1, "fault", spec, "table")
   local function bad(what)
-    error("bad argument #1 to 'fault' (" .. what .. ")", 3)
+    caller.argerror(1, "fault", what)
   end
   for k in pairs(spec) do
     if not FAULT_FIELDS[k] then bad("unknown field '" .. tostring(k) .. "'") end
@@ -440,14 +547,17 @@ function Graph:fault(spec)
   return true
 end
 
---- The scripted faults not yet used up, oldest first: a list of
--- { status =, retry_after =, times = (uses left), method =?, path =? }.
+--- The scripted faults (`fault`) not yet used up, oldest first.
+-- @treturn table a sequence of `{ status, retry_after, times (uses left),
+--   method?, path? }`
+-- @usage for _, f in ipairs(graph:faults()) do print(f.status, f.times) end
 function Graph:faults()
   return self._core:fault_list()
 end
 
---- How many requests were refused, by status: { [429] =, [503] =,
--- [504] = }.
+--- How many requests were refused, by status.
+-- @treturn table `{ [429] = n, [503] = n, [504] = n }`
+-- @usage local refused = graph:fault_counts()[429]
 function Graph:fault_counts()
   return self._core:fault_counts()
 end
@@ -524,6 +634,27 @@ end
 -- operation.
 local J = "/crossTenantMigrationJobs"
 
+--- Creates a job (`POST /crossTenantMigrationJobs`) and one task per
+-- resource.
+-- @tparam table|string props the crossTenantMigrationJob: a Lua table or
+--   JSON text with `displayName`, `completeAfterDateTime`,
+--   `sourceTenantId`, `resourceType` (`"Users"`), `resources` (1 to 2,000
+--   user GUIDs), optional `workloads` and `exchangeSettings` (required
+--   with Exchange)
+-- @treturn table the job as Graph answers it (201)
+-- @return nil and an `Error` (400 invalidRequest naming the property,
+--   409 nameAlreadyExists, 409 notAllowed for a user in another job)
+-- @raise `bad argument #1 to 'create_job' (table or string expected, got
+--   number)`
+-- @usage local job = assert(graph:create_job {
+--   displayName = "wave 1",
+--   completeAfterDateTime = graph:now("P1D"),
+--   sourceTenantId = "12345678-1234-1234-1234-123456789012",
+--   resourceType = "Users",
+--   resources = { "4dd550d9-9ea2-4e71-a16b-000000000001" },
+--   exchangeSettings = { sourceEndpoint = "EXOHandler",
+--                        targetDeliveryDomain = "fabrikam.onmicrosoft.com" },
+-- })
 function Graph:create_job(props)
   check_arg(1, "create_job", props, "table", "string")
   local refusal = refused(self, "POST", J)
@@ -531,6 +662,12 @@ function Graph:create_job(props)
   return op(self, "create_job", nil, nil, props)
 end
 
+--- Gets a job (`GET /crossTenantMigrationJobs/{id}`).
+-- @tparam string id the job's id or its displayName
+-- @treturn table the job
+-- @return nil and an `Error` (404 itemNotFound)
+-- @raise `bad argument #1 to 'get_job' (string expected, got nil)`
+-- @usage local job = assert(graph:get_job("wave 1"))
 function Graph:get_job(id)
   check_arg(1, "get_job", id, "string")
   local refusal = refused(self, "GET", J .. "/" .. id)
@@ -538,6 +675,15 @@ function Graph:get_job(id)
   return op(self, "get_job", id)
 end
 
+--- Updates a job's `completeAfterDateTime` (`PATCH`).
+-- @tparam string id the job's id or displayName
+-- @tparam table|string patch `{ completeAfterDateTime = "..." }` (any
+--   other property is 400 propertyNotUpdateable)
+-- @treturn boolean true (204)
+-- @return nil and an `Error` (400, 404, 409 once cutting over)
+-- @raise on argument types, like every method
+-- @usage assert(graph:update_job(job.id,
+--   { completeAfterDateTime = graph:now("PT2H") }))
 function Graph:update_job(id, patch)
   check_arg(1, "update_job", id, "string")
   check_arg(2, "update_job", patch, "table", "string")
@@ -548,6 +694,13 @@ function Graph:update_job(id, patch)
   return true
 end
 
+--- Deletes a job in a final status (`DELETE`): `pendingDelete`, then
+-- `deleted`, then gone as the clock moves.
+-- @tparam string id the job's id or displayName
+-- @treturn boolean true (202)
+-- @return nil and an `Error` (404, 409 when not in a final status)
+-- @raise on argument types
+-- @usage assert(graph:delete_job(job.id))
 function Graph:delete_job(id)
   check_arg(1, "delete_job", id, "string")
   local refusal = refused(self, "DELETE", J .. "/" .. id)
@@ -571,10 +724,46 @@ local function action(name, opname)
   end
 end
 
+--- Starts a validation (`POST .../validate`).
+-- @function Graph:validate_job
+-- @tparam string id the job's id or displayName
+-- @treturn table the job, `validateSubmitted` (200)
+-- @return nil and an `Error` (404, 409 in another status)
+-- @raise on argument types
+-- @usage assert(graph:validate_job(job.id))
 Graph.validate_job = action("validate_job", "validate")
+
+--- Starts the migration (`POST .../migrate`).
+-- @function Graph:migrate_job
+-- @tparam string id the job's id or displayName
+-- @treturn table the job, `processing` (200)
+-- @return nil and an `Error` (404, 409 outside validatePassed, failed and
+--   completedWithErrors)
+-- @raise on argument types
+-- @usage assert(graph:migrate_job(job.id))
 Graph.migrate_job = action("migrate_job", "migrate")
+
+--- Cancels a job (`POST .../cancel`).
+-- @function Graph:cancel_job
+-- @tparam string id the job's id or displayName
+-- @treturn table `{ id, displayName, status = "pendingCancel", message }`
+--   (202)
+-- @return nil and an `Error` (404, 409)
+-- @raise on argument types
+-- @usage assert(graph:cancel_job(job.id))
 Graph.cancel_job = action("cancel_job", "cancel_job")
 
+--- Adds a user to a job (`POST .../users`, the seed endpoint).
+-- @tparam string job_id the job's id or displayName
+-- @tparam table|string props the crossTenantMigrationTask: `taskType`
+--   (`"user"`), `lastUpdatedDateTime`, optional `id` (the user's GUID)
+--   and `currentStatus`
+-- @treturn table the task (201)
+-- @return nil and an `Error` (400, 404, 409)
+-- @raise on argument types
+-- @usage local task = assert(graph:create_task(job.id, {
+--   taskType = "user", lastUpdatedDateTime = graph:now(),
+--   id = "4dd550d9-9ea2-4e71-a16b-000000000002" }))
 function Graph:create_task(job_id, props)
   check_arg(1, "create_task", job_id, "string")
   check_arg(2, "create_task", props, "table", "string")
@@ -586,6 +775,13 @@ function Graph:create_task(job_id, props)
   return task
 end
 
+--- Gets a user's task (`GET .../users/{taskId}`).
+-- @tparam string job_id the job's id or displayName
+-- @tparam string task_id the user's GUID
+-- @treturn table the task
+-- @return nil and an `Error` (404)
+-- @raise on argument types
+-- @usage local task = assert(graph:get_task(job.id, user))
 function Graph:get_task(job_id, task_id)
   check_arg(1, "get_task", job_id, "string")
   check_arg(2, "get_task", task_id, "string")
@@ -595,6 +791,13 @@ function Graph:get_task(job_id, task_id)
   return op(self, "get_task", job_id, task_id)
 end
 
+--- Cancels one user's migration (`POST .../users/{taskId}/cancel`).
+-- @tparam string job_id the job's id or displayName
+-- @tparam string task_id the user's GUID
+-- @treturn table `{ status = "Accepted", message }` (202)
+-- @return nil and an `Error` (404, 409)
+-- @raise on argument types
+-- @usage assert(graph:cancel_task(job.id, user))
 function Graph:cancel_task(job_id, task_id)
   check_arg(1, "cancel_task", job_id, "string")
   check_arg(2, "cancel_task", task_id, "string")
@@ -607,21 +810,90 @@ function Graph:cancel_task(job_id, task_id)
   return r
 end
 
+-- Lists and pages ---------------------------------------------------------
+
+-- The query string of a string query: an @odata.nextLink, or a query
+-- string ("$top=5&$filter=..."), read as a /beta request's by the core.
+-- A link must name this collection: `tail` is its path's end, lower case.
+local function link_query(self, link, tail)
+  local path, qs = link:match("^([^?#]*)%?([^#]*)")
+  if not path then path, qs = "", link end
+  if path ~= "" and path:lower():sub(-#tail) ~= tail then
+    return nil, self:_error { status = 400, code = "invalidRequest",
+      inner = "invalidQueryOption",
+      message = "The link '" .. link:sub(1, 200) .. "' is not a page of " ..
+                "this collection." }
+  end
+  return qs
+end
+
+-- graph:request's headers, checked here so that the error names the
+-- caller's line (the core checks them again)
+local function check_headers(headers)
+  for k, v in pairs(headers or {}) do
+    if type(k) ~= "string" then
+      caller.argerror(4, "request", "header names must be strings")
+    end
+    if type(v) ~= "string" and type(v) ~= "number" then
+      caller.argerror(4, "request", "header '" .. k .. "' must be a string")
+    end
+  end
+end
+
+--- One page of the jobs (`GET /crossTenantMigrationJobs`), newest first.
+-- @tparam[opt] table|string query OData options, names with or without
+--   `$` (`{ filter = "status eq 'failed'", top = 50, orderby = ...,
+--   select = ..., count = true, expand = "users", skip = 10 }`), or the
+--   `@odata.nextLink` of a page (or a query string) to get the next page
+-- @treturn table the collection: `["@odata.context"]`, `value` (the jobs),
+--   `["@odata.nextLink"]` when there is more, `["@odata.count"]` with
+--   `count = true`
+-- @return nil and an `Error` (400 invalidRequest with inner code
+--   invalidQueryOption)
+-- @raise `bad argument #1 to 'list_jobs' (table or string or nil
+--   expected, got number)`
+-- @usage local page = assert(graph:list_jobs { top = 50 })
+-- while page["@odata.nextLink"] do
+--   page = assert(graph:list_jobs(page["@odata.nextLink"]))
+-- end
 function Graph:list_jobs(query)
-  check_arg(1, "list_jobs", query, "table", "nil")
+  check_arg(1, "list_jobs", query, "table", "string", "nil")
   local refusal = refused(self, "GET", J)
   if refusal then return nil, refusal end
-  local qs, err = query_string(self, query)
+  local qs, err
+  if type(query) == "string" then
+    qs, err = link_query(self, query, "/crosstenantmigrationjobs")
+  else
+    qs, err = query_string(self, query)
+  end
   if err then return nil, err end
   return op(self, "list_jobs", nil, nil, nil, qs)
 end
 
+--- One page of a job's tasks (`GET .../users`), in the order users were
+-- added.
+-- @tparam string job_id the job's id or displayName
+-- @tparam[opt] table|string query OData options as for `list_jobs` (no
+--   `expand`), or the `@odata.nextLink` of a page of this job's users
+-- @treturn table the collection (as `list_jobs`)
+-- @return nil and an `Error` (404, 400)
+-- @raise on argument types
+-- @usage local page = assert(graph:list_tasks(job.id, {
+--   filter = "currentStatus/any(s: s/status eq 'failed')" }))
 function Graph:list_tasks(job_id, query)
   check_arg(1, "list_tasks", job_id, "string")
-  check_arg(2, "list_tasks", query, "table", "nil")
+  check_arg(2, "list_tasks", query, "table", "string", "nil")
   local refusal = refused(self, "GET", J .. "/" .. job_id .. "/users")
   if refusal then return nil, refusal end
-  local qs, err = query_string(self, query)
+  local qs, err
+  if type(query) == "string" then
+    local job, jerr = self._core:job_get(self._tenant, job_id, false)
+    if not job then return self:_fail(jerr) end
+    qs, err = link_query(self, query, "/crosstenantmigrationjobs/" ..
+                                      job.id .. "/users")
+  else
+    qs, err = query_string(self, query)
+  end
   if err then return nil, err end
   return op(self, "list_tasks", job_id, nil, nil, qs)
 end
@@ -638,18 +910,85 @@ Headers.__index = function(t, k)
 end
 M.Headers = Headers
 
---- Answers one Graph request as the service would: returns the status,
--- the body (a table, the text of a `$count`, or nil) and the headers
--- (names case-insensitive).  The request path is the core's
--- (ct_request.h), the one the HTTP server answers with.
+-- raise a Graph error at the caller's position (see Graph:must)
+local function raise_error(e)
+  e.where = caller.where()
+  error(e, 0)
+end
+
+-- an iterator over the items of `first` and the pages after it
+local function pages(first, next_page)
+  local page, i = first, 0
+  return function()
+    i = i + 1
+    local item = page.value[i]
+    while item == nil do
+      local link = page["@odata.nextLink"]
+      if not link then return nil end
+      local p, err = next_page(link)
+      if not p then raise_error(err) end
+      page, i = p, 1
+      item = page.value[1]
+    end
+    return item
+  end
+end
+
+--- Every job, following the pages: `for job in graph:jobs(query) do`.
+-- Each page is fetched when the loop reaches it; the iterator holds no
+-- resource, so breaking out of the loop needs no clean-up.
+-- @tparam[opt] table|string query as for `list_jobs` (`top` sets the page
+--   size)
+-- @treturn function an iterator giving one job table a call
+-- @raise a bad query or a page that fails raises the `Error` (its
+--   `where` names the caller's line); argument types as `list_jobs`
+-- @usage for job in graph:jobs { filter = "status eq 'failed'" } do
+--   print(job.displayName)
+-- end
+function Graph:jobs(query)
+  check_arg(1, "jobs", query, "table", "string", "nil")
+  local first, err = self:list_jobs(query)
+  if not first then raise_error(err) end
+  return pages(first, function(link) return self:list_jobs(link) end)
+end
+
+--- Every task of a job, following the pages:
+-- `for task in graph:tasks(job_id, query) do`.
+-- @tparam string job_id the job's id or displayName
+-- @tparam[opt] table|string query as for `list_tasks`
+-- @treturn function an iterator giving one task table a call
+-- @raise a missing job (404), a bad query or a failing page raises the
+--   `Error`, naming the caller's line; argument types as `list_tasks`
+-- @usage for task in graph:tasks(job.id) do print(task.id) end
+function Graph:tasks(job_id, query)
+  check_arg(1, "tasks", job_id, "string")
+  check_arg(2, "tasks", query, "table", "string", "nil")
+  local first, err = self:list_tasks(job_id, query)
+  if not first then raise_error(err) end
+  return pages(first, function(link) return self:list_tasks(job_id, link) end)
+end
+
+--- Any request of the documented HTTP API, as Graph answers it.  Never
+-- raises for data: every refusal is an answer.
+-- @tparam string method `GET`, `POST`, `PATCH` or `DELETE`
+-- @tparam string url the path (`/beta/solutions/...`), with a version or
+--   as a whole `https://graph.microsoft.com/...` URL, with a query string
+-- @tparam[opt] string|table body JSON text or a Lua table
+-- @tparam[opt] table headers header names to values (`Authorization`,
+--   `client-request-id`, ...)
+-- @treturn integer the HTTP status
+-- @treturn table|string|nil the body (a table; the text of `/$count`; nil
+--   for 202/204 without a body)
+-- @treturn table the response headers, read case-insensitively
+-- @raise `bad argument #2 to 'request' (string expected, got nil)`
+-- @usage local status, body = graph:request("GET",
+--   "/beta/solutions/migrations/crossTenantMigrationJobs?$top=5")
 function Graph:request(method, url, body, headers)
   check_arg(1, "request", method, "string")
   check_arg(2, "request", url, "string")
-  if body ~= nil and type(body) ~= "string" and type(body) ~= "table" then
-    error("bad argument #3 to 'request' (string, table or nil expected, " ..
-          "got " .. type(body) .. ")", 2)
-  end
+  check_arg(3, "request", body, "string", "table", "nil")
   check_arg(4, "request", headers, "table", "nil")
+  check_headers(headers)
   local now = self._fault_now        -- a server's wall clock, if set
   local status, rbody, rheaders = self._core:request(method, url, body,
     headers, not self._require_token and self._tenant or nil, self._user,
@@ -659,33 +998,80 @@ function Graph:request(method, url, body, headers)
   return status, rbody, rheaders
 end
 
--- The model clock ---------------------------------------------------------
-
--- a duration argument (argument #n of `name`) in ticks
-local function duration_ticks(d, name, n)
-  local where = "bad argument #" .. n .. " to '" .. name .. "' ("
-  if type(d) == "number" then
-    if d ~= d or d < 0 or d == math.huge then
-      error(where .. "seconds must be >= 0)", 3)
-    end
-    if d > MAX_SPAN then error(where .. "more than 10,000 years)", 3) end
-    return math.floor(d * TICKS + 0.5)
-  elseif type(d) == "string" then
-    local t = core.duration_parse(d)
-    if not t then
-      error(where .. "not an ISO 8601 duration: '" .. d .. "')", 3)
-    end
-    if t > MAX_SPAN * TICKS then
-      error(where .. "more than 10,000 years)", 3)
-    end
-    return t
-  end
-  error(where .. "number or string expected, got " .. type(d) .. ")", 3)
+-- raise for a method's failure: an Error, a refused request, a reason
+local function must_fail(name, err)
+  if getmetatable(err) == Error then raise_error(err) end
+  caller.raise(name .. ": " .. tostring(err))
 end
 
---- The model clock, as ISO 8601 UTC text.
-function Graph:now()
+local function must_check(name, first, ...)
+  if name == "request" then
+    if first >= 400 then
+      local body = ...
+      local e = type(body) == "table" and body.error or {}
+      must_fail(name, setmetatable({
+        status = first, code = e.code or "unknown",
+        message = e.message or "(no error body)",
+        inner = e.innerError and e.innerError.code, body = body }, Error))
+    end
+  elseif first == nil or first == false then
+    must_fail(name, (...))
+  end
+  return first, ...
+end
+
+--- Calls method `name` and raises when it fails, naming the caller's
+-- line: the raising form of every method, for scripts and tests.
+-- A failure is a nil or false first result (the `Error`, or the reason
+-- `run_until` gives), or for `request` a status of 400 or more.
+-- @tparam string name a method of the store (`"get_job"`, `"request"`,
+--   `"run_until"`, ...)
+-- @param ... the method's arguments
+-- @return what the method returns
+-- @raise the method's `Error`, its `where` set to the caller's
+--   `file:line` (so `tostring(err)` reads `demo.lua:12: 404
+--   itemNotFound: ...`); for a false from `run_until`, the string
+--   `demo.lua:12: run_until: job '...' is still submitted at ...`;
+--   `bad argument #1 to 'must' ('get_jobs' is not a method of the
+--   store)` for an unknown name
+-- @usage local job = graph:must("get_job", "wave 1")
+-- graph:must("run_until", job.id, { "validatePassed" }, "P1D")
+function Graph:must(name, ...)
+  check_arg(1, "must", name, "string")
+  local fn = self[name]
+  if type(fn) ~= "function" or name:sub(1, 1) == "_" or name == "must" then
+    caller.argerror(1, "must", "'" .. name .. "' is not a method of the " ..
+                    "store")
+  end
+  return must_check(name, fn(self, ...))
+end
+
+-- The model clock ---------------------------------------------------------
+
+-- a duration argument (argument #n of `name`) in ticks, >= 0
+local function duration_ticks(d, name, n)
+  local t = time.duration_ticks(d, n, name, false)
+  if t > MAX_SPAN * TICKS then
+    caller.argerror(n, name, "more than 10,000 years")
+  end
+  return t
+end
+
+--- The model clock as ISO 8601 UTC text, or the clock plus a duration.
+-- @tparam[opt] number|string d seconds (negative goes back) or an ISO
+--   8601 duration (`"P1D"`, `"PT2H30M"`, `"-PT1H"`; months and years are
+--   not supported)
+-- @treturn string `"2025-11-06T09:00:00Z"` (7 fractional digits when the
+--   clock has a fraction)
+-- @raise `bad argument #1 to 'now' ('P1M' has months or years, ...)`
+-- @usage graph:now()        --> "2025-11-06T09:00:00Z"
+-- graph:now("P1D")          --> "2025-11-07T09:00:00Z"
+function Graph:now(d)
   local t = self._core:now()
+  if d ~= nil then
+    t = t + time.duration_ticks(d, 1, "now", true)
+    return time.text(t, 1, "now")
+  end
   return core.time_format(t, t % TICKS ~= 0 and 7 or 0)
 end
 
@@ -727,9 +1113,20 @@ function Graph:_advance_to(stop)
   return all
 end
 
---- Moves the clock forward by `d` (seconds or an ISO 8601 duration) and
--- runs every transition due in that span; returns the events (with
--- want_events == false, only how many there were: no tables are built).
+--- Moves the clock forward and runs every transition due in that span,
+-- in time order.
+-- @tparam number|string d seconds (>= 0) or an ISO 8601 duration
+--   (`"PT2H"`, `"P1DT12H"`, `"P1W"`; months and years are not supported:
+--   their length varies)
+-- @tparam[opt] boolean want_events false: count the events, build no
+--   tables
+-- @treturn table|integer the events (`{ type = "job"|"task", job, user?,
+--   service?, old, new, time }`), or their number
+-- @raise `bad argument #1 to 'advance' ('P1M' has months or years, which
+--   have no fixed length and are not supported: use weeks, days or hours
+--   (such as P30D))`; `(not an ISO 8601 duration: 'x')`; `(seconds must
+--   be >= 0)`; `(a negative duration is not supported: '-PT1H')`
+-- @usage graph:advance("PT2H")
 function Graph:advance(d, want_events)
   local ticks = duration_ticks(d, "advance", 1)
   if want_events == false then
@@ -741,54 +1138,174 @@ function Graph:advance(d, want_events)
   return self:_advance_to(self._core:now() + ticks)
 end
 
---- Advances until pred(graph) holds or `limit` has passed; returns
--- whether pred held.  pred may be a job id and a set of statuses.
-function Graph:run_until(pred, a, b)
-  local limit
-  local nlimit = 2
+-- Job statuses (crossTenantMigrationJobStatus), for run_until's checks
+local JOB_STATUSES = {
+  "submitted", "validateSubmitted", "validateProcessing",
+  "validateInProgress", "validatePassed", "validateFailed", "processing",
+  "inProgress", "cuttingOver", "completed", "completedWithErrors", "failed",
+  "pendingCancel", "cancelled", "pendingDelete", "deleted", "approved",
+  "adminActionRequired",
+}
+M.JOB_STATUSES = JOB_STATUSES
+
+-- edit distance, for "did you mean"
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- the closest status to an unknown name, or nil
+local function did_you_mean(name)
+  local low, best, bestd = name:lower(), nil, 3
+  for _, s in ipairs(JOB_STATUSES) do
+    if s:lower() == low then return s end
+    local d = distance(low, s:lower())
+    if d < bestd then best, bestd = s, d end
+  end
+  return best
+end
+
+-- "a", "a or b", "a, b or c"
+local function either(list)
+  if #list == 1 then return list[1] end
+  return table.concat(list, ", ", 1, #list - 1) .. " or " .. list[#list]
+end
+
+local KNOWN_STATUS = {}
+for _, s in ipairs(JOB_STATUSES) do KNOWN_STATUS[s] = true end
+
+-- the set of job statuses of run_until's argument #2 (raises)
+local function status_set(list)
+  local set, names = {}, {}
+  for i, s in ipairs(list) do
+    if type(s) ~= "string" then
+      caller.argerror(2, "run_until", "status #" .. i .. " is a " ..
+                      type(s) .. ", not a string")
+    end
+    if not KNOWN_STATUS[s] then
+      local hint = did_you_mean(s)
+      caller.argerror(2, "run_until", "'" .. s .. "' is not a job status" ..
+        (hint and ("; did you mean '" .. hint .. "'?") or
+         ("; job statuses: " .. table.concat(JOB_STATUSES, ", "))))
+    end
+    if not set[s] then names[#names + 1] = s end
+    set[s] = true
+  end
+  if #names == 0 then
+    caller.argerror(2, "run_until", "no job status given")
+  end
+  return set, names
+end
+
+--- Advances the clock, instant by instant, until a condition holds or a
+-- limit has passed.  Two forms: a job and the statuses to wait for, or a
+-- predicate.
+-- @tparam string|function pred a job's id (or displayName), or
+--   `function(graph) -> boolean`, asked before the clock moves and after
+--   each instant at which something was due
+-- @tparam[opt] table statuses with a job: the job statuses to wait for,
+--   spelled as Graph spells them (`{ "validatePassed", "validateFailed" }`)
+-- @tparam[opt="P30D"] number|string limit seconds or an ISO 8601 duration;
+--   **30 days** when omitted; the clock stops at most this far ahead
+-- @treturn boolean true as soon as the condition holds (the clock stops
+--   at that instant)
+-- @return false and the reason when the limit passed first (the clock is
+--   then at the limit): `job '<id>' is still submitted at
+--   2025-11-07T09:00:00Z (waited P1D for validatePassed)` (`is
+--   validateFailed at` when the status changed; `no longer exists at` for
+--   a job gone); with a predicate, `the condition did not hold at ...
+--   (waited P1D)`
+-- @raise `bad argument #2 to 'run_until' ('validatepassed' is not a job
+--   status; did you mean 'validatePassed'?)`; `bad argument #1 to
+--   'run_until' (no job 'x')`; a bad limit as `advance` (as argument #3,
+--   or #2 with a predicate)
+-- @usage assert(graph:run_until(job.id, { "validatePassed" }, "P1D"))
+-- local ok, why = graph:run_until(function(g)
+--   return g:get_job(job.id).status == "completed" end, "P7D")
+function Graph:run_until(pred, statuses, limit)
+  local a, b = statuses, limit
+  local nlimit, why
   if type(pred) == "string" then
     check_arg(2, "run_until", a, "table")
-    local id, set = pred, {}
-    for _, s in ipairs(a) do set[s] = true end
-    if not self._core:job_get(self._tenant, id, false) then
-      error("bad argument #1 to 'run_until' (no job '" .. id .. "')", 2)
+    local set, names = status_set(a)
+    local id = pred
+    local first = self._core:job_get(self._tenant, id, false)
+    if not first then
+      caller.argerror(1, "run_until", "no job '" .. id .. "'")
     end
-    nlimit = 3
+    nlimit, limit = 3, b
     pred = function(g)
       local job = g._core:job_get(g._tenant, id, false)
       return job ~= nil and set[job.status] == true
     end
-    limit = b
+    why = function(g, waited)
+      local job = g._core:job_get(g._tenant, id, false)
+      local tail = " at " .. g:now() .. " (waited " .. waited .. " for " ..
+                   either(names) .. ")"
+      if not job then return "job '" .. id .. "' no longer exists" .. tail end
+      return "job '" .. id .. "' is " ..
+             (job.status == first.status and "still " or "") .. job.status ..
+             tail
+    end
   else
     check_arg(1, "run_until", pred, "function")
-    limit = a
+    nlimit, limit = 2, a
+    why = function(g, waited)
+      return "the condition did not hold at " .. g:now() .. " (waited " ..
+             waited .. ")"
+    end
   end
-  local stop = self._core:now() + duration_ticks(limit or "P30D",
-                                                 "run_until", nlimit)
+  local span = duration_ticks(limit or "P30D", "run_until", nlimit)
+  local stop = self._core:now() + span
+  local watch = self._watch           -- the command's progress, if any
   while true do
+    if watch then watch(self) end
     if pred(self) then return true end
     local due = self._core:next_due()
     if not due or due > stop then
       self:_advance_to(stop)
-      return pred(self) and true or false
+      if watch then watch(self) end
+      if pred(self) then return true end
+      return false, why(self, time.duration(span / TICKS))
     end
     self:_advance_to(due)
   end
 end
 
---- Scripts an outcome for one user and service in one phase.
+--- Scripts an outcome for one user and service in one phase: the next
+-- time that user's service goes through that phase, it ends with this
+-- status, code and message.  Each outcome applies once, in script order.
+-- A user in no job yet is accepted (the user may be added later);
+-- `pending` lists the outcomes not applied yet.
+-- @tparam table spec `{ user = guid, service = "Exchange"|"ODSP"|"Teams"|
+--   "Meeting", phase = "validate"|"migrate" (default validate), status =
+--   "invalid"|"error" (validate, default invalid) or "failed"|"error"
+--   (migrate, default failed), code = "scriptedFailure", message =
+--   "Scripted failure." }`
+-- @treturn boolean true
+-- @raise `bad argument #1 to 'fail' (unknown field 'reason')`, `(field
+--   'user' must be a user's GUID)`, ...
+-- @usage graph:fail { user = users[7], service = "Exchange",
+--   code = "MailboxNotFound", message = "The target mail user was not found." }
 function Graph:fail(spec)
   check_arg(1, "fail", spec, "table")
   for k in pairs(spec) do
     if not ({ user = 1, service = 1, phase = 1, status = 1, code = 1,
               message = 1 })[k] then
-      error("bad argument #1 to 'fail' (unknown field '" .. tostring(k)
-            .. "')", 2)
+      caller.argerror(1, "fail", "unknown field '" .. tostring(k) .. "'")
     end
   end
   local function bad(field, what)
-    error("bad argument #1 to 'fail' (field '" .. field .. "' " .. what ..
-          ")", 3)
+    caller.argerror(1, "fail", "field '" .. field .. "' " .. what)
   end
   if type(spec.user) ~= "string" or not core.guid(spec.user) then
     bad("user", "must be a user's GUID")
@@ -821,34 +1338,84 @@ function Graph:fail(spec)
   return true
 end
 
---- Observes transitions: "job" (job, old, new), "task" (job_id, task,
--- service, old, new).
+--- The scripted outcomes (`fail`) not applied yet, in script order.
+-- Each is a table with the fields of `fail`, all filled in (`user` in
+-- lower case, `service` spelled as Graph spells it), so
+-- `graph:fail(p)` scripts it again.
+-- @treturn table a sequence of `{ user, service, phase, status, code,
+--   message }` (empty when every outcome applied)
+-- @usage for _, p in ipairs(graph:pending()) do
+--   print(p.user, p.service, p.phase, "never applied")
+-- end
+function Graph:pending()
+  return self._core:pending_outcomes()
+end
+
+--- Observes transitions.
+-- @tparam string event `"job"`: `fn(job, old, new)`; `"task"`:
+--   `fn(job_id, task, service, old, new)`
+-- @tparam function fn the observer, run at each instant the clock stops
+--   at, after that instant's transitions, and at once for what an action
+--   changed
+-- @treturn Graph the store (calls chain)
+-- @raise `bad argument #1 to 'on' (event must be 'job' or 'task')`
+-- @usage graph:on("job", function(job, old, new)
+--   print(job.displayName, old, "->", new) end)
 function Graph:on(event, fn)
   check_arg(1, "on", event, "string")
   check_arg(2, "on", fn, "function")
   local list = self._handlers[event]
   if not list then
-    error("bad argument #1 to 'on' (event must be 'job' or 'task')", 2)
+    caller.argerror(1, "on", "event must be 'job' or 'task'")
   end
   list[#list + 1] = fn
   self._core:record(true)
   return self
 end
 
+--- Frees the store's memory now (also done by the garbage collector, and
+-- at the end of the scope of a to-be-closed variable holding the store).
+-- Calling it twice is fine; the store can't be used after it.
+-- @usage local graph <close> = crosstenant.new()
+-- What a closed store's `_core` becomes: every use raises at the
+-- caller's line, closing again does nothing.
+local function closed_use()
+  caller.raise("attempt to use a closed store")
+end
+local function no_op() end
+local CLOSED = setmetatable({}, { __index = function(_, k)
+  return k == "close" and no_op or closed_use
+end })
+
 function Graph:close()
   self._core:close()
+  self._core = CLOSED
 end
 Graph.__close = Graph.close
 
--- JSON --------------------------------------------------------------------
+--- Functions
+-- @section functions
 
---- Any table the model returned, as the exact JSON Graph sends.
+--- Any table the model returned, as the exact JSON Graph sends
+-- (documented key order, `[]` for empty collections, exact integers).
+-- @tparam table t a table the model returned (or one built like it)
+-- @treturn string JSON text
+-- @raise on values JSON cannot carry (`encode: number is not finite`)
+-- @usage print(crosstenant.encode(job))
 function M.encode(t)
-  return core.encode(t)
+  local ok, json = pcall(core.encode, t)
+  if ok then return json end
+  -- called from pcall, the core's message has no position: add the
+  -- caller's
+  caller.raise(tostring(json))
 end
 
---- JSON text to Lua values, with the model's strict reader (integers
--- stay integers, null is crosstenant.null); nil + message on bad input.
+--- JSON text to Lua values, with the model's strict reader.
+-- @tparam string s JSON text
+-- @return the value (integers stay integers, null is `crosstenant.null`)
+-- @return nil and a message with the position on bad input
+-- @raise `bad argument #1 to 'decode' (string expected, got nil)`
+-- @usage local t = assert(crosstenant.decode('{"a":1}'))
 function M.decode(s)
   check_arg(1, "decode", s, "string")
   return core.decode(s)

@@ -1415,6 +1415,50 @@ static void test_query_cut_texts(tally *t)
   }
 }
 
+/* ==================== unapplied scripted outcomes ==================== */
+
+static void test_pending_faults(tally *t)
+{
+  ct_store *s = new_store(1, 0);
+  ct_guid u[3];
+  ct_fault_info f[4];
+  ct_err e;
+  char id[37];
+  int i;
+  for (i = 0; i < 3; i++) {
+    snprintf(id, sizeof id, "cccccccc-0000-4000-8000-%012d", i + 1);
+    ct_guid_parse(id, 36, &u[i]);
+  }
+  CHECK(ct_store_faults(s, f, 4) == 0);
+  /* users spread over the map's slots: the order is the script's */
+  CHECK(ct_store_fail(s, &u[2], CT_SVC_ODSP, CT_PHASE_VALIDATE,
+                      CT_SS_INVALID, "A", 1, "a", 1, &e) == 0);
+  CHECK(ct_store_fail(s, &u[0], CT_SVC_TEAMS, CT_PHASE_MIGRATE,
+                      CT_SS_FAILED, "B", 1, "b", 1, &e) == 0);
+  CHECK(ct_store_fail(s, &u[2], CT_SVC_EXCHANGE, CT_PHASE_MIGRATE,
+                      CT_SS_ERROR, "C", 1, "c", 1, &e) == 0);
+  CHECK(ct_store_fail(s, &u[1], CT_SVC_MEETING, CT_PHASE_VALIDATE,
+                      CT_SS_ERROR, "D", 1, "d", 1, &e) == 0);
+  CHECK(ct_store_faults(s, NULL, 0) == 4);
+  CHECK(ct_store_faults(s, f, 2) == 4);        /* too small: the count */
+  CHECK(ct_store_faults(s, f, 4) == 4);
+  CHECK(memcmp(&f[0].user, &u[2], sizeof u[0]) == 0 &&
+        f[0].service == CT_SVC_ODSP && f[0].phase == CT_PHASE_VALIDATE &&
+        f[0].status == CT_SS_INVALID);
+  CHECK(f[0].code.n == 1 && f[0].code.p[0] == 'A' &&
+        f[0].message.n == 1 && f[0].message.p[0] == 'a');
+  CHECK(memcmp(&f[1].user, &u[0], sizeof u[0]) == 0 &&
+        f[1].code.n == 1 && f[1].code.p[0] == 'B' &&
+        f[1].phase == CT_PHASE_MIGRATE);
+  CHECK(memcmp(&f[2].user, &u[2], sizeof u[0]) == 0 &&
+        f[2].code.n == 1 && f[2].code.p[0] == 'C' &&
+        f[2].status == CT_SS_ERROR);
+  CHECK(memcmp(&f[3].user, &u[1], sizeof u[0]) == 0 &&
+        f[3].code.n == 1 && f[3].code.p[0] == 'D' &&
+        f[3].service == CT_SVC_MEETING);
+  ct_store_free(s);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
@@ -1435,6 +1479,7 @@ int main(void)
   test_query_texts(t);
   test_query_pages(t);
   test_query_cut_texts(t);
+  test_pending_faults(t);
   ct_arena_free(&arena);
   ct_store_free(NULL);
   printf("%d passed, %d failed\n", t->pass, t->fail);
