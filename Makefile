@@ -54,6 +54,8 @@ CORE_SRC := $(sort $(wildcard csrc/ct_*.c))
 HDRS     := $(sort $(wildcard csrc/*.h))
 CTESTS   := $(sort $(wildcard spec/c/test_*.c))
 ROCKSPEC := crosstenant-0.1.0-1.rockspec
+# objects the C tests link: the core, with ct_util's test build
+CTEST_OBJ := $(filter-out ct_util,$(CORE_SRC:csrc/%.c=%)) ct_util_alloctest
 
 LINT_PATHS := $(wildcard lua spec examples bench) $(wildcard bin/*)
 
@@ -77,10 +79,16 @@ build/$(1)/crosstenant/core.so: $(CSRC:csrc/%.c=build/$(1)/obj/%.o)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3) $$(CORE_LIBS)
 
-build/$(1)/ctest/%: spec/c/%.c $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $(HDRS)
+# The C tests link ct_util built with -DCT_ALLOC_TESTING: its allocator
+# then has the failure hook the out-of-memory tests use (ct_util.h).
+build/$(1)/obj/ct_util_alloctest.o: csrc/ct_util.c $(HDRS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) $(2) -Icsrc -o $$@ $$< \
-	  $(CORE_SRC:csrc/%.c=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) \
+	$$(CC) $$(ALL_CFLAGS) $(2) -DCT_ALLOC_TESTING -Icsrc -c $$< -o $$@
+
+build/$(1)/ctest/%: spec/c/%.c $(CTEST_OBJ:%=build/$(1)/obj/%.o) $(HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) $(2) -DCT_ALLOC_TESTING -Icsrc -o $$@ $$< \
+	  $(CTEST_OBJ:%=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) \
 	  $$(CTEST_LDFLAGS_$$*) $$(CORE_LIBS) -lm
 endef
 

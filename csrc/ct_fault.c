@@ -3,6 +3,7 @@
 ** order of the decisions).  No Lua, no clock, no globals.
 */
 #include "ct_fault.h"
+#include "ct_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,13 +120,13 @@ int ct_fault_add(ct_fault_state *f, int status, int retry_after,
   r.times = times;
   if (f->nrules == f->caprules) {
     size_t cap = f->caprules ? f->caprules * 2 : 4;
-    ct_fault_rule *p = realloc(f->rules, cap * sizeof *p);
+    ct_fault_rule *p = ct_realloc(f->rules, cap * sizeof *p);
     if (p == NULL) return -2;
     f->rules = p;
     f->caprules = cap;
   }
   if (path != NULL) {
-    r.path = malloc(pathlen + 1);
+    r.path = ct_malloc(pathlen + 1);
     if (r.path == NULL) return -2;
     memcpy(r.path, path, pathlen);
     r.path[pathlen] = '\0';
@@ -244,12 +245,12 @@ static ct_fault_caller *caller_add(ct_fault_state *f, const char *key,
   if (f->ncallers == f->capcallers) callers_prune(f, now);
   if (f->ncallers == f->capcallers) {
     size_t cap = f->capcallers ? f->capcallers * 2 : 8;
-    c = realloc(f->callers, cap * sizeof *c);
+    c = ct_realloc(f->callers, cap * sizeof *c);
     if (c == NULL) return NULL;
     f->callers = c;
     f->capcallers = cap;
   }
-  k = malloc(n + 1);
+  k = ct_malloc(n + 1);
   if (k == NULL) return NULL;
   if (n > 0) memcpy(k, key, n);
   k[n] = '\0';

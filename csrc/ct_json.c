@@ -3,6 +3,7 @@
 ** byte buffer with its JSON writers.  See ct_json.h for the contract.
 */
 #include "ct_json.h"
+#include "ct_util.h"
 
 #include <locale.h>
 #include <math.h>
@@ -28,7 +29,7 @@ static ct_arena_chunk *chunk_new(size_t cap)
   ct_arena_chunk *c;
   size_t mis;
   if (cap > (size_t)-1 - sizeof *c - 16) return NULL;
-  c = malloc(sizeof *c + cap + 15);
+  c = ct_malloc(sizeof *c + cap + 15);
   if (!c) return NULL;
   mis = (size_t)((uintptr_t)(c + 1) & 15);
   c->start = (char *)(c + 1) + (mis ? 16 - mis : 0);
@@ -240,7 +241,7 @@ static int push(parser *p, const ct_jval *v)
 {
   if (p->top == p->stkcap) {
     size_t cap = p->stkcap ? p->stkcap * 2 : 64;
-    ct_jval *q = realloc(p->stk, cap * sizeof *q);
+    ct_jval *q = ct_realloc(p->stk, cap * sizeof *q);
     if (!q) return fail_oom(p);
     p->stk = q;
     p->stkcap = cap;
@@ -430,7 +431,7 @@ static int to_double(parser *p, size_t a, size_t b, double *out)
   int whole;
   if (!dp || !*dp) dp = ".";
   if (b - a > sizeof small - dpl - 1) {
-    buf = malloc(b - a + dpl + 1);
+    buf = ct_malloc(b - a + dpl + 1);
     if (!buf) return fail_oom(p);
   }
   for (i = a; i < b; i++) {
@@ -566,7 +567,7 @@ static int key_add(parser *p, int depth, size_t base, size_t count)
     /* (re)build the table for this object, twice as big */
     size_t live = count == SMALL_OBJ ? 32 : d->live * 2;
     if (live > d->cap) {
-      uint32_t *q = realloc(d->slot, live * sizeof *q);
+      uint32_t *q = ct_realloc(d->slot, live * sizeof *q);
       if (!q) return -1;
       d->slot = q;
       d->cap = live;
@@ -814,7 +815,7 @@ static int buf_room(ct_buf *b, size_t n)
   if (need <= b->cap) return 0;
   cap = b->cap ? b->cap : 64;
   while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-  q = realloc(b->p, cap);
+  q = ct_realloc(b->p, cap);
   if (!q) {
     b->oom = 1;
     return -1;

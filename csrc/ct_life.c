@@ -51,7 +51,7 @@ int ct_life_reserve(ct_store *s) {
   size_t cap;
   if (s->nheap < s->capheap) return 0;
   cap = s->capheap ? s->capheap * 2 : 16;
-  p = realloc(s->heap, cap * sizeof *p);
+  p = ct_realloc(s->heap, cap * sizeof *p);
   if (p == NULL) return -1;
   s->heap = p;
   s->capheap = cap;
@@ -146,8 +146,8 @@ void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
 static void set_error(ct_task *t, int i, ct_str code, ct_str message) {
   ct_errinfo *e;
   clear_detail(t, i);
-  if (t->extra == NULL) t->extra = calloc(1, sizeof *t->extra);
-  e = t->extra ? malloc(sizeof *e) : NULL;
+  if (t->extra == NULL) t->extra = ct_calloc(1, sizeof *t->extra);
+  e = t->extra ? ct_malloc(sizeof *e) : NULL;
   if (e == NULL || code.p == NULL || message.p == NULL) {
     /* out of memory: the status still holds */
     free(e);
@@ -166,7 +166,7 @@ static ct_str text(const char *fmt, const char *a, const char *b) {
   ct_str r;
   snprintf(buf, sizeof buf, fmt, a, b);
   r.n = strlen(buf);              /* our own text: no NULs in it */
-  r.p = malloc(r.n + 1);
+  r.p = ct_malloc(r.n + 1);
   if (r.p != NULL) memcpy(r.p, buf, r.n + 1);
   else r.n = 0;
   return r;

@@ -55,8 +55,8 @@ int ct_gmap_reserve(ct_gmap *m, size_t extra) {
   ct_gmap old = *m;
   while (need * 2 > cap) cap *= 2;    /* load factor at most 1/2 */
   if (cap == m->cap) return 0;
-  m->slots = malloc(cap * sizeof *m->slots);
-  m->used = calloc(cap, 1);
+  m->slots = ct_malloc(cap * sizeof *m->slots);
+  m->used = ct_calloc(cap, 1);
   if (m->slots == NULL || m->used == NULL) {
     free(m->slots);
     free(m->used);
@@ -147,7 +147,7 @@ int ct_tmap_reserve(ct_tmap *m, const ct_task *tasks, size_t extra) {
   ct_tmap old = *m;
   while (need * 2 > cap) cap *= 2;
   if (cap == m->cap) return 0;
-  m->slots = calloc(cap, sizeof *m->slots);
+  m->slots = ct_calloc(cap, sizeof *m->slots);
   if (m->slots == NULL) {
     *m = old;
     return -1;
@@ -217,7 +217,7 @@ int ct_umap_reserve(ct_umap *m, size_t extra) {
   ct_umap old = *m;
   while (need * 2 > cap) cap *= 2;
   if (cap == m->cap) return 0;
-  m->slots = calloc(cap, sizeof *m->slots);
+  m->slots = ct_calloc(cap, sizeof *m->slots);
   if (m->slots == NULL) {
     *m = old;
     return -1;

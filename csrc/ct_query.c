@@ -718,7 +718,7 @@ static uint32_t fnv(uint32_t h, const char *s, size_t n) {
 
 ct_query *ct_query_new(int target, const char *filter, size_t nfilter,
                        const char *orderby, size_t norderby, ct_err *e) {
-  ct_query *q = calloc(1, sizeof *q);
+  ct_query *q = ct_calloc(1, sizeof *q);
   parser p;
   if (q == NULL) {
     ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
@@ -1165,7 +1165,7 @@ static long page(const coll *c, const char *token, size_t skip, size_t top,
     if (more && k > 0) make_token(q, coll_pos(c, out[k - 1]), NULL, next);
   } else {
     size_t cap = keep_cap(skip, top, c->n), nbest = 0;
-    cand *best = malloc(cap * sizeof *best);
+    cand *best = ct_malloc(cap * sizeof *best);
     if (best == NULL) {
       ct_arena_free(&a);
       ct_err_set(e, 500, "generalException", NULL, "Out of memory.");

@@ -463,8 +463,11 @@ static const ct_jval *body_of(rq *q, ct_err *e) {
     case CT_BODY_TEXT:
       if (ct_json_parse(&q->a, req->body ? req->body : "", req->body_len,
                         &v, &je) != 0) {
-        ct_err_set(e, je.status, "invalidRequest", NULL,
-                   "The request body is not valid JSON: %s.", je.message);
+        if (je.status == 500)
+          ct_err_set(e, 500, "generalException", NULL, "Out of memory.");
+        else
+          ct_err_set(e, je.status, "invalidRequest", NULL,
+                     "The request body is not valid JSON: %s.", je.message);
         return NULL;
       }
       return v;
@@ -584,7 +587,7 @@ static int list(rq *q, const who *w, const route *r, int tasks,
   if (cq == NULL) return fail_err(q, &e);
   if (!tasks) t = tenant_of(q->s, &w->c.tenant);
   top = counting ? 0 : o->has_top ? o->top : DEFAULT_TOP;
-  out = malloc((top + 1) * sizeof *out);
+  out = ct_malloc((top + 1) * sizeof *out);
   ct_buf_init(&next);
   if (out == NULL) {
     ct_query_free(cq);
@@ -613,11 +616,11 @@ static int list(rq *q, const who *w, const route *r, int tasks,
     return 0;
   }
   if (tasks) {
-    res->tasks = malloc(((size_t)k + 1) * sizeof *res->tasks);
+    res->tasks = ct_malloc(((size_t)k + 1) * sizeof *res->tasks);
     if (res->tasks != NULL)
       for (i = 0; i < k; i++) res->tasks[i] = &j->tasks[out[i]];
   } else {
-    res->jobs = malloc(((size_t)k + 1) * sizeof *res->jobs);
+    res->jobs = ct_malloc(((size_t)k + 1) * sizeof *res->jobs);
     if (res->jobs != NULL)
       for (i = 0; i < k; i++) res->jobs[i] = t->jobs[out[i]];
   }
@@ -687,6 +690,7 @@ static int dispatch(rq *q, const who *w, int op, const route *r,
     ct_buf_add(&q->res->client_request_id, q->crid.p, q->crid.n);
   else
     ct_buf_add(&q->res->client_request_id, q->res->request_id, 36);
+  if (q->res->client_request_id.oom) return -2;   /* before any change */
   switch (op) {
     case OP_LIST_JOBS: return list(q, w, r, 0, o, 0);
     case OP_LIST_TASKS: return list(q, w, r, 1, o, 0);
@@ -948,5 +952,9 @@ int ct_request(ct_store *s, const ct_http_request *req,
   int rc = ct_request_run(s, req, res);
   if (rc < 0) return rc;
   ct_response_write(res, &res->body);
-  return res->body.oom ? -1 : rc;
+  if (!res->body.oom) return rc;
+  res->status = 500;                /* as ct_request_run's: no body */
+  res->r.shape = CT_R_NONE;
+  res->content_type = NULL;
+  return -1;
 }

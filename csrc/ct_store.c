@@ -119,7 +119,7 @@ static void *oom(ct_err *e) {
 /* a stored copy of s[0..n) (which may hold NULs); 0, or -1 when out
    of memory (d is then absent) */
 static int sdup(ct_str *d, const char *s, size_t n) {
-  d->p = malloc(n + 1);
+  d->p = ct_malloc(n + 1);
   d->n = d->p != NULL ? n : 0;
   if (d->p == NULL) return -1;
   if (n) memcpy(d->p, s, n);
@@ -212,7 +212,7 @@ void ct_store_default_timings(ct_timings *t) {
 }
 
 ct_store *ct_store_new(const ct_options *o) {
-  ct_store *s = calloc(1, sizeof *s);
+  ct_store *s = ct_calloc(1, sizeof *s);
   uint64_t x;
   if (s == NULL) return NULL;
   ct_gmap_init(&s->tenants);
@@ -338,7 +338,7 @@ static ct_tenant *tenant_of(ct_store *s, const ct_caller *c, int create) {
   ct_tenant *t;
   if (ct_gmap_get(&s->tenants, &c->tenant, &v)) return (ct_tenant *)v;
   if (!create) return NULL;
-  t = calloc(1, sizeof *t);
+  t = ct_calloc(1, sizeof *t);
   if (t == NULL) return NULL;
   t->id = c->tenant;
   ct_gmap_init(&t->byid);
@@ -348,6 +348,19 @@ static ct_tenant *tenant_of(ct_store *s, const ct_caller *c, int create) {
     return NULL;
   }
   return t;
+}
+
+/* room in the tenant's job list for one more */
+static int jobs_reserve(ct_tenant *t) {
+  size_t cap;
+  ct_job **p;
+  if (t->njobs < t->capjobs) return 0;
+  cap = t->capjobs ? t->capjobs * 2 : 8;
+  p = ct_realloc(t->jobs, cap * sizeof *p);
+  if (p == NULL) return -1;
+  t->jobs = p;
+  t->capjobs = cap;
+  return 0;
 }
 
 /* ---------- display names: ASCII case-insensitive chained hash ---------- */
@@ -380,7 +393,7 @@ static int name_reserve(ct_tenant *t) {
   struct ct_name_entry **b;
   if (t->nnames + 1 <= t->capnames) return 0;
   cap = t->capnames ? t->capnames * 2 : 16;
-  b = calloc(cap, sizeof *b);
+  b = ct_calloc(cap, sizeof *b);
   if (b == NULL) return -1;
   for (i = 0; i < t->capnames; i++) {
     struct ct_name_entry *e = t->names[i];
@@ -556,7 +569,7 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   uint8_t wls[CT_WL__COUNT];
   size_t nwl = 0, nres, i;
   int seen[CT_WL__COUNT] = { 0, 0, 0 }, has_exchange;
-  ct_tenant *t;
+  ct_tenant *t, *new_tenant = NULL;
   ct_job *j;
   struct ct_name_entry *ne;
   char tid[37];
@@ -630,10 +643,10 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   }
 
   /* build the job off to the side */
-  j = calloc(1, sizeof *j);
+  j = ct_calloc(1, sizeof *j);
   if (j == NULL) return oom(e);
   ct_tmap_init(&j->index);
-  j->tasks = calloc(nres, sizeof *j->tasks);
+  j->tasks = ct_calloc(nres, sizeof *j->tasks);
   j->captasks = nres;
   if (j->tasks == NULL || ct_tmap_reserve(&j->index, j->tasks, nres) != 0) {
     free_job(j);
@@ -679,25 +692,19 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   }
 
   /* make room everywhere it will be linked, then link: nothing fails */
-  if (t == NULL) t = tenant_of(s, c, 1);
-  ne = malloc(sizeof *ne);
+  if (t == NULL) t = new_tenant = tenant_of(s, c, 1);
+  ne = ct_malloc(sizeof *ne);
   if (t == NULL || ne == NULL || ct_life_reserve(s) != 0 ||
       ct_gmap_reserve(&t->byid, 1) != 0 ||
-      ct_umap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0) {
+      ct_umap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0 ||
+      jobs_reserve(t) != 0) {
     free(ne);
     free_job(j);
-    return oom(e);
-  }
-  if (t->njobs == t->capjobs) {
-    size_t cap = t->capjobs ? t->capjobs * 2 : 8;
-    ct_job **p = realloc(t->jobs, cap * sizeof *p);
-    if (p == NULL) {
-      free(ne);
-      free_job(j);
-      return oom(e);
+    if (new_tenant != NULL) {      /* a refused call leaves no tenant */
+      ct_gmap_del(&s->tenants, &new_tenant->id);
+      free_tenant(new_tenant);
     }
-    t->jobs = p;
-    t->capjobs = cap;
+    return oom(e);
   }
 
   ct_store_newguid(s, &j->id);
@@ -1062,14 +1069,14 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
     int x = at[i];
     if ((msg == NULL || msg->kind != CT_JSTR || msg->len == 0) && ne == 0)
       continue;
-    if (t->extra == NULL && (t->extra = calloc(1, sizeof *t->extra)) == NULL)
+    if (t->extra == NULL && (t->extra = ct_calloc(1, sizeof *t->extra)) == NULL)
       return -2;
     if (msg != NULL && msg->kind == CT_JSTR && msg->len > 0 &&
         sdup(&t->extra->message[x], msg->u.s, msg->len) != 0)
       return -2;
     if (ne == 0) continue;
     if (ne > UINT16_MAX) ne = UINT16_MAX;
-    t->extra->errors[x] = calloc(ne, sizeof(ct_errinfo));
+    t->extra->errors[x] = ct_calloc(ne, sizeof(ct_errinfo));
     if (t->extra->errors[x] == NULL) return -2;
     t->extra->nerrors[x] = (uint16_t)ne;
     for (k = 0; k < ne; k++) {
@@ -1143,7 +1150,7 @@ static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
   }
   /* the type as sent, when it is not spelled "user" */
   if (!(tt->len == 4 && memcmp(tt->u.s, "user", 4) == 0)) {
-    if (t.extra == NULL && (t.extra = calloc(1, sizeof *t.extra)) == NULL)
+    if (t.extra == NULL && (t.extra = ct_calloc(1, sizeof *t.extra)) == NULL)
       return oom(e);
     if (sdup(&t.extra->taskType, tt->u.s, tt->len) != 0) {
       free_extra(t.extra);
@@ -1154,7 +1161,7 @@ static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
     size_t cap = j->captasks ? j->captasks * 2 : 4;
     ct_task *p;
     if (cap > MAX_USERS) cap = MAX_USERS;
-    p = realloc(j->tasks, cap * sizeof *p);
+    p = ct_realloc(j->tasks, cap * sizeof *p);
     if (p == NULL) {
       free_extra(t.extra);
       return oom(e);
@@ -1235,7 +1242,7 @@ static int store_fail_(ct_store *s, const ct_guid *user, int service,
                        int phase,
                   int status, const char *code, size_t ncode,
                   const char *message, size_t nmessage, ct_err *e) {
-  ct_fault_rec *f = calloc(1, sizeof *f), *head = NULL, **p;
+  ct_fault_rec *f = ct_calloc(1, sizeof *f), *head = NULL, **p;
   uintptr_t v;
   int bad;
   if (f == NULL) { oom(e); return -1; }

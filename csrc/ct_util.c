@@ -1,10 +1,63 @@
 /*
-** ct_util.c -- GUIDs, RFC 3339 date-times and ISO 8601 durations.
-** See ct_util.h for the contract.
+** ct_util.c -- the core's allocator, GUIDs, RFC 3339 date-times and
+** ISO 8601 durations.  See ct_util.h for the contract.
 */
 #include "ct_util.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* ==================== memory ==================== */
+
+#ifdef CT_ALLOC_TESTING
+/*
+** The one exception to "no globals holding state": a per-process
+** failure counter for the C tests' out-of-memory runs.  It is compiled
+** only with -DCT_ALLOC_TESTING, which the module and the benchmarks are
+** never built with, and it holds no store state.
+*/
+static long alloc_fail_at;      /* 0: never fail */
+static int alloc_and_after;
+static long alloc_count;
+
+void ct_alloc_fail_at(long nth, int and_after)
+{
+  alloc_fail_at = nth;
+  alloc_and_after = and_after;
+  alloc_count = 0;
+}
+
+long ct_alloc_count(void)
+{
+  return alloc_count;
+}
+
+/* 1 when this allocation is to fail */
+static int alloc_fails(void)
+{
+  alloc_count++;
+  return alloc_fail_at > 0 &&
+         (alloc_and_after ? alloc_count >= alloc_fail_at
+                          : alloc_count == alloc_fail_at);
+}
+#else
+#define alloc_fails() 0
+#endif
+
+void *ct_malloc(size_t n)
+{
+  return alloc_fails() ? NULL : malloc(n);
+}
+
+void *ct_calloc(size_t count, size_t size)
+{
+  return alloc_fails() ? NULL : calloc(count, size);
+}
+
+void *ct_realloc(void *p, size_t n)
+{
+  return alloc_fails() ? NULL : realloc(p, n);
+}
 
 /* ==================== GUIDs ==================== */
 

@@ -1,12 +1,34 @@
 /*
-** ct_util.h -- GUIDs and DateTimeOffset values, as Graph writes them.
-** Pure functions, no state, no Lua.
+** ct_util.h -- the core's allocator, GUIDs and DateTimeOffset values, as
+** Graph writes them.  Pure functions, no state, no Lua.
 */
 #ifndef CT_UTIL_H
 #define CT_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---------- memory ---------- */
+/*
+** Every allocation of the core (csrc/ct_*.c) goes through these, with
+** the C library's contract (NULL when out of memory; free() releases).
+** Built with -DCT_ALLOC_TESTING (the C tests only: see the Makefile),
+** they can be told to fail, so each out-of-memory path can be tested.
+*/
+void *ct_malloc(size_t n);
+void *ct_calloc(size_t count, size_t size);
+void *ct_realloc(void *p, size_t n);
+
+#ifdef CT_ALLOC_TESTING
+/*
+** Test hook: make the `nth` allocation from now on (1 = the next one)
+** fail -- alone, or with every later one too when `and_after` -- until
+** the hook is set again; nth 0 turns failures off.  ct_alloc_count()
+** tells how many allocations were asked for since ct_alloc_fail_at.
+*/
+void ct_alloc_fail_at(long nth, int and_after);
+long ct_alloc_count(void);
+#endif
 
 /* ---------- GUIDs ---------- */
 typedef struct ct_guid { uint8_t b[16]; } ct_guid;

@@ -6,7 +6,7 @@
 ** against a model under random operations (wrap-around clusters and
 ** backward-shift deletion), refusals in every job status, entries and
 ** errors of tasks, scripted faults, the event callbacks, and query
-** texts of every kind.  Out-of-memory paths are not tested.
+** texts of every kind.  Out-of-memory paths are in test_alloc.c.
 ** Prints one line per failed check, then "N passed, N failed"; exits
 ** non-zero when anything failed.
 */
