@@ -171,25 +171,22 @@ typedef struct parser {
   char sbuf[CT_LIMIT_STRING + 8];   /* the string being decoded */
 } parser;
 
-#if defined(__GNUC__)
 static int fail(parser *p, int status, size_t off, const char *fmt, ...)
-  __attribute__((format(printf, 4, 5)));
-#endif
+  CT_PRINTF(4, 5);
 
 /* fill the error: message from fmt, then " at position N"; returns -1 */
 static int fail(parser *p, int status, size_t off, const char *fmt, ...)
 {
   ct_jerr *e = p->err;
-  size_t m;
+  ct_msg m;
   va_list ap;
   e->status = status;
   e->offset = off;
+  ct_msg_init(&m, e->message, sizeof e->message);
   va_start(ap, fmt);
-  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  ct_msg_vaddf(&m, fmt, ap);
   va_end(ap);
-  m = strlen(e->message);
-  snprintf(e->message + m, sizeof e->message - m, " at position %lu",
-           (unsigned long)off);
+  ct_msg_addf(&m, " at position %lu", (unsigned long)off);
   return -1;
 }
 
@@ -738,8 +735,9 @@ static int parse_text(ct_arena *a, const char *text, size_t len,
   if (len > limit) {
     err->status = 413;
     err->offset = CT_LIMIT_BODY;
-    snprintf(err->message, sizeof err->message,
-             "body larger than %d bytes", CT_LIMIT_BODY);
+    ct_msg m;
+    ct_msg_init(&m, err->message, sizeof err->message);
+    ct_msg_addf(&m, "body larger than %d bytes", CT_LIMIT_BODY);
     return -1;
   }
   p.a = a;

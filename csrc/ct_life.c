@@ -103,8 +103,10 @@ void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
   int old = j->status;
   if (fmt != NULL) {
     va_list ap;
+    ct_msg m;
+    ct_msg_init(&m, j->message, sizeof j->message);
     va_start(ap, fmt);
-    vsnprintf(j->message, sizeof j->message, fmt, ap);
+    ct_msg_vaddf(&m, fmt, ap);
     va_end(ap);
   }
   j->status = (uint8_t)st;
@@ -161,11 +163,18 @@ static void set_error(ct_task *t, int i, ct_str code, ct_str message) {
   t->extra->nerrors[i] = 1;
 }
 
-static ct_str text(const char *fmt, const char *a, const char *b) {
+/* a stored copy of a message from fmt; r.p NULL when out of memory */
+static ct_str text(const char *fmt, ...) CT_PRINTF(1, 2);
+static ct_str text(const char *fmt, ...) {
   char buf[256];
   ct_str r;
-  snprintf(buf, sizeof buf, fmt, a, b);
-  r.n = strlen(buf);              /* our own text: no NULs in it */
+  ct_msg m;
+  va_list ap;
+  ct_msg_init(&m, buf, sizeof buf);
+  va_start(ap, fmt);
+  ct_msg_vaddf(&m, fmt, ap);
+  va_end(ap);
+  r.n = m.len;                    /* our own text: no NULs in it */
   r.p = ct_malloc(r.n + 1);
   if (r.p != NULL) memcpy(r.p, buf, r.n + 1);
   else r.n = 0;
@@ -187,12 +196,10 @@ static void outcome(ct_store *s, ct_job *j, ct_task *t, int i, int phase,
                  : ct_store_random(s)) < rate) {
     ct_guid_format(&t->id, id);
     st = bad;
-    code = text("%s%s", phase == CT_PHASE_VALIDATE ? "validationFailed"
-                                                   : "migrationFailed", "");
-    msg = text(phase == CT_PHASE_VALIDATE
-                 ? "%s validation failed for user %s."
-                 : "%s migration failed for user %s.",
-               ct_service_name(t->svc[i]), id);
+    code = text("%s", phase == CT_PHASE_VALIDATE ? "validationFailed"
+                                                 : "migrationFailed");
+    msg = text("%s %s failed for user %s.", ct_service_name(t->svc[i]),
+               phase == CT_PHASE_VALIDATE ? "validation" : "migration", id);
   }
   if (st < 0) {
     ct_life_task_status(s, j, t, i, ok);

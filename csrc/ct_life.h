@@ -13,11 +13,7 @@ int ct_life_reserve(ct_store *s);
 void ct_life_schedule(ct_store *s, ct_job *j, int64_t due);
 /* set a job's status and message (printf-style; NULL keeps it) */
 void ct_life_job_status(ct_store *s, ct_job *j, int st, const char *fmt,
-                        ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 4, 5)))
-#endif
-  ;
+                        ...) CT_PRINTF(4, 5);
 /* set entry `i` of task `t`; stamps lastUpdatedDateTime when it changes */
 void ct_life_task_status(ct_store *s, ct_job *j, ct_task *t, int i,
                          int st);

@@ -2,6 +2,7 @@
 ** ct_query.c -- OData $filter / $orderby: parser, evaluator, pages.
 */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,35 +129,34 @@ typedef struct parser {
   int depth;
 } parser;
 
-static int perr(parser *p, size_t at, const char *fmt, const char *a) {
-  char what[300];
-  snprintf(what, sizeof what, fmt, a);
-  ct_err_set(p->e, 400, "invalidRequest", "invalidQueryOption",
-             "Invalid %s: %s at position %zu.", p->opt, what, at);
+/* 400 "Invalid <option>: <fmt> at position <at>."; returns -1 */
+static int perr(parser *p, size_t at, const char *fmt, ...) CT_PRINTF(3, 4);
+static int perr(parser *p, size_t at, const char *fmt, ...) {
+  ct_msg m;
+  va_list ap;
+  ct_err_start(p->e, 400, "invalidRequest", "invalidQueryOption", &m);
+  ct_msg_addf(&m, "Invalid %s: ", p->opt);
+  va_start(ap, fmt);
+  ct_msg_vaddf(&m, fmt, ap);
+  va_end(ap);
+  ct_msg_addf(&m, " at position %zu.", at);
   return -1;
 }
 
 /* a token quoted for a message: at most 60 bytes, control bytes as ? */
 static const char *tok(parser *p, size_t at, size_t n, char *buf) {
-  size_t k, m = n > 60 ? 60 : n;
-  if (at >= p->n) m = 0;                  /* never past the text */
-  else if (m > p->n - at) m = p->n - at;
-  for (k = 0; k < m; k++) {
-    unsigned char c = (unsigned char)p->s[at + k];
-    buf[k] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-  }
-  buf[m] = '\0';
+  ct_msg m;
+  ct_msg_init(&m, buf, 64);
+  if (at < p->n)                          /* never past the text */
+    ct_msg_quote(&m, p->s + at, n > p->n - at ? p->n - at : n, 60, 0);
   return buf;
 }
 
 /* a decoded literal quoted for a message, as tok() quotes the text */
 static const char *lit_text(const val *v, char *buf) {
-  size_t k, m = v->n > 60 ? 60 : v->n;
-  for (k = 0; k < m; k++) {
-    unsigned char c = (unsigned char)v->s[k];
-    buf[k] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-  }
-  buf[m] = '\0';
+  ct_msg m;
+  ct_msg_init(&m, buf, 64);
+  ct_msg_quote(&m, v->s, v->n, 60, 0);
   return buf;
 }
 
@@ -206,7 +206,7 @@ static int read_string(parser *p, val *v) {
   size_t start = p->i, k = p->i + 1, m = 0;
   char *out;
   for (;;) {
-    if (k >= p->n) return perr(p, start, "unterminated string%s", "");
+    if (k >= p->n) return perr(p, start, "unterminated string");
     if (p->s[k] == '\'') {
       if (k + 1 < p->n && p->s[k + 1] == '\'') { k += 2; m++; continue; }
       break;
@@ -215,7 +215,7 @@ static int read_string(parser *p, val *v) {
     m++;
   }
   out = ct_arena_alloc(&p->q->arena, m + 1);
-  if (out == NULL) return perr(p, start, "out of memory%s", "");
+  if (out == NULL) return perr(p, start, "out of memory");
   m = 0;
   for (k = start + 1; p->s[k] != '\'' || (k + 1 < p->n &&
                                           p->s[k + 1] == '\''); k++) {
@@ -254,10 +254,8 @@ static int read_bare(parser *p, val *v) {
   if (k - start >= 19 && p->s[start + 4] == '-' && p->s[start + 7] == '-' &&
       (p->s[start + 10] == 'T' || p->s[start + 10] == 't')) {
     /* shaped like a date-time: say what is wrong with it */
-    char m[160];
-    snprintf(m, sizeof m, "'%s' is not a valid DateTimeOffset (%s)",
-             tok(p, start, k - start, buf), why);
-    return perr(p, start, "%s", m);
+    return perr(p, start, "'%s' is not a valid DateTimeOffset (%s)",
+                tok(p, start, k - start, buf), why);
   }
   if (k - start < sizeof buf) {
     char *end;
@@ -323,7 +321,7 @@ static int parse_operand(parser *p, operand *o, size_t *at) {
   *at = p->i;
   memset(o, 0, sizeof *o);
   if (p->i >= p->n) return perr(p, p->i, "expected an operand but the "
-                                "text ended%s", "");
+                                "text ended");
   if (p->s[p->i] == '\'') return read_string(p, &o->lit);
   w = word_len(p);
   if (w > 0 && p->i + w < p->n && p->s[p->i + w] == '\'') {
@@ -347,11 +345,9 @@ static int parse_operand(parser *p, operand *o, size_t *at) {
     o->lit.en = en;
     o->lit.i = enum_find(en, o->lit.s, o->lit.n);
     if (o->lit.i < 0) {
-      char m[200];
       char lb[64];
-      snprintf(m, sizeof m, "'%s' is not a %s value", lit_text(&o->lit, lb),
-               enum_type_name(en));
-      return perr(p, start, "%s", m);
+      return perr(p, start, "'%s' is not a %s value", lit_text(&o->lit, lb),
+                  enum_type_name(en));
     }
     return 0;
   }
@@ -371,7 +367,7 @@ static int parse_operand(parser *p, operand *o, size_t *at) {
       size_t pw;
       p->i += w;
       if (p->i >= p->n || p->s[p->i] != '/')
-        return perr(p, p->i, "expected '/' after the lambda variable%s", "");
+        return perr(p, p->i, "expected '/' after the lambda variable");
       p->i++;
       pw = word_len(p);
       pr = find_prop(entry_props, p->s + p->i, pw);
@@ -404,7 +400,6 @@ static int optype(const operand *o) { return o->isprop ? o->p->t : o->lit.t; }
 static int typecheck(parser *p, operand *l, operand *r, int op,
                      size_t at) {
   operand *prop = l->isprop ? l : r, *lit = l->isprop ? r : l;
-  char m[240];
   if (!l->isprop && !r->isprop) {
     if (optype(l) != optype(r) &&
         !((optype(l) == V_INT || optype(l) == V_NUM) &&
@@ -417,10 +412,8 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
     return 0;
   }
   if (lit->lit.t == V_NULL) {
-    if (op != OP_EQ && op != OP_NE) {
-      snprintf(m, sizeof m, "null can only be compared with eq or ne");
-      return perr(p, at, "%s", m);
-    }
+    if (op != OP_EQ && op != OP_NE)
+      return perr(p, at, "null can only be compared with eq or ne");
     return 0;
   }
   switch (prop->p->t) {
@@ -434,9 +427,8 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
       if (lit->lit.t == V_STR) {
         if (ct_guid_parse(lit->lit.s, lit->lit.n, &lit->lit.g) != 0) {
           char lb[64];
-          snprintf(m, sizeof m, "'%s' is not a GUID, as '%s' needs",
-                   lit_text(&lit->lit, lb), prop->p->name);
-          return perr(p, at, "%s", m);
+          return perr(p, at, "'%s' is not a GUID, as '%s' needs",
+                      lit_text(&lit->lit, lb), prop->p->name);
         }
         lit->lit.t = V_GUID;
       }
@@ -447,10 +439,8 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
         int k = enum_find(prop->p->en, lit->lit.s, lit->lit.n);
         if (k < 0) {
           char lb[64];
-          snprintf(m, sizeof m, "'%s' is not a %s value",
-                   lit_text(&lit->lit, lb),
-                   enum_type_name(prop->p->en));
-          return perr(p, at, "%s", m);
+          return perr(p, at, "'%s' is not a %s value",
+                      lit_text(&lit->lit, lb), enum_type_name(prop->p->en));
         }
         lit->lit.t = V_ENUM;
         lit->lit.en = prop->p->en;
@@ -460,10 +450,11 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
       return 0;
   }
 mismatch:
-  snprintf(m, sizeof m, "%s%s%s is %s and can't be compared with %s",
-           l->isprop ? "'" : "", l->isprop ? l->p->name : type_name(optype(l)),
-           l->isprop ? "'" : "", type_name(optype(l)), type_name(optype(r)));
-  return perr(p, at, "%s", m);
+  return perr(p, at, "%s%s%s is %s and can't be compared with %s",
+              l->isprop ? "'" : "",
+              l->isprop ? l->p->name : type_name(optype(l)),
+              l->isprop ? "'" : "", type_name(optype(l)),
+              type_name(optype(r)));
 }
 
 static node *new_node(parser *p, int kind) {
@@ -484,9 +475,9 @@ static int parse_lambda(parser *p, node **out, size_t at) {
   node *n;
   p->i += strlen("currentStatus");
   if (p->q->target != CT_Q_TASKS)
-    return perr(p, at, "unknown property '%s'", "currentStatus");
+    return perr(p, at, "unknown property 'currentStatus'");
   if (p->var != NULL)
-    return perr(p, at, "a lambda can't be nested in a lambda%s", "");
+    return perr(p, at, "a lambda can't be nested in a lambda");
   if (expect(p, '/') != 0) return -1;
   all = word_is(p, "all");
   if (!all && !word_is(p, "any"))
@@ -496,16 +487,16 @@ static int parse_lambda(parser *p, node **out, size_t at) {
   p->i += 3;
   if (expect(p, '(') != 0) return -1;
   n = new_node(p, all ? N_ALL : N_ANY);
-  if (n == NULL) return perr(p, at, "out of memory%s", "");
+  if (n == NULL) return perr(p, at, "out of memory");
   skip_ws(p);
   if (p->i < p->n && p->s[p->i] == ')') {
-    if (all) return perr(p, p->i, "all() needs a lambda expression%s", "");
+    if (all) return perr(p, p->i, "all() needs a lambda expression");
     p->i++;
     *out = n;                 /* any(): the collection is not empty */
     return 0;
   }
   w = word_len(p);
-  if (w == 0) return perr(p, p->i, "expected a lambda variable%s", "");
+  if (w == 0) return perr(p, p->i, "expected a lambda variable");
   p->var = p->s + p->i;
   p->nvar = w;
   p->i += w;
@@ -527,7 +518,7 @@ static int parse_primary(parser *p, node **out) {
   if (p->i < p->n && p->s[p->i] == '(') {
     p->i++;
     if (++p->depth > MAX_DEPTH)
-      return perr(p, at, "nesting deeper than %s", "32");
+      return perr(p, at, "nesting deeper than %d", MAX_DEPTH);
     if (parse_or(p, out) != 0) return -1;
     p->depth--;
     return expect(p, ')');
@@ -535,17 +526,15 @@ static int parse_primary(parser *p, node **out) {
   if (word_is(p, "startswith")) {
     p->i += 10;
     n = new_node(p, N_STARTS);
-    if (n == NULL) return perr(p, at, "out of memory%s", "");
+    if (n == NULL) return perr(p, at, "out of memory");
     if (expect(p, '(') != 0 || parse_operand(p, &n->l, &opat) != 0)
       return -1;
     if (!n->l.isprop || n->l.p->t != V_STR)
-      return perr(p, opat, "startswith needs a string property first%s",
-                  "");
+      return perr(p, opat, "startswith needs a string property first");
     if (expect(p, ',') != 0 || parse_operand(p, &n->r, &opat) != 0)
       return -1;
     if (n->r.isprop || n->r.lit.t != V_STR)
-      return perr(p, opat, "startswith needs a string literal second%s",
-                  "");
+      return perr(p, opat, "startswith needs a string literal second");
     if (expect(p, ')') != 0) return -1;
     *out = n;
     return 0;
@@ -563,7 +552,7 @@ static int parse_primary(parser *p, node **out) {
     size_t cap = 8;
     p->i += 2;
     n = new_node(p, N_IN);
-    if (n == NULL) return perr(p, at, "out of memory%s", "");
+    if (n == NULL) return perr(p, at, "out of memory");
     n->l = l;
     n->list = ct_arena_alloc(&p->q->arena, cap * sizeof(val));
     if (n->list == NULL || expect(p, '(') != 0) return -1;
@@ -571,13 +560,13 @@ static int parse_primary(parser *p, node **out) {
       size_t lat;
       if (n->nlist == cap) {
         val *grown = ct_arena_alloc(&p->q->arena, 2 * cap * sizeof(val));
-        if (grown == NULL) return perr(p, at, "out of memory%s", "");
+        if (grown == NULL) return perr(p, at, "out of memory");
         memcpy(grown, n->list, cap * sizeof(val));
         n->list = grown;
         cap *= 2;
       }
       if (parse_operand(p, &r, &lat) != 0) return -1;
-      if (r.isprop) return perr(p, lat, "'in' takes only literals%s", "");
+      if (r.isprop) return perr(p, lat, "'in' takes only literals");
       if (typecheck(p, &l, &r, OP_EQ, lat) != 0) return -1;
       n->list[n->nlist++] = r.lit;
       skip_ws(p);
@@ -592,13 +581,13 @@ static int parse_primary(parser *p, node **out) {
   if (op == 6) {
     if (!l.isprop && l.lit.t == V_BOOL) {     /* true / false alone */
       n = new_node(p, N_CONST);
-      if (n == NULL) return perr(p, at, "out of memory%s", "");
+      if (n == NULL) return perr(p, at, "out of memory");
       n->boolval = (int)l.lit.i;
       *out = n;
       return 0;
     }
     if (p->i >= p->n)
-      return perr(p, p->i, "expected an operator but the text ended%s", "");
+      return perr(p, p->i, "expected an operator but the text ended");
     w = word_len(p);
     return perr(p, p->i, "expected an operator (eq, ne, gt, ge, lt, le, "
                 "in), not '%s'", tok(p, p->i, w ? w : 1, buf));
@@ -608,9 +597,9 @@ static int parse_primary(parser *p, node **out) {
   if (typecheck(p, &l, &r, op, opat) != 0) return -1;
   if (op != OP_EQ && op != OP_NE &&
       ((l.isprop && l.p->t == V_GUID) || (r.isprop && r.p->t == V_GUID)))
-    return perr(p, opat, "GUIDs can only be compared with eq or ne%s", "");
+    return perr(p, opat, "GUIDs can only be compared with eq or ne");
   n = new_node(p, N_CMP);
-  if (n == NULL) return perr(p, at, "out of memory%s", "");
+  if (n == NULL) return perr(p, at, "out of memory");
   n->op = op;
   n->l = l;
   n->r = r;
@@ -623,10 +612,10 @@ static int parse_unary(parser *p, node **out) {
   if (word_is(p, "not")) {
     node *n = new_node(p, N_NOT);
     size_t at = p->i;
-    if (n == NULL) return perr(p, p->i, "out of memory%s", "");
+    if (n == NULL) return perr(p, p->i, "out of memory");
     p->i += 3;
     if (++p->depth > MAX_DEPTH)
-      return perr(p, at, "nesting deeper than %s", "32");
+      return perr(p, at, "nesting deeper than %d", MAX_DEPTH);
     if (parse_unary(p, &n->a) != 0) return -1;
     p->depth--;
     *out = n;
@@ -643,7 +632,7 @@ static int parse_and(parser *p, node **out) {
     if (!word_is(p, "and")) return 0;
     p->i += 3;
     n = new_node(p, N_AND);
-    if (n == NULL) return perr(p, p->i, "out of memory%s", "");
+    if (n == NULL) return perr(p, p->i, "out of memory");
     n->a = *out;
     if (parse_unary(p, &n->b) != 0) return -1;
     *out = n;
@@ -658,7 +647,7 @@ static int parse_or(parser *p, node **out) {
     if (!word_is(p, "or")) return 0;
     p->i += 2;
     n = new_node(p, N_OR);
-    if (n == NULL) return perr(p, p->i, "out of memory%s", "");
+    if (n == NULL) return perr(p, p->i, "out of memory");
     n->a = *out;
     if (parse_and(p, &n->b) != 0) return -1;
     *out = n;
@@ -677,7 +666,7 @@ static int parse_orderby(parser *p) {
     w = word_len(p);
     if (w == 0) {
       if (p->i >= p->n)
-        return perr(p, p->i, "expected a property but the text ended%s", "");
+        return perr(p, p->i, "expected a property but the text ended");
       return perr(p, p->i, "expected a property, not '%s'",
                   tok(p, p->i, 1, buf));
     }
@@ -688,7 +677,7 @@ static int parse_orderby(parser *p) {
       if (p->q->keys[k].p == pr)
         return perr(p, at, "'%s' is given twice", pr->name);
     if (p->q->nkeys == MAX_KEYS)
-      return perr(p, at, "more than %s keys", "8");
+      return perr(p, at, "more than %d keys", MAX_KEYS);
     p->i += w;
     p->q->keys[p->q->nkeys].p = pr;
     p->q->keys[p->q->nkeys].desc = 0;
@@ -737,12 +726,12 @@ ct_query *ct_query_new(int target, const char *filter, size_t nfilter,
     p.n = nfilter;
     p.opt = "$filter";
     if (nfilter > MAX_FILTER) {
-      perr(&p, MAX_FILTER, "longer than %s bytes", "8192");
+      perr(&p, MAX_FILTER, "longer than %d bytes", MAX_FILTER);
       goto fail;
     }
     skip_ws(&p);
     if (p.i >= p.n) {
-      perr(&p, p.i, "the expression is empty%s", "");
+      perr(&p, p.i, "the expression is empty");
       goto fail;
     }
     if (parse_or(&p, &q->filter) != 0) goto fail;
@@ -760,7 +749,7 @@ ct_query *ct_query_new(int target, const char *filter, size_t nfilter,
     p.i = 0;
     p.opt = "$orderby";
     if (norderby > MAX_FILTER) {
-      perr(&p, MAX_FILTER, "longer than %s bytes", "8192");
+      perr(&p, MAX_FILTER, "longer than %d bytes", MAX_FILTER);
       goto fail;
     }
     if (parse_orderby(&p) != 0) goto fail;

@@ -1,6 +1,7 @@
 /*
 ** ct_schema.c -- Graph types as descriptor tables, and their validator.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,25 +121,17 @@ const ct_prop *ct_schema_propn(const ct_type *t, const char *name,
 
 /* a value quoted for a message: at most 64 bytes, control bytes as ? */
 static void quote(char *out, size_t cap, const char *s, size_t n) {
-  size_t i, k = 0;
-  size_t max = n > 64 ? 64 : n;
-  for (i = 0; i < max && k + 4 < cap; i++) {
-    unsigned char c = (unsigned char)s[i];
-    out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-  }
-  if (n > max && k + 4 < cap) { memcpy(out + k, "...", 3); k += 3; }
-  out[k] = '\0';
+  ct_msg m;
+  ct_msg_init(&m, out, cap);
+  ct_msg_quote(&m, s, n, 64, 1);
 }
 
 static void list_values(char *out, size_t cap, const char *const *values) {
-  size_t k = 0;
+  ct_msg m;
   int i;
-  out[0] = '\0';
-  for (i = 0; values[i] != NULL; i++) {
-    int w = snprintf(out + k, cap - k, "%s%s", i ? ", " : "", values[i]);
-    if (w < 0 || (size_t)w >= cap - k) break;
-    k += (size_t)w;
-  }
+  ct_msg_init(&m, out, cap);
+  for (i = 0; values[i] != NULL; i++)
+    ct_msg_addf(&m, "%s%s", i ? ", " : "", values[i]);
 }
 
 static const char *kind_name(unsigned kind) {
@@ -201,14 +194,38 @@ static size_t path_text(const path *p, char *out, size_t cap) {
   return k;
 }
 
-static int bad(ct_err *e, const path *at, const char *fmt,
-               const char *a, const char *b) {
-  char msg[400], where[256];
+/* 400 "Property '<path>' <fmt>" with innerError `inner`; returns -1 */
+static int vrefuse(ct_err *e, const path *at, const char *inner,
+                   const char *fmt, va_list ap) {
+  char where[256];
+  ct_msg m;
   where[0] = '\0';
   path_text(at, where, sizeof where);
-  snprintf(msg, sizeof msg, fmt, a, b);
-  ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-             "Property '%s' %s", where, msg);
+  ct_err_start(e, 400, "invalidRequest", inner, &m);
+  ct_msg_addf(&m, "Property '%s' ", where);
+  ct_msg_vaddf(&m, fmt, ap);
+  return -1;
+}
+
+static int refuse(ct_err *e, const path *at, const char *inner,
+                  const char *fmt, ...) CT_PRINTF(4, 5);
+static int refuse(ct_err *e, const path *at, const char *inner,
+                  const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vrefuse(e, at, inner, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* the common case: innerError invalidProperty */
+static int bad(ct_err *e, const path *at, const char *fmt, ...)
+  CT_PRINTF(3, 4);
+static int bad(ct_err *e, const path *at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vrefuse(e, at, "invalidProperty", fmt, ap);
+  va_end(ap);
   return -1;
 }
 
@@ -226,7 +243,7 @@ static int check_scalar(const ct_prop *p, unsigned kind, const ct_jval *v,
     ct_guid g;
     if (ct_guid_parse(v->u.s, v->len, &g) != 0) {
       quote(q, sizeof q, v->u.s, v->len);
-      return bad(e, at, "is not a valid GUID: '%s'.%s", q, "");
+      return bad(e, at, "is not a valid GUID: '%s'.", q);
     }
   } else if (kind == CT_K_TIME) {
     ct_time tm;
@@ -252,21 +269,21 @@ static int check_value(const ct_prop *p, const ct_jval *v, int strict,
   size_t i;
   if (v->kind == CT_JNULL) {
     if (p->flags & CT_P_NULLABLE) return 0;
-    return bad(e, at, "must not be null.%s%s", "", "");
+    return bad(e, at, "must not be null.");
   }
   switch (p->kind) {
     case CT_K_STRING: case CT_K_GUID: case CT_K_TIME:
       return check_scalar(p, p->kind, v, at, e);
     case CT_K_OBJECT:
       if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY)
-        return bad(e, at, "must be an object, not %s.%s",
-                   jkind_name(v->kind), "");
+        return bad(e, at, "must be an object, not %s.",
+                   jkind_name(v->kind));
       return check_type(p->sub, v, strict, mode, at, e);
     default:   /* collections */
       if (v->kind == CT_JEMPTY) return 0;
       if (v->kind != CT_JARR)
-        return bad(e, at, "must be a collection, not %s.%s",
-                   jkind_name(v->kind), "");
+        return bad(e, at, "must be a collection, not %s.",
+                   jkind_name(v->kind));
       for (i = 0; i < v->len; i++) {
         const ct_jval *item = &v->u.items[i];
         path sub;
@@ -276,14 +293,14 @@ static int check_value(const ct_prop *p, const ct_jval *v, int strict,
         sub.index = i;
         if (p->kind == CT_K_OBJECTS) {
           if (item->kind != CT_JOBJ && item->kind != CT_JEMPTY)
-            return bad(e, &sub, "must be an object, not %s.%s",
-                       jkind_name(item->kind), "");
+            return bad(e, &sub, "must be an object, not %s.",
+                       jkind_name(item->kind));
           if (check_type(p->sub, item, strict, mode, &sub, e) != 0)
             return -1;
         } else {
           unsigned k = p->kind == CT_K_GUIDS ? CT_K_GUID : CT_K_STRING;
           if (item->kind == CT_JNULL)
-            return bad(e, &sub, "must not be null.%s%s", "", "");
+            return bad(e, &sub, "must not be null.");
           if (check_scalar(p, k, item, &sub, e) != 0) return -1;
         }
       }
@@ -297,8 +314,7 @@ static int check_odata_type(const ct_type *t, const ct_jval *v,
   size_t n;
   char q[80];
   if (v->kind != CT_JSTR)
-    return bad(e, at, "must be a string, not %s.%s", jkind_name(v->kind),
-               "");
+    return bad(e, at, "must be a string, not %s.", jkind_name(v->kind));
   s = v->u.s;
   n = v->len;
   if (n > 0 && s[0] == '#') { s++; n--; }
@@ -306,14 +322,6 @@ static int check_odata_type(const ct_type *t, const ct_jval *v,
   quote(q, sizeof q, v->u.s, v->len);
   return bad(e, at, "is '%s', but the body must be of type '#%s'.", q,
              t->name);
-}
-
-static void refuse(ct_err *e, const path *at, const char *inner,
-                   const char *fmt, const char *arg) {
-  char where[256];
-  where[0] = '\0';
-  path_text(at, where, sizeof where);
-  ct_err_set(e, 400, "invalidRequest", inner, fmt, where, arg);
 }
 
 static int check_type(const ct_type *t, const ct_jval *v, int strict,
@@ -335,20 +343,18 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
     p = ct_schema_propn(t, m->key, m->keylen);   /* a NUL is no end */
     if (p == NULL) {
       refuse(e, &sub, "invalidProperty",
-             "Property '%s' does not exist on type '%s'.", t->name);
+             "does not exist on type '%s'.", t->name);
       return -1;
     }
     if (p->flags & CT_P_READONLY) {
       if (!strict) continue;
-      refuse(e, &sub, "invalidProperty",
-             "Property '%s' is read-only and can't be set.%s", "");
+      refuse(e, &sub, "invalidProperty", "is read-only and can't be set.");
       return -1;
     }
     if (mode == CT_CHECK_UPDATE && at == NULL &&
         !(p->flags & CT_P_UPDATABLE)) {
       refuse(e, &sub, "propertyNotUpdateable",
-             "Property '%s' can't be updated; only completeAfterDateTime "
-             "can.%s", "");
+             "can't be updated; only completeAfterDateTime can.");
       return -1;
     }
     if (check_value(p, m, strict, mode, &sub, e) != 0) return -1;
@@ -359,8 +365,7 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
       if ((p->flags & CT_P_REQUIRED) && ct_json_get(v, p->name) == NULL) {
         sub.name = p->name;
         sub.namelen = strlen(p->name);
-        refuse(e, &sub, "invalidProperty", "Property '%s' is required.%s",
-               "");
+        refuse(e, &sub, "invalidProperty", "is required.");
         return -1;
       }
     }

@@ -100,14 +100,26 @@ int ct_job_status_final(int s) {
 
 /* ---------- errors ---------- */
 
-void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
-                const char *fmt, ...) {
-  va_list ap;
+void ct_err_start(ct_err *e, int status, const char *code,
+                  const char *inner, ct_msg *m) {
   e->status = status;
   e->code = code;
   e->inner = inner;
+  ct_msg_init(m, e->message, sizeof e->message);
+}
+
+void ct_err_vset(ct_err *e, int status, const char *code, const char *inner,
+                 const char *fmt, va_list ap) {
+  ct_msg m;
+  ct_err_start(e, status, code, inner, &m);
+  ct_msg_vaddf(&m, fmt, ap);
+}
+
+void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
+                const char *fmt, ...) {
+  va_list ap;
   va_start(ap, fmt);
-  vsnprintf(e->message, sizeof e->message, fmt, ap);
+  ct_err_vset(e, status, code, inner, fmt, ap);
   va_end(ap);
 }
 
@@ -434,14 +446,11 @@ static void name_unlink(ct_tenant *t, ct_job *j) {
 
 /* ---------- finding jobs and tasks ---------- */
 
+/* a value as a message shows it: 80 bytes at most, then "..." */
 static void quote(char *out, size_t cap, const char *s, size_t n) {
-  size_t i, k = 0, max = n > 80 ? 80 : n;
-  for (i = 0; i < max && k + 4 < cap; i++) {
-    unsigned char c = (unsigned char)s[i];
-    out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-  }
-  if (n > max && k + 4 < cap) { memcpy(out + k, "...", 3); k += 3; }
-  out[k] = '\0';
+  ct_msg m;
+  ct_msg_init(&m, out, cap);
+  ct_msg_quote(&m, s, n, 80, 1);
 }
 
 static void *job_404(const char *key, size_t n, ct_err *e) {
@@ -519,17 +528,20 @@ static size_t items_len(const ct_jval *v) {
   return (v != NULL && v->kind == CT_JARR) ? v->len : 0;
 }
 
-/* the user `g` is held by an active job other than `self`: 409 */
+/* the user `g` is held by an active job other than `self`: 409; the
+   message starts with "resources[<index>]: " when index >= 0 */
 static int user_busy(ct_tenant *t, const ct_guid *g, const ct_job *self,
-                     const char *where, ct_err *e) {
+                     long index, ct_err *e) {
   ct_job *v;
   char id[37], jid[37];
+  ct_msg m;
   if (!ct_umap_get(&t->users, g, &v) || v == self) return 0;
   ct_guid_format(g, id);
   ct_guid_format(&v->id, jid);
-  ct_err_set(e, 409, "notAllowed", NULL,
-             "%sUser '%s' is already in active job '%s'; a user can be in "
-             "only one active job at a time.", where, id, jid);
+  ct_err_start(e, 409, "notAllowed", NULL, &m);
+  if (index >= 0) ct_msg_addf(&m, "resources[%ld]: ", index);
+  ct_msg_addf(&m, "User '%s' is already in active job '%s'; a user can be "
+              "in only one active job at a time.", id, jid);
   return -1;
 }
 
@@ -655,7 +667,6 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   for (i = 0; i < nres; i++) {
     const ct_jval *r = &res->u.items[i];
     ct_task *k = &j->tasks[i];
-    char where[40];
     ct_guid_parse(r->u.s, r->len, &k->id);
     if (ct_tmap_get(&j->index, j->tasks, &k->id, NULL)) {
       char id[37];
@@ -665,8 +676,7 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
       free_job(j);
       return NULL;
     }
-    snprintf(where, sizeof where, "resources[%zu]: ", i);
-    if (t != NULL && user_busy(t, &k->id, NULL, where, e) != 0) {
+    if (t != NULL && user_busy(t, &k->id, NULL, (long)i, e) != 0) {
       free_job(j);
       return NULL;
     }
@@ -1005,15 +1015,11 @@ static int job_cancel_(ct_store *s, ct_job *j, ct_err *e) {
 
 /* the services of a task's entries, as text: "ODSP, Meeting, Teams" */
 static void services_text(const ct_task *t, char *out, size_t cap) {
-  size_t k = 0;
+  ct_msg m;
   int i;
-  out[0] = '\0';
-  for (i = 0; i < t->n; i++) {
-    int w = snprintf(out + k, cap - k, "%s%s", i ? ", " : "",
-                     ct_service_name(t->svc[i]));
-    if (w < 0 || (size_t)w >= cap - k) break;
-    k += (size_t)w;
-  }
+  ct_msg_init(&m, out, cap);
+  for (i = 0; i < t->n; i++)
+    ct_msg_addf(&m, "%s%s", i ? ", " : "", ct_service_name(t->svc[i]));
 }
 
 /*
@@ -1133,7 +1139,7 @@ static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
                    "User '%s' is already in job '%s'.", uid, jid);
       return NULL;
     }
-    if (user_busy(tn, &t.id, j, "", e) != 0) return NULL;
+    if (user_busy(tn, &t.id, j, -1, e) != 0) return NULL;
   }
   if (j->ntasks >= MAX_USERS) {
     ct_err_set(e, 400, "invalidRequest", NULL,

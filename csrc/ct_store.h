@@ -64,12 +64,15 @@ typedef struct ct_err {
   char message[512];
 } ct_err;
 
+/* fill `e`: the message from fmt (ct_msg_addf) */
 void ct_err_set(ct_err *e, int status, const char *code, const char *inner,
-                const char *fmt, ...)
-#if defined(__GNUC__)
-  __attribute__((format(printf, 5, 6)))
-#endif
-  ;
+                const char *fmt, ...) CT_PRINTF(5, 6);
+void ct_err_vset(ct_err *e, int status, const char *code, const char *inner,
+                 const char *fmt, va_list ap);
+/* fill `e` with an empty message, and start `m` on it: the message is
+   then built piece by piece (ct_msg_addf, ct_msg_quote) */
+void ct_err_start(ct_err *e, int status, const char *code,
+                  const char *inner, ct_msg *m);
 
 /* ---------- records ---------- */
 /*

@@ -4,6 +4,7 @@
 */
 #include "ct_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,46 @@ void *ct_calloc(size_t count, size_t size)
 void *ct_realloc(void *p, size_t n)
 {
   return alloc_fails() ? NULL : realloc(p, n);
+}
+
+/* ==================== messages ==================== */
+
+void ct_msg_init(ct_msg *m, char *buf, size_t cap)
+{
+  m->p = buf;
+  m->cap = cap;
+  m->len = 0;
+  buf[0] = '\0';
+}
+
+void ct_msg_vaddf(ct_msg *m, const char *fmt, va_list ap)
+{
+  int w;
+  if (m->len + 1 >= m->cap) return;          /* full */
+  w = vsnprintf(m->p + m->len, m->cap - m->len, fmt, ap);
+  if (w < 0) m->p[m->len] = '\0';
+  else if ((size_t)w >= m->cap - m->len) m->len = m->cap - 1;
+  else m->len += (size_t)w;
+}
+
+void ct_msg_addf(ct_msg *m, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  ct_msg_vaddf(m, fmt, ap);
+  va_end(ap);
+}
+
+void ct_msg_quote(ct_msg *m, const char *s, size_t n, size_t max,
+                  int ellipsis)
+{
+  size_t i, k = n > max ? max : n;
+  for (i = 0; i < k && m->len + 1 < m->cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    m->p[m->len++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+  }
+  m->p[m->len] = '\0';
+  if (ellipsis && n > max) ct_msg_addf(m, "...");
 }
 
 /* ==================== GUIDs ==================== */

@@ -5,8 +5,15 @@
 #ifndef CT_UTIL_H
 #define CT_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#if defined(__GNUC__)
+#define CT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CT_PRINTF(f, a)
+#endif
 
 /* ---------- memory ---------- */
 /*
@@ -29,6 +36,30 @@ void *ct_realloc(void *p, size_t n);
 void ct_alloc_fail_at(long nth, int and_after);
 long ct_alloc_count(void);
 #endif
+
+/* ---------- messages ---------- */
+/*
+** The one formatter of the core's messages (errors, a job's message):
+** text appended into a fixed buffer the caller owns, cut at its size,
+** always NUL-terminated.  A message is built piece by piece, so no
+** caller pads a format with "%s", "" to fit a helper.
+*/
+typedef struct ct_msg {
+  char *p;
+  size_t cap, len;       /* len < cap; p[len] == '\0' */
+} ct_msg;
+
+/* start an empty message in buf[cap] (cap >= 1) */
+void ct_msg_init(ct_msg *m, char *buf, size_t cap);
+void ct_msg_addf(ct_msg *m, const char *fmt, ...) CT_PRINTF(2, 3);
+void ct_msg_vaddf(ct_msg *m, const char *fmt, va_list ap);
+/*
+** s[0..n) as a message shows a value: at most `max` bytes, control
+** bytes (and DEL, and NUL) as '?', then "..." when `ellipsis` and it
+** was cut.
+*/
+void ct_msg_quote(ct_msg *m, const char *s, size_t n, size_t max,
+                  int ellipsis);
 
 /* ---------- GUIDs ---------- */
 typedef struct ct_guid { uint8_t b[16]; } ct_guid;

@@ -1585,9 +1585,34 @@ static void test_fuzz(tally *t)
   CHECK(oks > 1000 && errs > 1000);
 }
 
+/* the message formatter: pieces appended, cut at the buffer's size */
+static void test_msg(tally *t)
+{
+  char buf[16], big[64];
+  ct_msg m;
+  ct_msg_init(&m, buf, sizeof buf);
+  CHECK(buf[0] == '\0' && m.len == 0);
+  ct_msg_addf(&m, "Invalid %s: ", "$x");
+  ct_msg_addf(&m, "at %d", 7);
+  CHECK(m.len == 15 && strcmp(buf, "Invalid $x: at ") == 0);
+  ct_msg_addf(&m, "more");                 /* full: nothing changes */
+  CHECK(m.len == 15 && strcmp(buf, "Invalid $x: at ") == 0);
+  ct_msg_init(&m, big, sizeof big);
+  ct_msg_quote(&m, "a\0b\x7f\n", 5, 80, 1);
+  CHECK(strcmp(big, "a?b??") == 0 && m.len == 5);
+  ct_msg_quote(&m, "abcdef", 6, 3, 1);
+  CHECK(strcmp(big, "a?b??abc...") == 0);
+  ct_msg_quote(&m, "abcdef", 6, 3, 0);
+  CHECK(strcmp(big, "a?b??abc...abc") == 0);
+  ct_msg_init(&m, buf, 4);
+  ct_msg_quote(&m, "abcdef", 6, 80, 1);
+  CHECK(strcmp(buf, "abc") == 0 && m.len == 3);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
+  test_msg(t);
   test_valid_docs(t);
   test_numbers(t);
   test_syntax_errors(t);
