@@ -28,6 +28,7 @@ build = {
    modules = {
       ["crosstenant.core"] = {
          sources = {
+            "csrc/ct_enums.c",
             "csrc/ct_fault.c",
             "csrc/ct_db.c",
             "csrc/ct_json.c",

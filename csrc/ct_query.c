@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ct_query.h"
+#include "ct_schema.h"
 
 #define MAX_FILTER 8192      /* bytes of $filter / $orderby text */
 #define MAX_DEPTH 32         /* nesting of parentheses and not */
@@ -36,53 +37,55 @@ enum {
   F_SERVICE, F_SSTATUS, F_SMESSAGE
 };
 
+/* a property $filter and $orderby read: the schema's (its name), the
+   record field, the value type */
 typedef struct qprop {
-  const char *name;
+  const ct_prop *sp;           /* NULL: the end of a list */
   int field, t, en;
 } qprop;
 
+#define QNAME(q) ((q)->sp->name)
+#define CURRENT_STATUS (ct_task_props[CT_TASK_CURRENTSTATUS].name)
+
 static const qprop job_props[] = {
-  { "id", F_ID, V_GUID, 0 },
-  { "displayName", F_DISPLAYNAME, V_STR, 0 },
-  { "jobType", F_JOBTYPE, V_ENUM, E_JOBTYPE },
-  { "sourceTenantId", F_SOURCE, V_GUID, 0 },
-  { "targetTenantId", F_TARGET, V_GUID, 0 },
-  { "completeAfterDateTime", F_CAD, V_TIME, 0 },
-  { "status", F_STATUS, V_ENUM, E_JOBSTATUS },
-  { "message", F_MESSAGE, V_STR, 0 },
-  { "createdDateTime", F_CREATED, V_TIME, 0 },
-  { "createdBy", F_CREATEDBY, V_STR, 0 },
-  { "lastUpdatedDateTime", F_UPDATED, V_TIME, 0 },
-  { "resourceType", F_RESOURCETYPE, V_STR, 0 },
+  { &ct_job_props[CT_JOB_ID], F_ID, V_GUID, 0 },
+  { &ct_job_props[CT_JOB_DISPLAYNAME], F_DISPLAYNAME, V_STR, 0 },
+  { &ct_job_props[CT_JOB_JOBTYPE], F_JOBTYPE, V_ENUM, E_JOBTYPE },
+  { &ct_job_props[CT_JOB_SOURCETENANTID], F_SOURCE, V_GUID, 0 },
+  { &ct_job_props[CT_JOB_TARGETTENANTID], F_TARGET, V_GUID, 0 },
+  { &ct_job_props[CT_JOB_COMPLETEAFTER], F_CAD, V_TIME, 0 },
+  { &ct_job_props[CT_JOB_STATUS], F_STATUS, V_ENUM, E_JOBSTATUS },
+  { &ct_job_props[CT_JOB_MESSAGE], F_MESSAGE, V_STR, 0 },
+  { &ct_job_props[CT_JOB_CREATED], F_CREATED, V_TIME, 0 },
+  { &ct_job_props[CT_JOB_CREATEDBY], F_CREATEDBY, V_STR, 0 },
+  { &ct_job_props[CT_JOB_UPDATED], F_UPDATED, V_TIME, 0 },
+  { &ct_job_props[CT_JOB_RESOURCETYPE], F_RESOURCETYPE, V_STR, 0 },
   { NULL, 0, 0, 0 }
 };
 static const qprop task_props[] = {
-  { "id", F_TID, V_GUID, 0 },
-  { "taskType", F_TASKTYPE, V_STR, 0 },
-  { "lastUpdatedDateTime", F_TUPDATED, V_TIME, 0 },
+  { &ct_task_props[CT_TASK_ID], F_TID, V_GUID, 0 },
+  { &ct_task_props[CT_TASK_TASKTYPE], F_TASKTYPE, V_STR, 0 },
+  { &ct_task_props[CT_TASK_LASTUPDATED], F_TUPDATED, V_TIME, 0 },
   { NULL, 0, 0, 0 }
 };
 static const qprop entry_props[] = {
-  { "service", F_SERVICE, V_STR, 0 },
-  { "status", F_SSTATUS, V_ENUM, E_SVCSTATUS },
-  { "message", F_SMESSAGE, V_STR, 0 },
+  { &ct_status_props[CT_STATUS_SERVICE], F_SERVICE, V_STR, 0 },
+  { &ct_status_props[CT_STATUS_STATUS], F_SSTATUS, V_ENUM, E_SVCSTATUS },
+  { &ct_status_props[CT_STATUS_MESSAGE], F_SMESSAGE, V_STR, 0 },
   { NULL, 0, 0, 0 }
 };
 
 static const char *enum_type_name(int en) {
-  return en == E_JOBSTATUS ? "crossTenantMigrationJobStatus"
-       : en == E_JOBTYPE ? "crossTenantMigrationJobType"
-       : "crossTenantMigrationServiceStatus";
+  return en == E_JOBSTATUS ? CT_ENUM_JOB_STATUS
+       : en == E_JOBTYPE ? CT_ENUM_JOB_TYPE
+       : CT_ENUM_SVC_STATUS;
 }
 
+/* a member by name: statuses in any case, job types exactly */
 static int enum_find(int en, const char *s, size_t n) {
   if (en == E_JOBSTATUS) return ct_job_status_find(s, n);
   if (en == E_SVCSTATUS) return ct_svc_status_find(s, n);
-  if (n == 8 && strncmp(s, "validate", 8) == 0) return CT_JT_VALIDATE;
-  if (n == 7 && strncmp(s, "migrate", 7) == 0) return CT_JT_MIGRATE;
-  if (n == 18 && strncmp(s, "unknownFutureValue", 18) == 0)
-    return CT_JT_UNKNOWNFUTUREVALUE;
-  return -1;
+  return ct_names_find(ct_job_type_names, s, n, 1);
 }
 
 /* ---------- the tree ---------- */
@@ -293,8 +296,8 @@ static int same_name(const char *s, size_t n, const char *w) {
 /* a property by name: property names match case-insensitively, as on
    Graph's directory resources (keywords and enum members do not) */
 static const qprop *find_prop(const qprop *props, const char *s, size_t n) {
-  for (; props->name != NULL; props++)
-    if (same_name(s, n, props->name)) return props;
+  for (; props->sp != NULL; props++)
+    if (same_name(s, n, QNAME(props))) return props;
   return NULL;
 }
 
@@ -372,9 +375,9 @@ static int parse_operand(parser *p, operand *o, size_t *at) {
       pw = word_len(p);
       pr = find_prop(entry_props, p->s + p->i, pw);
       if (pr == NULL)
-        return perr(p, p->i, "unknown property '%s' of "
-                    "crossTenantMigrationServiceStatusDetails",
-                    tok(p, p->i, pw ? pw : 1, buf));
+        return perr(p, p->i, "unknown property '%s' of %s",
+                    tok(p, p->i, pw ? pw : 1, buf),
+                    ct_type_status_details.name + strlen("microsoft.graph."));
       p->i += pw;
       o->isprop = 1;
       o->p = pr;
@@ -428,7 +431,7 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
         if (ct_guid_parse(lit->lit.s, lit->lit.n, &lit->lit.g) != 0) {
           char lb[64];
           return perr(p, at, "'%s' is not a GUID, as '%s' needs",
-                      lit_text(&lit->lit, lb), prop->p->name);
+                      lit_text(&lit->lit, lb), QNAME(prop->p));
         }
         lit->lit.t = V_GUID;
       }
@@ -452,7 +455,7 @@ static int typecheck(parser *p, operand *l, operand *r, int op,
 mismatch:
   return perr(p, at, "%s%s%s is %s and can't be compared with %s",
               l->isprop ? "'" : "",
-              l->isprop ? l->p->name : type_name(optype(l)),
+              l->isprop ? QNAME(l->p) : type_name(optype(l)),
               l->isprop ? "'" : "", type_name(optype(l)),
               type_name(optype(r)));
 }
@@ -473,9 +476,9 @@ static int parse_lambda(parser *p, node **out, size_t at) {
   size_t w;
   char buf[64];
   node *n;
-  p->i += strlen("currentStatus");
+  p->i += strlen(CURRENT_STATUS);
   if (p->q->target != CT_Q_TASKS)
-    return perr(p, at, "unknown property 'currentStatus'");
+    return perr(p, at, "unknown property '%s'", CURRENT_STATUS);
   if (p->var != NULL)
     return perr(p, at, "a lambda can't be nested in a lambda");
   if (expect(p, '/') != 0) return -1;
@@ -539,7 +542,8 @@ static int parse_primary(parser *p, node **out) {
     *out = n;
     return 0;
   }
-  if (word_len(p) == 13 && same_name(p->s + p->i, 13, "currentStatus"))
+  if (word_len(p) == strlen(CURRENT_STATUS) &&
+      same_name(p->s + p->i, strlen(CURRENT_STATUS), CURRENT_STATUS))
     return parse_lambda(p, out, at);
   w = word_len(p);
   if (w > 0 && p->i + w < p->n && p->s[p->i + w] == '(' &&
@@ -675,7 +679,7 @@ static int parse_orderby(parser *p) {
       return perr(p, at, "unknown property '%s'", tok(p, at, w, buf));
     for (k = 0; k < p->q->nkeys; k++)
       if (p->q->keys[k].p == pr)
-        return perr(p, at, "'%s' is given twice", pr->name);
+        return perr(p, at, "'%s' is given twice", QNAME(pr));
     if (p->q->nkeys == MAX_KEYS)
       return perr(p, at, "more than %d keys", MAX_KEYS);
     p->i += w;

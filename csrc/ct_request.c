@@ -267,7 +267,7 @@ static int prop_find(const ct_type *t, size_t nprops, const char *s,
 static int check_select(rq *q, str v, int jobs, query *o) {
   const ct_type *t = jobs ? &ct_type_job : &ct_type_task;
   /* a job's `users` is not selectable: it comes with $expand */
-  size_t nprops = jobs ? t->nprops - 1 : t->nprops, i = 0;
+  size_t nprops = jobs ? CT_JOB_USERS : CT_TASK__COUNT, i = 0;
   uint32_t set = 0;
   if (v.n == 0)
     return query_error3(q, "Invalid $select: it is empty.", "", 0, "");

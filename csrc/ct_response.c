@@ -10,14 +10,12 @@
 #include "ct_request.h"
 #include "ct_schema.h"
 
-#define TASK_TYPE "#microsoft.graph.crossTenantMigrationTask"
-#define SSD_TYPE "microsoft.graph.crossTenantMigrationServiceStatusDetails"
-
-/* property indexes of ct_type_job and ct_type_task (their order) */
-enum { J_ID, J_DISPLAYNAME, J_JOBTYPE, J_SOURCETENANTID, J_TARGETTENANTID,
-       J_COMPLETEAFTER, J_STATUS, J_MESSAGE, J_CREATED, J_CREATEDBY,
-       J_UPDATED, J_EXCHANGE, J_WORKLOADS, J_RESOURCETYPE, J_RESOURCES };
-enum { T_ID, T_TASKTYPE, T_UPDATED, T_CURRENTSTATUS };
+/* property names, from the schema's one list of each type */
+#define JOB(i) ct_job_props[CT_JOB_##i].name
+#define TASK(i) ct_task_props[CT_TASK_##i].name
+#define STATUS(i) ct_status_props[CT_STATUS_##i].name
+#define ERROR(i) ct_error_props[CT_ERROR_##i].name
+#define EXCHANGE(i) ct_exchange_props[CT_EXCHANGE_##i].name
 
 typedef struct w {
   ct_buf *b;
@@ -64,6 +62,14 @@ static void time_m(w *o, const char *k, int64_t ticks, int digits) {
   ct_buf_json_string(o->b, s, n);
 }
 
+/* "@odata.type": "[#]<the type's name>" */
+static void type_m(w *o, const ct_type *t, int hash) {
+  key(o, "@odata.type");
+  ct_buf_adds(o->b, hash ? "\"#" : "\"");
+  ct_buf_adds(o->b, t->name);      /* plain ASCII: nothing to escape */
+  ct_buf_addc(o->b, '"');
+}
+
 static int keep(uint32_t select, int prop) {
   return select == 0 || (select & (1u << prop)) != 0;
 }
@@ -79,17 +85,17 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
     key(&o, "@odata.context");
     ct_buf_json_string(b, context->p, context->len);
   }
-  if (seed) str_m(&o, "@odata.type", TASK_TYPE);
-  guid_m(&o, "id", &t->id);
-  if (keep(select, T_TASKTYPE)) {
+  if (seed) type_m(&o, &ct_type_task, 1);
+  guid_m(&o, TASK(ID), &t->id);
+  if (keep(select, CT_TASK_TASKTYPE)) {
     size_t n;
     const char *tt = ct_task_type(t, &n);
-    nstr_m(&o, "taskType", tt, n);
+    nstr_m(&o, TASK(TASKTYPE), tt, n);
   }
-  if (keep(select, T_UPDATED))
-    time_m(&o, "lastUpdatedDateTime", t->updated, t->digits);
-  if (keep(select, T_CURRENTSTATUS)) {
-    key(&o, "currentStatus");
+  if (keep(select, CT_TASK_LASTUPDATED))
+    time_m(&o, TASK(LASTUPDATED), t->updated, t->digits);
+  if (keep(select, CT_TASK_CURRENTSTATUS)) {
+    key(&o, TASK(CURRENTSTATUS));
     ct_buf_addc(b, '[');
     for (i = 0; i < t->n; i++) {
       size_t k, ne = t->extra ? t->extra->nerrors[i] : 0;
@@ -98,15 +104,15 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
       e.first = 1;
       if (i > 0) ct_buf_addc(b, ',');
       ct_buf_addc(b, '{');
-      if (seed) str_m(&e, "@odata.type", SSD_TYPE);
-      str_m(&e, "service", ct_service_name(t->svc[i]));
-      str_m(&e, "status", ct_svc_status_name(t->st[i]));
+      if (seed) type_m(&e, &ct_type_status_details, 0);
+      str_m(&e, STATUS(SERVICE), ct_service_name(t->svc[i]));
+      str_m(&e, STATUS(STATUS), ct_svc_status_name(t->st[i]));
       {
         size_t n;
         const char *m = ct_task_message(t, i, &n);
-        nstr_m(&e, "message", m, n);
+        nstr_m(&e, STATUS(MESSAGE), m, n);
       }
-      key(&e, "errors");
+      key(&e, STATUS(ERRORS));
       ct_buf_addc(b, '[');
       for (k = 0; k < ne; k++) {
         w x;
@@ -114,8 +120,8 @@ static void write_task(ct_buf *b, const ct_task *t, const ct_buf *context,
         x.first = 1;
         if (k > 0) ct_buf_addc(b, ',');
         ct_buf_addc(b, '{');
-        lstr_m(&x, "code", &t->extra->errors[i][k].code);
-        lstr_m(&x, "message", &t->extra->errors[i][k].message);
+        lstr_m(&x, ERROR(CODE), &t->extra->errors[i][k].code);
+        lstr_m(&x, ERROR(MESSAGE), &t->extra->errors[i][k].message);
         ct_buf_addc(b, '}');
       }
       ct_buf_adds(b, "]}");
@@ -136,41 +142,43 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
     key(&o, "@odata.context");
     ct_buf_json_string(b, context->p, context->len);
   }
-  guid_m(&o, "id", &j->id);
-  if (keep(select, J_DISPLAYNAME)) lstr_m(&o, "displayName", &j->displayName);
-  if (keep(select, J_JOBTYPE))
-    str_m(&o, "jobType", ct_job_type_name(j->jobType));
-  if (keep(select, J_SOURCETENANTID))
-    guid_m(&o, "sourceTenantId", &j->sourceTenantId);
-  if (keep(select, J_TARGETTENANTID))
-    guid_m(&o, "targetTenantId", &j->tenant->id);
-  if (keep(select, J_COMPLETEAFTER))
-    time_m(&o, "completeAfterDateTime", j->completeAfter.ticks,
+  guid_m(&o, JOB(ID), &j->id);
+  if (keep(select, CT_JOB_DISPLAYNAME))
+    lstr_m(&o, JOB(DISPLAYNAME), &j->displayName);
+  if (keep(select, CT_JOB_JOBTYPE))
+    str_m(&o, JOB(JOBTYPE), ct_job_type_name(j->jobType));
+  if (keep(select, CT_JOB_SOURCETENANTID))
+    guid_m(&o, JOB(SOURCETENANTID), &j->sourceTenantId);
+  if (keep(select, CT_JOB_TARGETTENANTID))
+    guid_m(&o, JOB(TARGETTENANTID), &j->tenant->id);
+  if (keep(select, CT_JOB_COMPLETEAFTER))
+    time_m(&o, JOB(COMPLETEAFTER), j->completeAfter.ticks,
            j->completeAfter.digits);
-  if (keep(select, J_STATUS))
-    str_m(&o, "status", ct_job_status_name(j->status));
-  if (keep(select, J_MESSAGE)) str_m(&o, "message", j->message);
-  if (keep(select, J_CREATED))
-    time_m(&o, "createdDateTime", j->created.ticks, j->created.digits);
-  if (keep(select, J_CREATEDBY)) lstr_m(&o, "createdBy", &j->createdBy);
-  if (keep(select, J_UPDATED))
-    time_m(&o, "lastUpdatedDateTime", j->updated.ticks, j->updated.digits);
-  if (keep(select, J_EXCHANGE)) {
-    key(&o, "exchangeSettings");
+  if (keep(select, CT_JOB_STATUS))
+    str_m(&o, JOB(STATUS), ct_job_status_name(j->status));
+  if (keep(select, CT_JOB_MESSAGE)) str_m(&o, JOB(MESSAGE), j->message);
+  if (keep(select, CT_JOB_CREATED))
+    time_m(&o, JOB(CREATED), j->created.ticks, j->created.digits);
+  if (keep(select, CT_JOB_CREATEDBY))
+    lstr_m(&o, JOB(CREATEDBY), &j->createdBy);
+  if (keep(select, CT_JOB_UPDATED))
+    time_m(&o, JOB(UPDATED), j->updated.ticks, j->updated.digits);
+  if (keep(select, CT_JOB_EXCHANGE)) {
+    key(&o, JOB(EXCHANGE));
     if (j->hasExchangeSettings) {
       w x;
       x.b = b;
       x.first = 1;
       ct_buf_addc(b, '{');
-      lstr_m(&x, "sourceEndpoint", &j->sourceEndpoint);
-      lstr_m(&x, "targetDeliveryDomain", &j->targetDeliveryDomain);
+      lstr_m(&x, EXCHANGE(SOURCEENDPOINT), &j->sourceEndpoint);
+      lstr_m(&x, EXCHANGE(TARGETDELIVERYDOMAIN), &j->targetDeliveryDomain);
       ct_buf_addc(b, '}');
     } else {
       ct_buf_adds(b, "null");
     }
   }
-  if (keep(select, J_WORKLOADS)) {
-    key(&o, "workloads");
+  if (keep(select, CT_JOB_WORKLOADS)) {
+    key(&o, JOB(WORKLOADS));
     ct_buf_addc(b, '[');
     for (i = 0; i < j->nworkloads; i++) {
       const char *s = ct_workload_name(j->workloads[i]);
@@ -179,10 +187,10 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
     }
     ct_buf_addc(b, ']');
   }
-  if (keep(select, J_RESOURCETYPE))
-    lstr_m(&o, "resourceType", &j->resourceType);
-  if (keep(select, J_RESOURCES)) {
-    key(&o, "resources");
+  if (keep(select, CT_JOB_RESOURCETYPE))
+    lstr_m(&o, JOB(RESOURCETYPE), &j->resourceType);
+  if (keep(select, CT_JOB_RESOURCES)) {
+    key(&o, JOB(RESOURCES));
     ct_buf_addc(b, '[');
     for (i = 0; i < j->ntasks; i++) {
       char s[37];
@@ -193,7 +201,7 @@ static void write_job(ct_buf *b, const ct_job *j, const ct_buf *context,
     ct_buf_addc(b, ']');
   }
   if (expand) {
-    key(&o, "users");
+    key(&o, JOB(USERS));
     ct_buf_addc(b, '[');
     for (i = 0; i < j->ntasks; i++) {
       if (i > 0) ct_buf_addc(b, ',');
@@ -274,10 +282,10 @@ void ct_response_write(const ct_http_response *res, ct_buf *b) {
       break;
     case CT_R_JOB_CANCEL:
       ct_buf_addc(b, '{');
-      guid_m(&o, "id", &r->job->id);
-      lstr_m(&o, "displayName", &r->job->displayName);
-      str_m(&o, "status", "pendingCancel");
-      str_m(&o, "message", r->job->message);
+      guid_m(&o, JOB(ID), &r->job->id);
+      lstr_m(&o, JOB(DISPLAYNAME), &r->job->displayName);
+      str_m(&o, JOB(STATUS), ct_job_status_name(CT_JS_PENDINGCANCEL));
+      str_m(&o, JOB(MESSAGE), r->job->message);
       ct_buf_addc(b, '}');
       break;
     case CT_R_TASK_CANCEL: {

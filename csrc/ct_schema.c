@@ -7,102 +7,108 @@
 
 #include "ct_schema.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const workload_values[] = {
-  "Teams", "Exchange", "ODSP", NULL
-};
 static const char *const resource_type_values[] = { "Users", NULL };
 static const char *const task_type_values[] = { "user", NULL };
-static const char *const service_values[] = {
-  "ODSP", "Meeting", "Teams", "Exchange", NULL
-};
-static const char *const svc_status_values[] = {
-  "notStarted", "valid", "invalid", "error", "inProgress", "completed",
-  "failed", "cancelled", "pendingCancel", "syncing", "synced",
-  "finalizing", "forceComplete", "unknownFutureValue", NULL
-};
 
-static const ct_prop error_props[] = {
-  { "code", CT_K_STRING, 0, NULL, NULL },
-  { "message", CT_K_STRING, 0, NULL, NULL },
+/*
+** The types' properties in their documented order (the order responses
+** write them in), indexed by the enums of ct_schema.h: the one list of
+** each type's property names.
+*/
+const ct_prop ct_error_props[CT_ERROR__COUNT] = {
+  [CT_ERROR_CODE] = { "code", CT_K_STRING, 0, NULL, NULL },
+  [CT_ERROR_MESSAGE] = { "message", CT_K_STRING, 0, NULL, NULL },
 };
 const ct_type ct_type_error = {
-  "microsoft.graph.error", error_props, N(error_props)
+  "microsoft.graph.error", ct_error_props, CT_ERROR__COUNT
 };
 
-static const ct_prop status_details_props[] = {
-  { "service", CT_K_STRING, 0, NULL, service_values },
-  { "status", CT_K_STRING, 0, NULL, svc_status_values },
-  { "message", CT_K_STRING, CT_P_NULLABLE, NULL, NULL },
-  { "errors", CT_K_OBJECTS, 0, &ct_type_error, NULL },
+const ct_prop ct_status_props[CT_STATUS__COUNT] = {
+  [CT_STATUS_SERVICE] =
+    { "service", CT_K_STRING, 0, NULL, ct_service_names },
+  [CT_STATUS_STATUS] =
+    { "status", CT_K_STRING, 0, NULL, ct_svc_status_names },
+  [CT_STATUS_MESSAGE] =
+    { "message", CT_K_STRING, CT_P_NULLABLE, NULL, NULL },
+  [CT_STATUS_ERRORS] =
+    { "errors", CT_K_OBJECTS, 0, &ct_type_error, NULL },
 };
 const ct_type ct_type_status_details = {
   "microsoft.graph.crossTenantMigrationServiceStatusDetails",
-  status_details_props, N(status_details_props)
+  ct_status_props, CT_STATUS__COUNT
 };
 
-static const ct_prop exchange_props[] = {
-  { "sourceEndpoint", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
-  { "targetDeliveryDomain", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+const ct_prop ct_exchange_props[CT_EXCHANGE__COUNT] = {
+  [CT_EXCHANGE_SOURCEENDPOINT] =
+    { "sourceEndpoint", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+  [CT_EXCHANGE_TARGETDELIVERYDOMAIN] =
+    { "targetDeliveryDomain", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
 };
 const ct_type ct_type_exchange_settings = {
   "microsoft.graph.exchangeOnlineCrossTenantMigrationSettings",
-  exchange_props, N(exchange_props)
+  ct_exchange_props, CT_EXCHANGE__COUNT
 };
 
-static const ct_prop task_props[] = {
-  { "id", CT_K_GUID, 0, NULL, NULL },
-  { "taskType", CT_K_STRING, CT_P_REQUIRED, NULL, task_type_values },
-  { "lastUpdatedDateTime", CT_K_TIME, CT_P_REQUIRED, NULL, NULL },
-  { "currentStatus", CT_K_OBJECTS, 0, &ct_type_status_details, NULL },
+const ct_prop ct_task_props[CT_TASK__COUNT] = {
+  [CT_TASK_ID] = { "id", CT_K_GUID, 0, NULL, NULL },
+  [CT_TASK_TASKTYPE] =
+    { "taskType", CT_K_STRING, CT_P_REQUIRED, NULL, task_type_values },
+  [CT_TASK_LASTUPDATED] =
+    { "lastUpdatedDateTime", CT_K_TIME, CT_P_REQUIRED, NULL, NULL },
+  [CT_TASK_CURRENTSTATUS] =
+    { "currentStatus", CT_K_OBJECTS, 0, &ct_type_status_details, NULL },
 };
 const ct_type ct_type_task = {
-  "microsoft.graph.crossTenantMigrationTask", task_props, N(task_props)
+  "microsoft.graph.crossTenantMigrationTask", ct_task_props,
+  CT_TASK__COUNT
 };
 
-static const ct_prop job_props[] = {
-  { "id", CT_K_GUID, CT_P_READONLY, NULL, NULL },
-  { "displayName", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
-  { "jobType", CT_K_STRING, CT_P_READONLY, NULL, NULL },
-  { "sourceTenantId", CT_K_GUID, CT_P_REQUIRED, NULL, NULL },
-  { "targetTenantId", CT_K_GUID, CT_P_READONLY, NULL, NULL },
-  { "completeAfterDateTime", CT_K_TIME, CT_P_REQUIRED | CT_P_UPDATABLE,
-    NULL, NULL },
-  { "status", CT_K_STRING, CT_P_READONLY, NULL, NULL },
-  { "message", CT_K_STRING, CT_P_READONLY | CT_P_NULLABLE, NULL, NULL },
-  { "createdDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
-  { "createdBy", CT_K_STRING, CT_P_READONLY, NULL, NULL },
-  { "lastUpdatedDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
-  { "exchangeSettings", CT_K_OBJECT, CT_P_NULLABLE,
-    &ct_type_exchange_settings, NULL },
-  { "workloads", CT_K_STRINGS, 0, NULL, workload_values },
-  { "resourceType", CT_K_STRING, CT_P_REQUIRED, NULL, resource_type_values },
-  { "resources", CT_K_GUIDS, CT_P_REQUIRED, NULL, NULL },
-  { "users", CT_K_OBJECTS, CT_P_READONLY, &ct_type_task, NULL },
+const ct_prop ct_job_props[CT_JOB__COUNT] = {
+  [CT_JOB_ID] = { "id", CT_K_GUID, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_DISPLAYNAME] =
+    { "displayName", CT_K_STRING, CT_P_REQUIRED, NULL, NULL },
+  [CT_JOB_JOBTYPE] =
+    { "jobType", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_SOURCETENANTID] =
+    { "sourceTenantId", CT_K_GUID, CT_P_REQUIRED, NULL, NULL },
+  [CT_JOB_TARGETTENANTID] =
+    { "targetTenantId", CT_K_GUID, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_COMPLETEAFTER] =
+    { "completeAfterDateTime", CT_K_TIME, CT_P_REQUIRED | CT_P_UPDATABLE,
+      NULL, NULL },
+  [CT_JOB_STATUS] = { "status", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_MESSAGE] =
+    { "message", CT_K_STRING, CT_P_READONLY | CT_P_NULLABLE, NULL, NULL },
+  [CT_JOB_CREATED] =
+    { "createdDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_CREATEDBY] =
+    { "createdBy", CT_K_STRING, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_UPDATED] =
+    { "lastUpdatedDateTime", CT_K_TIME, CT_P_READONLY, NULL, NULL },
+  [CT_JOB_EXCHANGE] =
+    { "exchangeSettings", CT_K_OBJECT, CT_P_NULLABLE,
+      &ct_type_exchange_settings, NULL },
+  [CT_JOB_WORKLOADS] =
+    { "workloads", CT_K_STRINGS, 0, NULL, ct_workload_names },
+  [CT_JOB_RESOURCETYPE] =
+    { "resourceType", CT_K_STRING, CT_P_REQUIRED, NULL,
+      resource_type_values },
+  [CT_JOB_RESOURCES] =
+    { "resources", CT_K_GUIDS, CT_P_REQUIRED, NULL, NULL },
+  [CT_JOB_USERS] =
+    { "users", CT_K_OBJECTS, CT_P_READONLY, &ct_type_task, NULL },
 };
 const ct_type ct_type_job = {
-  "microsoft.graph.crossTenantMigrationJob", job_props, N(job_props)
+  "microsoft.graph.crossTenantMigrationJob", ct_job_props,
+  CT_JOB__COUNT
 };
 
 /* ---------- helpers ---------- */
 
-static int lower(int c) {
-  return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 int ct_schema_value_index(const char *const *values, const char *s,
                           size_t n) {
-  int i;
-  for (i = 0; values[i] != NULL; i++) {
-    const char *v = values[i];
-    size_t k;
-    if (strlen(v) != n) continue;
-    for (k = 0; k < n && lower((unsigned char)v[k]) ==
-                          lower((unsigned char)s[k]); k++) ;
-    if (k == n) return i;
-  }
-  return -1;
+  return ct_names_find(values, s, n, 0);
 }
 
 const ct_prop *ct_schema_prop(const ct_type *t, const char *name) {

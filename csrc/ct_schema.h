@@ -41,6 +41,38 @@ struct ct_type {
   size_t nprops;
 };
 
+/*
+** Property indexes of each type, in its documented order (the order a
+** response writes them; bit i of a $select set): the one list of the
+** types' properties.  ct_<type>_props[i].name is the property's name.
+*/
+enum ct_job_prop {
+  CT_JOB_ID, CT_JOB_DISPLAYNAME, CT_JOB_JOBTYPE, CT_JOB_SOURCETENANTID,
+  CT_JOB_TARGETTENANTID, CT_JOB_COMPLETEAFTER, CT_JOB_STATUS,
+  CT_JOB_MESSAGE, CT_JOB_CREATED, CT_JOB_CREATEDBY, CT_JOB_UPDATED,
+  CT_JOB_EXCHANGE, CT_JOB_WORKLOADS, CT_JOB_RESOURCETYPE,
+  CT_JOB_RESOURCES, CT_JOB_USERS, CT_JOB__COUNT
+};
+enum ct_task_prop {
+  CT_TASK_ID, CT_TASK_TASKTYPE, CT_TASK_LASTUPDATED, CT_TASK_CURRENTSTATUS,
+  CT_TASK__COUNT
+};
+enum ct_status_prop {       /* crossTenantMigrationServiceStatusDetails */
+  CT_STATUS_SERVICE, CT_STATUS_STATUS, CT_STATUS_MESSAGE, CT_STATUS_ERRORS,
+  CT_STATUS__COUNT
+};
+enum ct_error_prop { CT_ERROR_CODE, CT_ERROR_MESSAGE, CT_ERROR__COUNT };
+enum ct_exchange_prop {
+  CT_EXCHANGE_SOURCEENDPOINT, CT_EXCHANGE_TARGETDELIVERYDOMAIN,
+  CT_EXCHANGE__COUNT
+};
+
+extern const ct_prop ct_job_props[CT_JOB__COUNT];
+extern const ct_prop ct_task_props[CT_TASK__COUNT];
+extern const ct_prop ct_status_props[CT_STATUS__COUNT];
+extern const ct_prop ct_error_props[CT_ERROR__COUNT];
+extern const ct_prop ct_exchange_props[CT_EXCHANGE__COUNT];
+
 extern const ct_type ct_type_job;
 extern const ct_type ct_type_task;
 extern const ct_type ct_type_status_details;

@@ -5,6 +5,7 @@
 ** out of memory) leaves the store exactly as it was.
 */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,49 +16,14 @@
 #include "ct_schema.h"
 #include "ct_store.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_USERS CT_JOB_MAX_USERS
 
-/* ---------- enums ---------- */
-
-static const char *const job_status_names[] = {
-  "submitted", "approved", "processing", "cuttingOver", "inProgress",
-  "completed", "completedWithErrors", "failed", "cancelled",
-  "pendingCancel", "adminActionRequired", "validateSubmitted",
-  "validateProcessing", "validateInProgress", "validatePassed",
-  "validateFailed", "pendingDelete", "deleted", "unknownFutureValue"
-};
-static const char *const job_type_names[] = {
-  "validate", "migrate", "unknownFutureValue"
-};
-static const char *const svc_status_names[] = {
-  "notStarted", "valid", "invalid", "error", "inProgress", "completed",
-  "failed", "cancelled", "pendingCancel", "syncing", "synced",
-  "finalizing", "forceComplete", "unknownFutureValue"
-};
-static const char *const service_names[] = {
-  "ODSP", "Meeting", "Teams", "Exchange"
-};
-static const char *const workload_names[] = { "Teams", "Exchange", "ODSP" };
-
-static const char *name_of(const char *const *names, size_t n, int i) {
-  return (i >= 0 && (size_t)i < n) ? names[i] : "unknown";
-}
-const char *ct_job_status_name(int s) {
-  return name_of(job_status_names, N(job_status_names), s);
-}
-const char *ct_job_type_name(int t) {
-  return name_of(job_type_names, N(job_type_names), t);
-}
-const char *ct_svc_status_name(int s) {
-  return name_of(svc_status_names, N(svc_status_names), s);
-}
-const char *ct_service_name(int s) {
-  return name_of(service_names, N(service_names), s);
-}
-const char *ct_workload_name(int w) {
-  return name_of(workload_names, N(workload_names), w);
-}
+/* property names, from the schema's one list of each type */
+#define JOBP(i) ct_job_props[CT_JOB_##i].name
+#define TASKP(i) ct_task_props[CT_TASK_##i].name
+#define STATUSP(i) ct_status_props[CT_STATUS_##i].name
+#define ERRORP(i) ct_error_props[CT_ERROR_##i].name
+#define EXCHANGEP(i) ct_exchange_props[CT_EXCHANGE_##i].name
 
 static int lower(int c) {
   return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
@@ -70,32 +36,6 @@ static int ieqn(const char *a, size_t n, const char *b, size_t m) {
   for (i = 0; i < n; i++)
     if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
   return 1;
-}
-
-static int ieq(const char *a, size_t n, const char *b) {
-  return ieqn(a, n, b, strlen(b));
-}
-
-static int find_in(const char *const *names, size_t count, const char *s,
-                   size_t n) {
-  size_t i;
-  for (i = 0; i < count; i++)
-    if (ieq(s, n, names[i])) return (int)i;
-  return -1;
-}
-int ct_job_status_find(const char *s, size_t n) {
-  return find_in(job_status_names, N(job_status_names), s, n);
-}
-int ct_svc_status_find(const char *s, size_t n) {
-  return find_in(svc_status_names, N(svc_status_names), s, n);
-}
-int ct_service_find(const char *s, size_t n) {
-  return find_in(service_names, N(service_names), s, n);
-}
-
-int ct_job_status_final(int s) {
-  return s == CT_JS_COMPLETED || s == CT_JS_COMPLETEDWITHERRORS ||
-         s == CT_JS_FAILED || s == CT_JS_CANCELLED;
 }
 
 /* ---------- errors ---------- */
@@ -221,6 +161,26 @@ void ct_store_default_timings(ct_timings *t) {
   t->delete_pending = 3600;
   t->deleted = 3600;
   t->validation_expiry = 7 * 86400.0;
+}
+
+const char *const ct_timing_names[CT_TIMING__COUNT + 1] = {
+  "validate_submitted", "validate_processing", "validate_in_progress",
+  "processing", "sync", "cutover", "cancel", "delete_pending", "deleted",
+  "validation_expiry", NULL
+};
+
+double *ct_timing_at(ct_timings *t, int i) {
+  static const size_t at[CT_TIMING__COUNT] = {
+    offsetof(ct_timings, validate_submitted),
+    offsetof(ct_timings, validate_processing),
+    offsetof(ct_timings, validate_in_progress),
+    offsetof(ct_timings, processing), offsetof(ct_timings, sync),
+    offsetof(ct_timings, cutover), offsetof(ct_timings, cancel),
+    offsetof(ct_timings, delete_pending), offsetof(ct_timings, deleted),
+    offsetof(ct_timings, validation_expiry)
+  };
+  if (i < 0 || i >= CT_TIMING__COUNT) return NULL;
+  return (double *)(void *)((char *)t + at[i]);
 }
 
 ct_store *ct_store_new(const ct_options *o) {
@@ -588,13 +548,13 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
 
   if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_CREATE, e))
     return NULL;
-  name = ct_json_get(body, "displayName");
-  src = ct_json_get(body, "sourceTenantId");
-  cad = ct_json_get(body, "completeAfterDateTime");
-  rt = ct_json_get(body, "resourceType");
-  res = ct_json_get(body, "resources");
-  wl = ct_json_get(body, "workloads");
-  ex = ct_json_get(body, "exchangeSettings");
+  name = ct_json_get(body, JOBP(DISPLAYNAME));
+  src = ct_json_get(body, JOBP(SOURCETENANTID));
+  cad = ct_json_get(body, JOBP(COMPLETEAFTER));
+  rt = ct_json_get(body, JOBP(RESOURCETYPE));
+  res = ct_json_get(body, JOBP(RESOURCES));
+  wl = ct_json_get(body, JOBP(WORKLOADS));
+  ex = ct_json_get(body, JOBP(EXCHANGE));
 
   if (is_blank(name->u.s, name->len)) {
     ct_err_set(e, 400, "invalidRequest", "invalidProperty",
@@ -617,11 +577,11 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   } else {
     for (i = 0; i < items_len(wl); i++) {
       const ct_jval *w = &wl->u.items[i];
-      int k = find_in(workload_names, N(workload_names), w->u.s, w->len);
+      int k = ct_workload_find(w->u.s, w->len);
       if (seen[k]) {
         ct_err_set(e, 400, "invalidRequest", "invalidProperty",
                    "Property 'workloads[%zu]' repeats '%s'.", i,
-                   workload_names[k]);
+                   ct_workload_names[k]);
         return NULL;
       }
       seen[k] = 1;
@@ -691,8 +651,8 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
     return oom(e);
   }
   if (ex != NULL && ex->kind != CT_JNULL) {
-    const ct_jval *se = ct_json_get(ex, "sourceEndpoint");
-    const ct_jval *td = ct_json_get(ex, "targetDeliveryDomain");
+    const ct_jval *se = ct_json_get(ex, EXCHANGEP(SOURCEENDPOINT));
+    const ct_jval *td = ct_json_get(ex, EXCHANGEP(TARGETDELIVERYDOMAIN));
     j->hasExchangeSettings = 1;
     if (sdup(&j->sourceEndpoint, se->u.s, se->len) != 0 ||
         sdup(&j->targetDeliveryDomain, td->u.s, td->len) != 0) {
@@ -888,7 +848,7 @@ static int job_update_(ct_store *s, ct_job *j, const ct_jval *body,
   const char *why;
   if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_UPDATE, e))
     return -1;
-  cad = ct_json_get(body, "completeAfterDateTime");
+  cad = ct_json_get(body, JOBP(COMPLETEAFTER));
   if (cad == NULL) return 0;                 /* nothing to change */
   if (j->status == CT_JS_CUTTINGOVER || ct_job_status_final(j->status) ||
       j->status == CT_JS_PENDINGCANCEL || j->status == CT_JS_PENDINGDELETE ||
@@ -1037,8 +997,8 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
   char list[64];
   for (i = 0; i < n; i++) {
     const ct_jval *en = &cs->u.items[i];
-    const ct_jval *sv = ct_json_get(en, "service");
-    const ct_jval *st = ct_json_get(en, "status");
+    const ct_jval *sv = ct_json_get(en, STATUSP(SERVICE));
+    const ct_jval *st = ct_json_get(en, STATUSP(STATUS));
     int svc = sv ? ct_service_find(sv->u.s, sv->len) : -1, x;
     services_text(t, list, sizeof list);
     if (svc < 0) {
@@ -1069,8 +1029,8 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
   }
   for (i = 0; i < n; i++) {
     const ct_jval *en = &cs->u.items[i];
-    const ct_jval *msg = ct_json_get(en, "message");
-    const ct_jval *errs = ct_json_get(en, "errors");
+    const ct_jval *msg = ct_json_get(en, STATUSP(MESSAGE));
+    const ct_jval *errs = ct_json_get(en, STATUSP(ERRORS));
     size_t ne = items_len(errs);
     int x = at[i];
     if ((msg == NULL || msg->kind != CT_JSTR || msg->len == 0) && ne == 0)
@@ -1086,8 +1046,8 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
     if (t->extra->errors[x] == NULL) return -2;
     t->extra->nerrors[x] = (uint16_t)ne;
     for (k = 0; k < ne; k++) {
-      const ct_jval *c = ct_json_get(&errs->u.items[k], "code");
-      const ct_jval *m = ct_json_get(&errs->u.items[k], "message");
+      const ct_jval *c = ct_json_get(&errs->u.items[k], ERRORP(CODE));
+      const ct_jval *m = ct_json_get(&errs->u.items[k], ERRORP(MESSAGE));
       ct_errinfo *y = &t->extra->errors[x][k];
       if (sdup(&y->code, c ? c->u.s : "", c ? c->len : 0) != 0 ||
           sdup(&y->message, m ? m->u.s : "", m ? m->len : 0) != 0)
@@ -1115,10 +1075,10 @@ static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
   }
   if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
     return NULL;
-  id = ct_json_get(body, "id");
-  tt = ct_json_get(body, "taskType");
-  lu = ct_json_get(body, "lastUpdatedDateTime");
-  cs = ct_json_get(body, "currentStatus");
+  id = ct_json_get(body, TASKP(ID));
+  tt = ct_json_get(body, TASKP(TASKTYPE));
+  lu = ct_json_get(body, TASKP(LASTUPDATED));
+  cs = ct_json_get(body, TASKP(CURRENTSTATUS));
 
   memset(&t, 0, sizeof t);
   ct_time_parse(lu->u.s, lu->len, &when, &why);

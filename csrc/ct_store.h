@@ -14,47 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_enums.h"
 #include "ct_fault.h"
 #include "ct_json.h"
 #include "ct_util.h"
 
 /* the most users (tasks) one job holds */
 #define CT_JOB_MAX_USERS 2000
-
-/* ---------- enums: wire names in ct_*_name(); order as the SDK's ---- */
-enum ct_job_status {
-  CT_JS_SUBMITTED, CT_JS_APPROVED, CT_JS_PROCESSING, CT_JS_CUTTINGOVER,
-  CT_JS_INPROGRESS, CT_JS_COMPLETED, CT_JS_COMPLETEDWITHERRORS,
-  CT_JS_FAILED, CT_JS_CANCELLED, CT_JS_PENDINGCANCEL,
-  CT_JS_ADMINACTIONREQUIRED, CT_JS_VALIDATESUBMITTED,
-  CT_JS_VALIDATEPROCESSING, CT_JS_VALIDATEINPROGRESS, CT_JS_VALIDATEPASSED,
-  CT_JS_VALIDATEFAILED, CT_JS_PENDINGDELETE, CT_JS_DELETED,
-  CT_JS_UNKNOWNFUTUREVALUE, CT_JS__COUNT
-};
-enum ct_job_type { CT_JT_VALIDATE, CT_JT_MIGRATE, CT_JT_UNKNOWNFUTUREVALUE };
-enum ct_svc_status {
-  CT_SS_NOTSTARTED, CT_SS_VALID, CT_SS_INVALID, CT_SS_ERROR,
-  CT_SS_INPROGRESS, CT_SS_COMPLETED, CT_SS_FAILED, CT_SS_CANCELLED,
-  CT_SS_PENDINGCANCEL, CT_SS_SYNCING, CT_SS_SYNCED, CT_SS_FINALIZING,
-  CT_SS_FORCECOMPLETE, CT_SS_UNKNOWNFUTUREVALUE, CT_SS__COUNT
-};
-/* services, in the docs' order of currentStatus entries */
-enum ct_service { CT_SVC_ODSP, CT_SVC_MEETING, CT_SVC_TEAMS,
-                  CT_SVC_EXCHANGE, CT_SVC__COUNT };
-/* workloads of a job */
-enum ct_workload { CT_WL_TEAMS, CT_WL_EXCHANGE, CT_WL_ODSP, CT_WL__COUNT };
-
-const char *ct_job_status_name(int s);
-const char *ct_job_type_name(int t);
-const char *ct_svc_status_name(int s);
-const char *ct_service_name(int s);
-const char *ct_workload_name(int w);
-/* case-insensitive lookups; -1 when unknown */
-int ct_job_status_find(const char *s, size_t n);
-int ct_svc_status_find(const char *s, size_t n);
-int ct_service_find(const char *s, size_t n);
-/* 1 for completed, completedWithErrors, failed, cancelled */
-int ct_job_status_final(int s);
 
 /* ---------- errors ---------- */
 typedef struct ct_err {
@@ -179,6 +145,13 @@ typedef struct ct_timings {       /* seconds each lifecycle step takes */
   double processing, sync, cutover, cancel, delete_pending, deleted;
   double validation_expiry;
 } ct_timings;
+
+/* the timings, as crosstenant.new's `timings` option names them, in the
+   struct's order: the one list of them (crosstenant.TIMINGS) */
+enum { CT_TIMING__COUNT = 10 };
+extern const char *const ct_timing_names[CT_TIMING__COUNT + 1];
+/* timing `i` of `t` (ct_timing_names[i]); NULL when out of range */
+double *ct_timing_at(ct_timings *t, int i);
 
 typedef struct ct_fault ct_fault;
 

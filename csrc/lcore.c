@@ -135,23 +135,11 @@ static int core_new(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, 1, "timings");
   if (lua_istable(L, -1)) {
-    ct_timings *t = &b->s->timings;
-    int i = lua_gettop(L);
-    t->validate_submitted = opt_number(L, i, "validate_submitted",
-                                       t->validate_submitted);
-    t->validate_processing = opt_number(L, i, "validate_processing",
-                                        t->validate_processing);
-    t->validate_in_progress = opt_number(L, i, "validate_in_progress",
-                                         t->validate_in_progress);
-    t->processing = opt_number(L, i, "processing", t->processing);
-    t->sync = opt_number(L, i, "sync", t->sync);
-    t->cutover = opt_number(L, i, "cutover", t->cutover);
-    t->cancel = opt_number(L, i, "cancel", t->cancel);
-    t->delete_pending = opt_number(L, i, "delete_pending",
-                                   t->delete_pending);
-    t->deleted = opt_number(L, i, "deleted", t->deleted);
-    t->validation_expiry = opt_number(L, i, "validation_expiry",
-                                      t->validation_expiry);
+    int i = lua_gettop(L), k;
+    for (k = 0; k < CT_TIMING__COUNT; k++) {
+      double *v = ct_timing_at(&b->s->timings, k);
+      *v = opt_number(L, i, ct_timing_names[k], *v);
+    }
   }
   lua_pop(L, 1);
   return 1;

@@ -173,6 +173,40 @@ static void test_enums(tally *t)
   }
   CHECK(n_final == 4);
   CHECK(n_active == CT_JS__COUNT - 4);
+  /* the one lists: complete, in their enums' order, NULL-terminated */
+  CHECK(ct_job_status_names[CT_JS__COUNT] == NULL &&
+        strcmp(ct_job_status_names[CT_JS_VALIDATEPASSED], "validatePassed")
+          == 0);
+  CHECK(ct_job_type_names[CT_JT__COUNT] == NULL);
+  CHECK(ct_svc_status_names[CT_SS__COUNT] == NULL);
+  CHECK(ct_service_names[CT_SVC__COUNT] == NULL);
+  CHECK(ct_workload_names[CT_WL__COUNT] == NULL);
+  for (st = 0; st < CT_JS__COUNT; st++) CHECK(ct_job_status_names[st]);
+  for (st = 0; st < CT_SS__COUNT; st++) CHECK(ct_svc_status_names[st]);
+  CHECK(ct_workload_find("exchange", 8) == CT_WL_EXCHANGE);
+  CHECK(ct_names_find(ct_job_type_names, "Migrate", 7, 1) == -1);
+  CHECK(ct_names_find(ct_job_type_names, "Migrate", 7, 0) == CT_JT_MIGRATE);
+  CHECK(ct_type_job.nprops == CT_JOB__COUNT &&
+        ct_type_task.nprops == CT_TASK__COUNT);
+  for (st = 0; st < CT_JOB__COUNT; st++) CHECK(ct_job_props[st].name);
+  for (st = 0; st < CT_TASK__COUNT; st++) CHECK(ct_task_props[st].name);
+  for (st = 0; st < CT_STATUS__COUNT; st++) CHECK(ct_status_props[st].name);
+  CHECK(strcmp(ct_job_props[CT_JOB_USERS].name, "users") == 0);
+  CHECK(strcmp(ct_task_props[CT_TASK_CURRENTSTATUS].name,
+               "currentStatus") == 0);
+  {
+    ct_timings tm;
+    double sum = 0;
+    ct_store_default_timings(&tm);
+    CHECK(ct_timing_names[CT_TIMING__COUNT] == NULL);
+    CHECK(ct_timing_at(&tm, -1) == NULL &&
+          ct_timing_at(&tm, CT_TIMING__COUNT) == NULL);
+    for (st = 0; st < CT_TIMING__COUNT; st++) sum += *ct_timing_at(&tm, st);
+    CHECK(sum == 60 + 120 + 600 + 300 + 4 * 3600.0 + 1800 + 60 + 3600 +
+                 3600 + 7 * 86400.0);
+    CHECK(ct_timing_at(&tm, 0) == &tm.validate_submitted &&
+          ct_timing_at(&tm, CT_TIMING__COUNT - 1) == &tm.validation_expiry);
+  }
   CHECK(!ct_life_job_active(CT_JS_DELETED));
   CHECK(!ct_life_job_active(CT_JS_PENDINGDELETE));
   CHECK(ct_life_job_active(CT_JS_FAILED));
