@@ -49,6 +49,7 @@ build = {
             "csrc/lquery.c",
             "csrc/lrequest.c",
             "csrc/lstate.c",
+            "csrc/lschema.c",
          },
          incdirs = { "csrc" },
          libraries = { "sqlite3" },

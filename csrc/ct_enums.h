@@ -43,6 +43,17 @@ extern const char *const ct_svc_status_names[CT_SS__COUNT + 1];
 extern const char *const ct_service_names[CT_SVC__COUNT + 1];
 extern const char *const ct_workload_names[CT_WL__COUNT + 1];
 
+/*
+** The statuses in the order a migration runs through them, as enum
+** values: the order reports and messages list them in
+** (crosstenant.JOB_STATUS_ORDER, SERVICE_STATUS_ORDER).
+** unknownFutureValue is left out.
+*/
+#define CT_JS_ORDER_COUNT (CT_JS__COUNT - 1)
+#define CT_SS_ORDER_COUNT (CT_SS__COUNT - 1)
+extern const unsigned char ct_job_status_order[CT_JS_ORDER_COUNT];
+extern const unsigned char ct_svc_status_order[CT_SS_ORDER_COUNT];
+
 /* Graph's names of the enum types, as $filter literals name them */
 #define CT_ENUM_JOB_STATUS "crossTenantMigrationJobStatus"
 #define CT_ENUM_JOB_TYPE "crossTenantMigrationJobType"

@@ -1297,6 +1297,7 @@ int luaopen_crosstenant_core(lua_State *L) {
   luaL_newlib(L, core_funcs);
   lct_query_open(L, 0);
   lct_state_open(L, 0);
+  lct_schema_open(L);             /* the lists of Graph's names */
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   return 1;

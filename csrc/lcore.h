@@ -61,6 +61,9 @@ void lct_fault_open(lua_State *L);
 /* lrequest.c: adds request and request_text to the store methods on
    the stack top */
 void lct_request_open(lua_State *L);
+/* lschema.c: adds the core's lists of names (JOB_STATUSES, SERVICES,
+   TIMINGS, schema, ...) to the module table on the stack top */
+void lct_schema_open(lua_State *L);
 /* frees the request scratch of a store being closed (idempotent) */
 void lct_request_close(box *b);
 /*

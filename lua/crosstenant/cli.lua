@@ -48,22 +48,13 @@ error is on stderr), 2 for a usage error or a scenario that can't be read.
 ]]
 
 -- Status orders: the lifecycle's, for reports and progress -------------
+-- The core's lists (crosstenant.JOB_STATUS_ORDER, SERVICES,
+-- SERVICE_STATUS_ORDER): every status but unknownFutureValue, in the
+-- order a migration runs through them.
 
-local JOB_STATUSES = {
-  "submitted", "validateSubmitted", "validateProcessing",
-  "validateInProgress", "validatePassed", "validateFailed", "processing",
-  "inProgress", "cuttingOver", "completed", "completedWithErrors", "failed",
-  "pendingCancel", "cancelled", "pendingDelete", "deleted", "approved",
-  "adminActionRequired",
-}
-
-local SERVICES = { "ODSP", "Meeting", "Teams", "Exchange" }
-
-local SERVICE_STATUSES = {
-  "notStarted", "inProgress", "valid", "invalid", "error", "syncing",
-  "synced", "finalizing", "completed", "failed", "pendingCancel",
-  "cancelled", "forceComplete",
-}
+local JOB_STATUSES = crosstenant.JOB_STATUS_ORDER
+local SERVICES = crosstenant.SERVICES
+local SERVICE_STATUSES = crosstenant.SERVICE_STATUS_ORDER
 
 local FAILED = { invalid = true, error = true, failed = true }
 

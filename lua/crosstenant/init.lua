@@ -41,6 +41,50 @@ M.null = core.null
 --- Time arithmetic on ISO 8601 text: the `crosstenant.time` module.
 M.time = time
 
+--- Graph's names, as the core keeps them: one list of each, which the
+-- validator, the writer, the query parser and `$select` read too.
+-- Sequences of strings (treat them as read-only):
+--
+-- * `JOB_STATUSES`: crossTenantMigrationJobStatus members, the SDK's
+--   order (`submitted`, `approved`, ..., `unknownFutureValue`)
+-- * `JOB_TYPES`: crossTenantMigrationJobType (`validate`, `migrate`,
+--   `unknownFutureValue`)
+-- * `SERVICE_STATUSES`: crossTenantMigrationServiceStatus members
+-- * `SERVICES`: the services of `currentStatus` entries, in the docs'
+--   order (`ODSP`, `Meeting`, `Teams`, `Exchange`)
+-- * `WORKLOADS`: a job's workloads (`Teams`, `Exchange`, `ODSP`)
+-- * `TIMINGS`: the keys of `crosstenant.new`'s `timings` option
+-- * `JOB_STATUS_ORDER`, `SERVICE_STATUS_ORDER`: the statuses in the order
+--   a migration runs through them (the order reports and messages list
+--   them in), `unknownFutureValue` left out
+--
+-- and `schema`: for each type (`job`, `task`, `statusDetails`, `error`,
+-- `exchangeSettings`) `{ type = "microsoft.graph....", properties =
+-- {...} }`, the properties in their documented order (the order of
+-- every response).
+M.JOB_STATUSES = core.JOB_STATUSES
+M.JOB_STATUS_ORDER = core.JOB_STATUS_ORDER
+M.SERVICE_STATUS_ORDER = core.SERVICE_STATUS_ORDER
+M.JOB_TYPES = core.JOB_TYPES
+M.SERVICE_STATUSES = core.SERVICE_STATUSES
+M.SERVICES = core.SERVICES
+M.WORKLOADS = core.WORKLOADS
+M.TIMINGS = core.TIMINGS
+M.schema = core.schema
+
+-- a set of a list's names, lower-cased when `fold`: name -> name
+local function name_set(list, fold)
+  local set = {}
+  for _, v in ipairs(list) do set[fold and v:lower() or v] = v end
+  return set
+end
+
+-- "a", "a or b", "a, b or c"
+local function either(list)
+  if #list == 1 then return list[1] end
+  return table.concat(list, ", ", 1, #list - 1) .. " or " .. list[#list]
+end
+
 local DEFAULTS = {
   tenant = "87654321-4321-4321-4321-210987654321",
   user = "admin@fabrikam.onmicrosoft.com",
@@ -147,12 +191,9 @@ local OPTIONS = {
   throttle = "table",
 }
 
-local TIMINGS = {
-  validate_submitted = true, validate_processing = true,
-  validate_in_progress = true, processing = true, sync = true,
-  cutover = true, cancel = true, delete_pending = true, deleted = true,
-  validation_expiry = true,
-}
+local TIMINGS = name_set(core.TIMINGS)
+local SERVICE_BY_LOWER = name_set(core.SERVICES, true)
+local SERVICES_TEXT = either(core.SERVICES)
 
 -- a Graph around a core store, its defaults read from the core
 local function wrap(c)
@@ -1138,15 +1179,9 @@ function Graph:advance(d, want_events)
   return self:_advance_to(self._core:now() + ticks)
 end
 
--- Job statuses (crossTenantMigrationJobStatus), for run_until's checks
-local JOB_STATUSES = {
-  "submitted", "validateSubmitted", "validateProcessing",
-  "validateInProgress", "validatePassed", "validateFailed", "processing",
-  "inProgress", "cuttingOver", "completed", "completedWithErrors", "failed",
-  "pendingCancel", "cancelled", "pendingDelete", "deleted", "approved",
-  "adminActionRequired",
-}
-M.JOB_STATUSES = JOB_STATUSES
+-- Job statuses (crossTenantMigrationJobStatus) for run_until's checks,
+-- in the order a migration runs through them: the core's list
+local JOB_STATUSES = core.JOB_STATUS_ORDER
 
 -- edit distance, for "did you mean"
 local function distance(a, b)
@@ -1172,12 +1207,6 @@ local function did_you_mean(name)
     if d < bestd then best, bestd = s, d end
   end
   return best
-end
-
--- "a", "a or b", "a, b or c"
-local function either(list)
-  if #list == 1 then return list[1] end
-  return table.concat(list, ", ", 1, #list - 1) .. " or " .. list[#list]
 end
 
 local KNOWN_STATUS = {}
@@ -1310,10 +1339,9 @@ function Graph:fail(spec)
   if type(spec.user) ~= "string" or not core.guid(spec.user) then
     bad("user", "must be a user's GUID")
   end
-  local services = { odsp = "ODSP", meeting = "Meeting", teams = "Teams",
-                     exchange = "Exchange" }
-  if type(spec.service) ~= "string" or not services[spec.service:lower()] then
-    bad("service", "must be ODSP, Meeting, Teams or Exchange")
+  if type(spec.service) ~= "string" or
+     not SERVICE_BY_LOWER[spec.service:lower()] then
+    bad("service", "must be " .. SERVICES_TEXT)
   end
   local phase = spec.phase or "validate"
   if phase ~= "validate" and phase ~= "migrate" then
