@@ -490,7 +490,7 @@ static size_t items_len(const ct_jval *v) {
 
 /* the user `g` is held by an active job other than `self`: 409; the
    message starts with "resources[<index>]: " when index >= 0 */
-static int user_busy(ct_tenant *t, const ct_guid *g, const ct_job *self,
+static int user_busy(const ct_tenant *t, const ct_guid *g, const ct_job *self,
                      long index, ct_err *e) {
   ct_job *v;
   char id[37], jid[37];
@@ -531,167 +531,197 @@ static void default_entries(const ct_job *j, ct_task *k) {
   }
 }
 
-static ct_job *job_create_(ct_store *s, const ct_caller *c,
-                           const ct_jval *body,
-                      ct_err *e) {
-  const ct_jval *name, *src, *cad, *rt, *res, *wl, *ex;
+/* a create body, read and checked (job_read) */
+typedef struct job_in {
+  const ct_jval *name, *rt, *res, *ex;
   ct_guid source;
   ct_time when;
-  const char *why;
   uint8_t wls[CT_WL__COUNT];
-  size_t nwl = 0, nres, i;
-  int seen[CT_WL__COUNT] = { 0, 0, 0 }, has_exchange;
-  ct_tenant *t, *new_tenant = NULL;
-  ct_job *j;
-  struct ct_name_entry *ne;
-  char tid[37];
+  size_t nwl, nres;
+} job_in;
 
+static void *refuse_property(ct_err *e, const char *fmt, ...)
+  CT_PRINTF(2, 3);
+/* 400 invalidRequest / invalidProperty; returns NULL */
+static void *refuse_property(ct_err *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ct_err_vset(e, 400, "invalidRequest", "invalidProperty", fmt, ap);
+  va_end(ap);
+  return NULL;
+}
+
+/* workloads: omitted means all three, in order; no repeats.  0 or -1 */
+static int read_workloads(const ct_jval *wl, job_in *in, ct_err *e) {
+  int seen[CT_WL__COUNT] = { 0, 0, 0 };
+  size_t i;
+  in->nwl = 0;
+  if (wl == NULL || wl->kind == CT_JNULL) {
+    for (i = 0; i < CT_WL__COUNT; i++) in->wls[in->nwl++] = (uint8_t)i;
+    return 0;
+  }
+  for (i = 0; i < items_len(wl); i++) {
+    const ct_jval *w = &wl->u.items[i];
+    int k = ct_workload_find(w->u.s, w->len);
+    if (seen[k]) {
+      refuse_property(e, "Property 'workloads[%zu]' repeats '%s'.", i,
+                      ct_workload_names[k]);
+      return -1;
+    }
+    seen[k] = 1;
+    in->wls[in->nwl++] = (uint8_t)k;
+  }
+  return 0;
+}
+
+/*
+** Check a create body against the schema and the rules that need no
+** store (in this order: the schema, displayName, sourceTenantId,
+** workloads, exchangeSettings, resources), and read it into *in.
+** 0, or -1 with *e set.
+*/
+static int job_read(const ct_store *s, const ct_caller *c,
+                    const ct_jval *body, job_in *in, ct_err *e) {
+  const ct_jval *src, *cad;
+  const char *why;
+  char tid[37];
+  size_t i;
+  int has_exchange = 0;
   if (ct_schema_check(&ct_type_job, body, s->strict, CT_CHECK_CREATE, e))
-    return NULL;
-  name = ct_json_get(body, JOBP(DISPLAYNAME));
+    return -1;
+  in->name = ct_json_get(body, JOBP(DISPLAYNAME));
   src = ct_json_get(body, JOBP(SOURCETENANTID));
   cad = ct_json_get(body, JOBP(COMPLETEAFTER));
-  rt = ct_json_get(body, JOBP(RESOURCETYPE));
-  res = ct_json_get(body, JOBP(RESOURCES));
-  wl = ct_json_get(body, JOBP(WORKLOADS));
-  ex = ct_json_get(body, JOBP(EXCHANGE));
-
-  if (is_blank(name->u.s, name->len)) {
-    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-               "Property 'displayName' must not be empty.");
-    return NULL;
+  in->rt = ct_json_get(body, JOBP(RESOURCETYPE));
+  in->res = ct_json_get(body, JOBP(RESOURCES));
+  in->ex = ct_json_get(body, JOBP(EXCHANGE));
+  if (in->ex != NULL && in->ex->kind == CT_JNULL) in->ex = NULL;
+  if (is_blank(in->name->u.s, in->name->len)) {
+    refuse_property(e, "Property 'displayName' must not be empty.");
+    return -1;
   }
-  ct_guid_parse(src->u.s, src->len, &source);
-  if (ct_guid_eq(&source, &c->tenant)) {
+  ct_guid_parse(src->u.s, src->len, &in->source);
+  if (ct_guid_eq(&in->source, &c->tenant)) {
     ct_guid_format(&c->tenant, tid);
-    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-               "Property 'sourceTenantId' must differ from the target "
-               "tenant '%s'.", tid);
-    return NULL;
+    refuse_property(e, "Property 'sourceTenantId' must differ from the "
+                    "target tenant '%s'.", tid);
+    return -1;
   }
-  ct_time_parse(cad->u.s, cad->len, &when, &why);
+  ct_time_parse(cad->u.s, cad->len, &in->when, &why);
+  if (read_workloads(ct_json_get(body, JOBP(WORKLOADS)), in, e) != 0)
+    return -1;
+  for (i = 0; i < in->nwl; i++) has_exchange |= in->wls[i] == CT_WL_EXCHANGE;
+  if (has_exchange && in->ex == NULL) {
+    refuse_property(e, "Property 'exchangeSettings' is required when the "
+                    "Exchange workload is selected.");
+    return -1;
+  }
+  in->nres = items_len(in->res);
+  if (in->nres < 1 || in->nres > MAX_USERS) {
+    refuse_property(e, "Property 'resources' must hold 1 to %d user ids; "
+                    "it holds %zu.", MAX_USERS, in->nres);
+    return -1;
+  }
+  return 0;
+}
 
-  /* workloads: omitted means all three; no repeats */
-  if (wl == NULL || wl->kind == CT_JNULL) {
-    for (i = 0; i < CT_WL__COUNT; i++) wls[nwl++] = (uint8_t)i;
-  } else {
-    for (i = 0; i < items_len(wl); i++) {
-      const ct_jval *w = &wl->u.items[i];
-      int k = ct_workload_find(w->u.s, w->len);
-      if (seen[k]) {
-        ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                   "Property 'workloads[%zu]' repeats '%s'.", i,
-                   ct_workload_names[k]);
-        return NULL;
-      }
-      seen[k] = 1;
-      wls[nwl++] = (uint8_t)k;
-    }
-  }
-  has_exchange = 0;
-  for (i = 0; i < nwl; i++) has_exchange |= wls[i] == CT_WL_EXCHANGE;
-  if (has_exchange && (ex == NULL || ex->kind == CT_JNULL)) {
-    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-               "Property 'exchangeSettings' is required when the Exchange "
-               "workload is selected.");
-    return NULL;
-  }
-
-  nres = items_len(res);
-  if (nres < 1 || nres > MAX_USERS) {
-    ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-               "Property 'resources' must hold 1 to %d user ids; it holds "
-               "%zu.", MAX_USERS, nres);
-    return NULL;
-  }
-
-  t = tenant_of(s, c, 0);
-  if (t != NULL && name_get(t, name->u.s, name->len) != NULL) {
-    char q[100];
-    quote(q, sizeof q, name->u.s, name->len);
-    ct_err_set(e, 409, "nameAlreadyExists", NULL,
-               "A job named '%s' already exists in this tenant.", q);
-    return NULL;
-  }
-
-  /* build the job off to the side */
-  j = ct_calloc(1, sizeof *j);
+/*
+** The job of a checked body, built off to the side: its tasks (each
+** user once, none held by another active job of tenant `t`, which may
+** be NULL) and its strings.  Linked nowhere yet.  NULL with *e set.
+*/
+static ct_job *job_build(const ct_tenant *t, const ct_caller *c,
+                         const job_in *in, ct_err *e) {
+  ct_job *j = ct_calloc(1, sizeof *j);
+  size_t i;
   if (j == NULL) return oom(e);
   ct_tmap_init(&j->index);
-  j->tasks = ct_calloc(nres, sizeof *j->tasks);
-  j->captasks = nres;
-  if (j->tasks == NULL || ct_tmap_reserve(&j->index, j->tasks, nres) != 0) {
-    free_job(j);
-    return oom(e);
-  }
-  for (i = 0; i < nres; i++) {
-    const ct_jval *r = &res->u.items[i];
+  j->tasks = ct_calloc(in->nres, sizeof *j->tasks);
+  j->captasks = in->nres;
+  if (j->tasks == NULL ||
+      ct_tmap_reserve(&j->index, j->tasks, in->nres) != 0)
+    goto out_of_memory;
+  for (i = 0; i < in->nres; i++) {
+    const ct_jval *r = &in->res->u.items[i];
     ct_task *k = &j->tasks[i];
     ct_guid_parse(r->u.s, r->len, &k->id);
     if (ct_tmap_get(&j->index, j->tasks, &k->id, NULL)) {
       char id[37];
       ct_guid_format(&k->id, id);
-      ct_err_set(e, 400, "invalidRequest", "invalidProperty",
-                 "Property 'resources[%zu]' repeats '%s'.", i, id);
-      free_job(j);
-      return NULL;
+      refuse_property(e, "Property 'resources[%zu]' repeats '%s'.", i, id);
+      goto refused;
     }
-    if (t != NULL && user_busy(t, &k->id, NULL, (long)i, e) != 0) {
-      free_job(j);
-      return NULL;
-    }
+    if (t != NULL && user_busy(t, &k->id, NULL, (long)i, e) != 0)
+      goto refused;
     ct_tmap_put(&j->index, j->tasks, i);   /* reserved: cannot fail */
   }
-  j->ntasks = nres;
-
-  if (sdup(&j->displayName, name->u.s, name->len) != 0 ||
+  j->ntasks = in->nres;
+  if (sdup(&j->displayName, in->name->u.s, in->name->len) != 0 ||
       sdup(&j->createdBy, c->upn, c->nupn) != 0 ||
-      sdup(&j->resourceType, rt->u.s, rt->len) != 0) {
-    free_job(j);
-    return oom(e);
-  }
-  if (ex != NULL && ex->kind != CT_JNULL) {
-    const ct_jval *se = ct_json_get(ex, EXCHANGEP(SOURCEENDPOINT));
-    const ct_jval *td = ct_json_get(ex, EXCHANGEP(TARGETDELIVERYDOMAIN));
+      sdup(&j->resourceType, in->rt->u.s, in->rt->len) != 0)
+    goto out_of_memory;
+  if (in->ex != NULL) {
+    const ct_jval *se = ct_json_get(in->ex, EXCHANGEP(SOURCEENDPOINT));
+    const ct_jval *td = ct_json_get(in->ex, EXCHANGEP(TARGETDELIVERYDOMAIN));
     j->hasExchangeSettings = 1;
     if (sdup(&j->sourceEndpoint, se->u.s, se->len) != 0 ||
-        sdup(&j->targetDeliveryDomain, td->u.s, td->len) != 0) {
-      free_job(j);
-      return oom(e);
-    }
+        sdup(&j->targetDeliveryDomain, td->u.s, td->len) != 0)
+      goto out_of_memory;
   }
+  return j;
+out_of_memory:
+  oom(e);
+refused:
+  free_job(j);
+  return NULL;
+}
 
-  /* make room everywhere it will be linked, then link: nothing fails */
-  if (t == NULL) t = new_tenant = tenant_of(s, c, 1);
-  ne = ct_malloc(sizeof *ne);
-  if (t == NULL || ne == NULL || ct_life_reserve(s) != 0 ||
-      ct_gmap_reserve(&t->byid, 1) != 0 ||
-      ct_umap_reserve(&t->users, nres) != 0 || name_reserve(t) != 0 ||
-      jobs_reserve(t) != 0) {
-    free(ne);
-    free_job(j);
-    if (new_tenant != NULL) {      /* a refused call leaves no tenant */
-      ct_gmap_del(&s->tenants, &new_tenant->id);
-      free_tenant(new_tenant);
-    }
-    return oom(e);
+/*
+** Room everywhere a job of `nres` users will be linked -- the caller's
+** tenant (made here when new), the schedule, the tenant's maps and job
+** list -- and its name entry, so linking cannot fail.  The tenant, or
+** NULL when out of memory (*e set; a tenant made here is gone again).
+*/
+static ct_tenant *job_room(ct_store *s, const ct_caller *c, ct_tenant *t,
+                           size_t nres, struct ct_name_entry **ne,
+                           ct_err *e) {
+  ct_tenant *made = NULL;
+  if (t == NULL) t = made = tenant_of(s, c, 1);
+  *ne = ct_malloc(sizeof **ne);
+  if (t != NULL && *ne != NULL && ct_life_reserve(s) == 0 &&
+      ct_gmap_reserve(&t->byid, 1) == 0 &&
+      ct_umap_reserve(&t->users, nres) == 0 && name_reserve(t) == 0 &&
+      jobs_reserve(t) == 0)
+    return t;
+  free(*ne);
+  *ne = NULL;
+  if (made != NULL) {
+    ct_gmap_del(&s->tenants, &made->id);
+    free_tenant(made);
   }
+  return oom(e);
+}
 
+/* give the built job its id, fields and tasks' entries, and link it
+   into tenant `t` (room made): nothing fails */
+static void job_link(ct_store *s, ct_tenant *t, ct_job *j,
+                     struct ct_name_entry *ne, const job_in *in) {
+  size_t i;
   ct_store_newguid(s, &j->id);
   while (ct_gmap_get(&t->byid, &j->id, NULL)) ct_store_newguid(s, &j->id);
   j->seq = s->nextseq++;
   j->tenant = t;
-  j->sourceTenantId = source;
-  j->completeAfter = when;
+  j->sourceTenantId = in->source;
+  j->completeAfter = in->when;
   j->created = j->updated = ct_life_now(s);
   j->status = CT_JS_SUBMITTED;
   j->jobType = CT_JT_VALIDATE;
   j->message[0] = '\0';
   j->due = -1;
   j->validatedAt = CT_NEVER_VALIDATED;
-  j->nworkloads = (uint8_t)nwl;
-  memcpy(j->workloads, wls, nwl);
-  for (i = 0; i < nres; i++) {
+  j->nworkloads = (uint8_t)in->nwl;
+  memcpy(j->workloads, in->wls, in->nwl);
+  for (i = 0; i < j->ntasks; i++) {
     ct_task *k = &j->tasks[i];
     k->updated = j->created.ticks;
     k->digits = (uint8_t)j->created.digits;
@@ -701,7 +731,32 @@ static ct_job *job_create_(ct_store *s, const ct_caller *c,
   t->jobs[t->njobs++] = j;
   ct_gmap_put(&t->byid, &j->id, (uintptr_t)j);
   name_link(t, ne, j);
-  s->ntasks_total += nres;
+  s->ntasks_total += j->ntasks;
+}
+
+static ct_job *job_create_(ct_store *s, const ct_caller *c,
+                           const ct_jval *body, ct_err *e) {
+  job_in in;
+  ct_tenant *t;
+  ct_job *j;
+  struct ct_name_entry *ne;
+  if (job_read(s, c, body, &in, e) != 0) return NULL;
+  t = tenant_of(s, c, 0);
+  if (t != NULL && name_get(t, in.name->u.s, in.name->len) != NULL) {
+    char q[100];
+    quote(q, sizeof q, in.name->u.s, in.name->len);
+    ct_err_set(e, 409, "nameAlreadyExists", NULL,
+               "A job named '%s' already exists in this tenant.", q);
+    return NULL;
+  }
+  j = job_build(t, c, &in, e);
+  if (j == NULL) return NULL;
+  t = job_room(s, c, t, in.nres, &ne, e);
+  if (t == NULL) {
+    free_job(j);
+    return NULL;
+  }
+  job_link(s, t, j, ne, &in);
   return j;
 }
 
@@ -1035,7 +1090,8 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
     int x = at[i];
     if ((msg == NULL || msg->kind != CT_JSTR || msg->len == 0) && ne == 0)
       continue;
-    if (t->extra == NULL && (t->extra = ct_calloc(1, sizeof *t->extra)) == NULL)
+    if (t->extra == NULL &&
+        (t->extra = ct_calloc(1, sizeof *t->extra)) == NULL)
       return -2;
     if (msg != NULL && msg->kind == CT_JSTR && msg->len > 0 &&
         sdup(&t->extra->message[x], msg->u.s, msg->len) != 0)
@@ -1057,88 +1113,110 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
   return 0;
 }
 
-static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
-                        ct_err *e) {
-  const ct_jval *id, *tt, *lu, *cs;
-  ct_task t;
-  ct_time when;
-  const char *why;
-  ct_tenant *tn = j->tenant;
+/* the user `t->id` may join job `j`: in no task of it, held by no other
+   active job.  0, or -1 with *e set (409) */
+static int task_user_free(const ct_job *j, const ct_task *t, ct_err *e) {
   char uid[37], jid[37];
-  int r;
-
-  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
-      j->status != CT_JS_VALIDATEPASSED)
-    {
-    conflict(s, e, A_ADDUSER, "Users can't be added to the job", j);
-    return NULL;
-  }
-  if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
-    return NULL;
-  id = ct_json_get(body, TASKP(ID));
-  tt = ct_json_get(body, TASKP(TASKTYPE));
-  lu = ct_json_get(body, TASKP(LASTUPDATED));
-  cs = ct_json_get(body, TASKP(CURRENTSTATUS));
-
-  memset(&t, 0, sizeof t);
-  ct_time_parse(lu->u.s, lu->len, &when, &why);
-  t.updated = when.ticks;
-  t.digits = (uint8_t)when.digits;
+  size_t at;
+  ct_guid_format(&t->id, uid);
   ct_guid_format(&j->id, jid);
-  if (id != NULL) {
-    size_t at;
-    ct_guid_parse(id->u.s, id->len, &t.id);
-    ct_guid_format(&t.id, uid);
-    if (ct_tmap_get(&j->index, j->tasks, &t.id, &at)) {
-      if (j->tasks[at].cancelled)
-        ct_err_set(e, 409, "notAllowed", NULL,
-                   "User '%s' was cancelled out of job '%s' and can't be "
-                   "added to it again.", uid, jid);
-      else
-        ct_err_set(e, 409, "notAllowed", NULL,
-                   "User '%s' is already in job '%s'.", uid, jid);
-      return NULL;
-    }
-    if (user_busy(tn, &t.id, j, -1, e) != 0) return NULL;
+  if (ct_tmap_get(&j->index, j->tasks, &t->id, &at)) {
+    if (j->tasks[at].cancelled)
+      ct_err_set(e, 409, "notAllowed", NULL,
+                 "User '%s' was cancelled out of job '%s' and can't be "
+                 "added to it again.", uid, jid);
+    else
+      ct_err_set(e, 409, "notAllowed", NULL,
+                 "User '%s' is already in job '%s'.", uid, jid);
+    return -1;
   }
-  if (j->ntasks >= MAX_USERS) {
-    ct_err_set(e, 400, "invalidRequest", NULL,
-               "Job '%s' already holds %d users, the most a job can hold.",
-               jid, MAX_USERS);
-    return NULL;
-  }
+  return user_busy(j->tenant, &t->id, j, -1, e);
+}
 
-  default_entries(j, &t);
-  r = read_entries(&t, cs, e);
-  if (r != 0) {
-    free_extra(t.extra);
-    return r == -1 ? NULL : oom(e);
+/*
+** A new task's entries (one per service of job `j`, as the body's
+** currentStatus sets them) and its taskType when not spelled "user".
+** 0, or -1 with *e set; t->extra is then freed.
+*/
+static int task_detail(const ct_job *j, ct_task *t, const ct_jval *tt,
+                       const ct_jval *cs, ct_err *e) {
+  int r;
+  default_entries(j, t);
+  r = read_entries(t, cs, e);
+  if (r == 0 && !(tt->len == 4 && memcmp(tt->u.s, "user", 4) == 0)) {
+    if ((t->extra == NULL &&
+         (t->extra = ct_calloc(1, sizeof *t->extra)) == NULL) ||
+        sdup(&t->extra->taskType, tt->u.s, tt->len) != 0)
+      r = -2;
   }
-  /* the type as sent, when it is not spelled "user" */
-  if (!(tt->len == 4 && memcmp(tt->u.s, "user", 4) == 0)) {
-    if (t.extra == NULL && (t.extra = ct_calloc(1, sizeof *t.extra)) == NULL)
-      return oom(e);
-    if (sdup(&t.extra->taskType, tt->u.s, tt->len) != 0) {
-      free_extra(t.extra);
-      return oom(e);
-    }
-  }
+  if (r == 0) return 0;
+  free_extra(t->extra);
+  t->extra = NULL;
+  if (r == -2) oom(e);
+  return -1;
+}
+
+/* room for one more task in job `j` and its user in the tenant's map,
+   so linking cannot fail.  0, or -1 with *e set */
+static int task_room(ct_job *j, ct_err *e) {
   if (j->ntasks == j->captasks) {
     size_t cap = j->captasks ? j->captasks * 2 : 4;
     ct_task *p;
     if (cap > MAX_USERS) cap = MAX_USERS;
     p = ct_realloc(j->tasks, cap * sizeof *p);
     if (p == NULL) {
-      free_extra(t.extra);
-      return oom(e);
+      oom(e);
+      return -1;
     }
     j->tasks = p;
     j->captasks = cap;
   }
   if (ct_tmap_reserve(&j->index, j->tasks, 1) != 0 ||
-      ct_umap_reserve(&tn->users, 1) != 0) {
+      ct_umap_reserve(&j->tenant->users, 1) != 0) {
+    oom(e);
+    return -1;
+  }
+  return 0;
+}
+
+static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
+                             ct_err *e) {
+  const ct_jval *id, *lu;
+  ct_task t;
+  ct_time when;
+  const char *why;
+  ct_tenant *tn = j->tenant;
+  if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
+      j->status != CT_JS_VALIDATEPASSED) {
+    conflict(s, e, A_ADDUSER, "Users can't be added to the job", j);
+    return NULL;
+  }
+  if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
+    return NULL;
+  id = ct_json_get(body, TASKP(ID));
+  lu = ct_json_get(body, TASKP(LASTUPDATED));
+  memset(&t, 0, sizeof t);
+  ct_time_parse(lu->u.s, lu->len, &when, &why);
+  t.updated = when.ticks;
+  t.digits = (uint8_t)when.digits;
+  if (id != NULL) {
+    ct_guid_parse(id->u.s, id->len, &t.id);
+    if (task_user_free(j, &t, e) != 0) return NULL;
+  }
+  if (j->ntasks >= MAX_USERS) {
+    char jid[37];
+    ct_guid_format(&j->id, jid);
+    ct_err_set(e, 400, "invalidRequest", NULL,
+               "Job '%s' already holds %d users, the most a job can hold.",
+               jid, MAX_USERS);
+    return NULL;
+  }
+  if (task_detail(j, &t, ct_json_get(body, TASKP(TASKTYPE)),
+                  ct_json_get(body, TASKP(CURRENTSTATUS)), e) != 0)
+    return NULL;
+  if (task_room(j, e) != 0) {
     free_extra(t.extra);
-    return oom(e);
+    return NULL;
   }
   if (id == NULL) {        /* made last: a refused request uses no id */
     do ct_store_newguid(s, &t.id);
