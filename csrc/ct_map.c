@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ct_store.h"
+#include "ct_map.h"
+#include "ct_records.h"
+#include "ct_util.h"
 
 void ct_gmap_init(ct_gmap *m) {
   m->slots = NULL;

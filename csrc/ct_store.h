@@ -1,6 +1,10 @@
 /*
-** ct_store.h -- the model's store: tenants, jobs and tasks as compact C
-** records, the rules of every operation, and the model clock.  No Lua.
+** ct_store.h -- the model's store: the rules of every operation on its
+** tenants, jobs and tasks, errors, options and the model clock.  No Lua.
+** It includes the headers of the parts, so one include gives them all:
+** ct_enums.h (Graph's enums and their names), ct_records.h (the
+** records), ct_map.h (the maps), ct_util.h (allocator, messages, GUIDs,
+** times), ct_json.h and ct_fault.h.
 **
 ** Ownership: the store owns every record; a pointer returned by a find
 ** or create function stays valid until the next call that may remove a
@@ -17,6 +21,8 @@
 #include "ct_enums.h"
 #include "ct_fault.h"
 #include "ct_json.h"
+#include "ct_map.h"
+#include "ct_records.h"
 #include "ct_util.h"
 
 /* the most users (tasks) one job holds */
@@ -40,104 +46,8 @@ void ct_err_vset(ct_err *e, int status, const char *code, const char *inner,
 void ct_err_start(ct_err *e, int status, const char *code,
                   const char *inner, ct_msg *m);
 
-/* ---------- records ---------- */
-/*
-** A stored string: length-counted, because JSON strings may hold U+0000
-** and the contract keeps them whole.  `p` is also NUL-terminated (for
-** messages only: never strlen it); p == NULL means absent (or JSON null
-** where the property is nullable).
-*/
-typedef struct ct_str { char *p; size_t n; } ct_str;
-
-typedef struct ct_errinfo { ct_str code, message; } ct_errinfo;
-
-/* the rarely-used parts of a task, allocated only when non-default */
-typedef struct ct_task_extra {
-  ct_str taskType;                   /* p NULL: "user" */
-  ct_str message[CT_SVC__COUNT];     /* per entry; p NULL: "" */
-  ct_errinfo *errors[CT_SVC__COUNT]; /* per entry; NULL: [] */
-  uint16_t nerrors[CT_SVC__COUNT];
-} ct_task_extra;
-
-typedef struct ct_task {
-  ct_guid id;
-  int64_t updated;         /* lastUpdatedDateTime, ticks */
-  ct_task_extra *extra;
-  uint8_t digits;          /* fractional digits of `updated` */
-  uint8_t n;               /* currentStatus entries */
-  uint8_t cancelled;       /* cancelled out of its job */
-  uint8_t retry;           /* runs in the current migrate attempt */
-  uint8_t svc[CT_SVC__COUNT];    /* entry i: its service */
-  uint8_t st[CT_SVC__COUNT];     /* entry i: its status */
-} ct_task;
-
-/* an open-addressing map from GUID to a word */
-typedef struct ct_gmap_slot { ct_guid key; uintptr_t val; } ct_gmap_slot;
-typedef struct ct_gmap {
-  ct_gmap_slot *slots;
-  uint8_t *used;
-  size_t cap, count;
-} ct_gmap;
-
-struct ct_tenant;
-struct ct_job;
-struct ct_change;
+struct ct_change;            /* ct_change.h */
 struct ct_change_result;
-
-/* a job's task index: slots hold position + 1, keys are read from the
-   tasks themselves (4 bytes a slot) */
-typedef struct ct_tmap {
-  uint32_t *slots;
-  size_t cap, count;
-} ct_tmap;
-
-/* a tenant's active users: each slot names a job and a task position */
-typedef struct ct_umap_slot {
-  struct ct_job *job;          /* NULL: empty */
-  uint32_t pos;
-} ct_umap_slot;
-typedef struct ct_umap {
-  ct_umap_slot *slots;
-  size_t cap, count;
-} ct_umap;
-
-/* ct_job.validatedAt of a job whose validation never passed */
-#define CT_NEVER_VALIDATED INT64_MIN
-
-typedef struct ct_job {
-  ct_guid id;
-  uint64_t seq;                     /* creation order in the store */
-  struct ct_tenant *tenant;
-  ct_str displayName;
-  char message[160];                /* set by the service */
-  ct_str createdBy;
-  ct_str resourceType;
-  ct_str sourceEndpoint, targetDeliveryDomain;  /* p NULL: null */
-  ct_guid sourceTenantId;
-  ct_time completeAfter, created, updated;
-  int64_t validatedAt;              /* when validation last passed,
-                                       ticks; CT_NEVER_VALIDATED: never */
-  int64_t due;                      /* next lifecycle step; -1: none */
-  size_t heappos;
-  uint8_t status, jobType, hasExchangeSettings;
-  uint8_t waiting;                  /* synced, waiting for completeAfter */
-  uint8_t nworkloads, workloads[CT_WL__COUNT];
-  /* tasks, in the order users were added; `index` maps id -> position */
-  ct_task *tasks;
-  size_t ntasks, captasks;
-  ct_tmap index;
-} ct_job;
-
-typedef struct ct_tenant {
-  ct_guid id;
-  ct_job **jobs;        /* by seq, oldest first */
-  size_t njobs, capjobs;
-  ct_gmap byid;         /* job id -> job */
-  ct_umap users;        /* user id -> job holding it actively */
-  /* displayName (ASCII case-folded) -> job: chained hash */
-  struct ct_name_entry **names;
-  size_t capnames, nnames;
-} ct_tenant;
 
 /* ---------- the store ---------- */
 typedef struct ct_timings {       /* seconds each lifecycle step takes */
@@ -288,30 +198,5 @@ void ct_store_request_id(ct_store *s, ct_guid *g);
 void ct_store_advance(ct_store *s, int64_t until);
 /* the time of the next due transition, or -1 */
 int64_t ct_store_next_due(const ct_store *s);
-
-/* GUID map (also used by the binding) */
-void ct_gmap_init(ct_gmap *m);
-void ct_gmap_free(ct_gmap *m);
-int ct_gmap_get(const ct_gmap *m, const ct_guid *k, uintptr_t *val);
-int ct_gmap_put(ct_gmap *m, const ct_guid *k, uintptr_t val); /* -1: OOM */
-/* room for `extra` more keys, so the next puts cannot fail; -1: OOM */
-int ct_gmap_reserve(ct_gmap *m, size_t extra);
-
-/* task index (reserve, then put cannot fail) */
-void ct_tmap_init(ct_tmap *m);
-void ct_tmap_free(ct_tmap *m);
-int ct_tmap_get(const ct_tmap *m, const ct_task *tasks, const ct_guid *k,
-                size_t *pos);
-int ct_tmap_reserve(ct_tmap *m, const ct_task *tasks, size_t extra);
-void ct_tmap_put(ct_tmap *m, const ct_task *tasks, size_t pos);
-
-/* active users (reserve, then put cannot fail; put replaces) */
-void ct_umap_init(ct_umap *m);
-void ct_umap_free(ct_umap *m);
-int ct_umap_get(const ct_umap *m, const ct_guid *k, ct_job **job);
-int ct_umap_reserve(ct_umap *m, size_t extra);
-void ct_umap_put(ct_umap *m, ct_job *job, size_t pos);
-void ct_umap_del(ct_umap *m, const ct_guid *k);
-void ct_gmap_del(ct_gmap *m, const ct_guid *k);
 
 #endif
