@@ -3,15 +3,18 @@
 ** allocation fail (ct_alloc_fail_at, compiled in with
 ** -DCT_ALLOC_TESTING for the C tests only; see ct_util.h).
 **
-** For each mutating call: run it with allocation N failing, for
-** N = 1, 2, ... until the call succeeds.  Every failed run must be
-** Graph's 500 generalException "Out of memory." and leave the store
-** exactly as it was (a dump of every record, compared as text); the
-** run that succeeds must match a run with no failure at all.  Under
+** For each mutating call: run it on a fresh store with allocation N
+** failing, for N = 1, 2, ... until the call makes fewer than N
+** allocations.  Every failed run must be Graph's 500 generalException
+** "Out of memory." and leave the store exactly as it was (a dump of
+** every record, compared as text) -- except a request whose change was
+** made before its answer ran out of memory (README, "Out of memory");
+** a run that works must match a run with no failure at all.  Under
 ** `make ctest-asan` nothing may leak.  Two modes: allocation N and
 ** every later one fail (cleanup must not need memory), and allocation
 ** N alone fails (the code must not go on after one failure as if it had
-** worked).
+** worked).  And the lifecycle, which cannot refuse: out of memory as it
+** records a failure, the statuses move as with memory.
 ** Prints one line per failed check, then "N passed, N failed"; exits
 ** non-zero when anything failed.
 */
@@ -524,6 +527,59 @@ static void test_no_allocation(tally *t)
   ct_store_free(s);
 }
 
+/* the statuses of every entry of every task, and the job's, as text */
+static void statuses(ct_store *s, char *out, size_t cap)
+{
+  ct_job *j = job_named(s, "four");
+  ct_msg m;
+  size_t i;
+  int k;
+  ct_msg_init(&m, out, cap);
+  ct_msg_addf(&m, "%s:", ct_job_status_name(j->status));
+  for (i = 0; i < j->ntasks; i++)
+    for (k = 0; k < j->tasks[i].n; k++)
+      ct_msg_addf(&m, " %s", ct_svc_status_name(j->tasks[i].st[k]));
+}
+
+/*
+** The lifecycle cannot refuse: when memory runs out as it records a
+** failure's code and message, the statuses still move exactly as with
+** memory (only the error details are missing), and nothing leaks.
+*/
+static void test_advance(tally *t)
+{
+  char want[512], got[512];
+  long n, met = 0;
+  ct_options o = options();
+  ct_store *s;
+  ct_err e;
+  o.failure_rate[CT_PHASE_VALIDATE] = 0.5;
+  for (n = 0; n <= MAX_ALLOCS; n++) {
+    long reached;
+    s = ct_store_new(&o);
+    setup_job_of_4(s);
+    setup_fault(s);
+    if (ct_job_validate(s, job_named(s, "four"), &e) != 0) exit(2);
+    ct_alloc_fail_at(n, 1);
+    ct_store_advance(s, s->now + 3600 * CT_TICKS_PER_SEC);
+    reached = ct_alloc_count() >= n;
+    ct_alloc_fail_at(0, 0);
+    if (n == 0) {
+      statuses(s, want, sizeof want);
+    } else {
+      statuses(s, got, sizeof got);
+      check(t, strcmp(want, got) == 0, __LINE__, "advance out of memory");
+      if (strcmp(want, got) != 0) printf("  want %s\n  got  %s\n", want, got);
+    }
+    ct_store_free(s);
+    if (n == 0) continue;
+    if (!reached) break;
+    met++;
+  }
+  CHECK(met > 2 && strstr(want, "validateFailed:") == want);
+  printf("%-36s %3ld allocations\n", "advance, failures recorded", met);
+}
+
 /* ct_store_new: NULL, and nothing leaks, until it has its memory */
 static void test_store_new(tally *t)
 {
@@ -574,6 +630,7 @@ int main(void)
   test_store_new(t);
   test_calls(t);
   test_no_allocation(t);
+  test_advance(t);
   ct_arena_free(&arena);
   printf("%d passed, %d failed\n", t->pass, t->fail);
   return t->fail ? 1 : 0;
