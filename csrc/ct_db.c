@@ -270,10 +270,10 @@ static void db_free(ct_db *db) {
 
 ct_db *ct_db_open(const char *path, const ct_store *fresh, int full,
                   ct_store **out, char *msg, size_t cap) {
-  ct_db *db = calloc(1, sizeof *db);
+  ct_db *db = ct_calloc(1, sizeof *db);
   int created;
   *out = NULL;
-  if (db == NULL || (db->path = malloc(strlen(path) + 1)) == NULL) {
+  if (db == NULL || (db->path = ct_malloc(strlen(path) + 1)) == NULL) {
     free(db);
     snprintf(msg, cap, "%s: out of memory", path);
     return NULL;

@@ -60,7 +60,7 @@ static int w_reserve(ct_snap_w *w, size_t n) {
     if (cap > ((size_t)-1) / 2) { w->oom = 1; return -1; }
     cap *= 2;
   }
-  p = realloc(w->p, cap);
+  p = ct_realloc(w->p, cap);
   if (p == NULL) { w->oom = 1; return -1; }
   w->p = p;
   w->cap = cap;
@@ -203,7 +203,7 @@ static int r_bytes(ct_snap_r *r, const char *field, size_t max,
     return ct_snap_r_bad(r, field, "runs past the end of its section", 4);
   if (!nul_ok && n > 0 && memchr(r->p + r->at, 0, n) != NULL)
     return ct_snap_r_bad(r, field, "holds a NUL byte", 4);
-  *s = malloc((size_t)n + 1);
+  *s = ct_malloc((size_t)n + 1);
   if (*s == NULL) return ct_snap_r_oom(r);
   if (n > 0) memcpy(*s, r->p + r->at, n);
   (*s)[n] = '\0';
@@ -462,7 +462,7 @@ static int guid_cmp(const void *a, const void *b) {
 
 /* the keys of a GUID map, sorted, so equal stores write equal images */
 static ct_guid *sorted_keys(const ct_gmap *m) {
-  ct_guid *keys = malloc((m->count ? m->count : 1) * sizeof *keys);
+  ct_guid *keys = ct_malloc((m->count ? m->count : 1) * sizeof *keys);
   size_t i, n = 0;
   if (keys == NULL) return NULL;
   for (i = 0; i < m->cap; i++)
@@ -560,7 +560,7 @@ static int rd_task(ct_snap_r *r, ct_task *t, unsigned *flagsp) {
   }
   if (!(flags & TF_EXTRA)) return 0;
 extra:
-  t->extra = calloc(1, sizeof *t->extra);
+  t->extra = ct_calloc(1, sizeof *t->extra);
   if (t->extra == NULL) return ct_snap_r_oom(r);
   if (ct_snap_r_cstr(r, "task.taskType", CT_LIMIT_STRING, 1,
                      &t->extra->taskType) != 0)
@@ -575,7 +575,7 @@ extra:
     if (!ct_snap_r_room(r, ne, 8))
       return ct_snap_r_bad(r, "task.currentStatus.errors",
                            "count is larger than the section", 2);
-    t->extra->errors[i] = calloc(ne, sizeof(ct_errinfo));
+    t->extra->errors[i] = ct_calloc(ne, sizeof(ct_errinfo));
     if (t->extra->errors[i] == NULL) return ct_snap_r_oom(r);
     t->extra->nerrors[i] = (uint16_t)ne;
     for (k = 0; k < ne; k++) {
@@ -669,7 +669,7 @@ static int rd_job_fields(ct_store *s, ct_snap_r *r, ct_job *j,
   }
   if (cx->nseqs == cx->capseqs) {
     size_t cap = cx->capseqs ? cx->capseqs * 2 : 64;
-    uint64_t *p = realloc(cx->seqs, cap * sizeof *p);
+    uint64_t *p = ct_realloc(cx->seqs, cap * sizeof *p);
     if (p == NULL) return ct_snap_r_oom(r);
     cx->seqs = p;
     cx->capseqs = cap;
@@ -680,7 +680,7 @@ static int rd_job_fields(ct_store *s, ct_snap_r *r, ct_job *j,
 
 /* one job, linked into tenant t; its held users into t's user index */
 static int rd_job(ct_store *s, ct_snap_r *r, ct_tenant *t, job_ctx *cx) {
-  ct_job *j = calloc(1, sizeof *j);
+  ct_job *j = ct_calloc(1, sizeof *j);
   unsigned char held[CT_JOB_MAX_USERS];
   uint32_t n, i;
   size_t nheld = 0;
@@ -699,7 +699,7 @@ static int rd_job(ct_store *s, ct_snap_r *r, ct_tenant *t, job_ctx *cx) {
     ct_snap_r_bad(r, "job.tasks", "count is larger than the section", 4);
     goto fail;
   }
-  j->tasks = calloc(n ? n : 1, sizeof *j->tasks);
+  j->tasks = ct_calloc(n ? n : 1, sizeof *j->tasks);
   j->captasks = n ? n : 1;
   if (j->tasks == NULL || ct_tmap_reserve(&j->index, j->tasks, n) != 0) {
     ct_snap_r_oom(r);
@@ -731,7 +731,7 @@ static int rd_job(ct_store *s, ct_snap_r *r, ct_tenant *t, job_ctx *cx) {
     size_t cap = cx->capheld ? cx->capheld : 256;
     held_ref *p;
     while (cap < cx->nheld + nheld) cap *= 2;
-    p = realloc(cx->held, cap * sizeof *p);
+    p = ct_realloc(cx->held, cap * sizeof *p);
     if (p == NULL) return ct_snap_r_oom(r);
     cx->held = p;
     cx->capheld = cap;
@@ -1007,7 +1007,7 @@ static int rd_faultstate(ct_store *s, ct_snap_r *r) {
     return ct_snap_r_bad(r, "faultstate.callers",
                          "count is larger than the section", 8);
   if (cap > 0) {
-    f->callers = calloc(cap, sizeof *f->callers);
+    f->callers = ct_calloc(cap, sizeof *f->callers);
     if (f->callers == NULL) return ct_snap_r_oom(r);
     f->capcallers = cap;
   }

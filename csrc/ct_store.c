@@ -294,7 +294,7 @@ void ct_store_free(ct_store *s) {
 int ct_store_set_defaults(ct_store *s, const ct_guid *tenant,
                           const char *user, int require_token) {
   size_t n = strlen(user);
-  char *u = malloc(n + 1);
+  char *u = ct_malloc(n + 1);
   if (u == NULL) return -1;
   memcpy(u, user, n + 1);
   free(s->default_user);
@@ -1412,7 +1412,7 @@ int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j) {
   int64_t due = j->due;
   if (ct_gmap_get(&t->byid, &j->id, NULL)) return 1;
   if (name_get(t, j->displayName.p, j->displayName.n) != NULL) return 2;
-  ne = malloc(sizeof *ne);
+  ne = ct_malloc(sizeof *ne);
   if (ne == NULL || ct_life_reserve(s) != 0 ||
       ct_gmap_reserve(&t->byid, 1) != 0 || name_reserve(t) != 0) {
     free(ne);
@@ -1420,7 +1420,7 @@ int ct_store_link_job(ct_store *s, ct_tenant *t, ct_job *j) {
   }
   if (t->njobs == t->capjobs) {
     size_t cap = t->capjobs ? t->capjobs * 2 : 8;
-    ct_job **p = realloc(t->jobs, cap * sizeof *p);
+    ct_job **p = ct_realloc(t->jobs, cap * sizeof *p);
     if (p == NULL) {
       free(ne);
       return -1;
