@@ -267,6 +267,7 @@ static int r_time(ct_snap_r *r, const char *field, ct_time *t) {
 
 static int wr_store(const ct_store *s, ct_snap_w *w) {
   const ct_timings *t = &s->timings;
+  int i;
   ct_snap_w_u64(w, s->nextseq);
   ct_snap_w_u64(w, s->rng[0]);
   ct_snap_w_u64(w, s->rng[1]);
@@ -276,16 +277,8 @@ static int wr_store(const ct_store *s, ct_snap_w *w) {
   ct_snap_w_u8(w, s->sticky != 0);
   ct_snap_w_f64(w, s->failure_rate[0]);
   ct_snap_w_f64(w, s->failure_rate[1]);
-  ct_snap_w_f64(w, t->validate_submitted);
-  ct_snap_w_f64(w, t->validate_processing);
-  ct_snap_w_f64(w, t->validate_in_progress);
-  ct_snap_w_f64(w, t->processing);
-  ct_snap_w_f64(w, t->sync);
-  ct_snap_w_f64(w, t->cutover);
-  ct_snap_w_f64(w, t->cancel);
-  ct_snap_w_f64(w, t->delete_pending);
-  ct_snap_w_f64(w, t->deleted);
-  ct_snap_w_f64(w, t->validation_expiry);
+  for (i = 0; i < CT_TIMING__COUNT; i++)     /* ct_timing_names' order */
+    ct_snap_w_f64(w, ct_timing_value(t, i));
   ct_snap_w_u64(w, s->nrequests);
   ct_snap_w_u64(w, s->ntransitions);
   ct_snap_w_guid(w, &s->default_tenant);
@@ -298,6 +291,17 @@ static int r_seconds(ct_snap_r *r, const char *field, double *v) {
   if (ct_snap_r_f64(r, field, v) != 0) return -1;
   if (*v < 0 || *v > MAX_SECONDS)
     return ct_snap_r_bad(r, field, "is out of range", 8);
+  return 0;
+}
+
+/* every timing, in ct_timing_names' order; field "timings.<name>" */
+static int r_timings(ct_snap_r *r, ct_timings *t) {
+  char field[64];
+  int i;
+  for (i = 0; i < CT_TIMING__COUNT; i++) {
+    snprintf(field, sizeof field, "timings.%s", ct_timing_names[i]);
+    if (r_seconds(r, field, ct_timing_at(t, i)) != 0) return -1;
+  }
   return 0;
 }
 
@@ -327,20 +331,7 @@ static int rd_store(ct_store *s, ct_snap_r *r) {
     if (!(s->failure_rate[i] >= 0 && s->failure_rate[i] <= 1))
       return ct_snap_r_bad(r, "store.failure_rate", "is not in [0, 1]", 8);
   }
-  if (r_seconds(r, "timings.validate_submitted",
-                &t->validate_submitted) != 0 ||
-      r_seconds(r, "timings.validate_processing",
-                &t->validate_processing) != 0 ||
-      r_seconds(r, "timings.validate_in_progress",
-                &t->validate_in_progress) != 0 ||
-      r_seconds(r, "timings.processing", &t->processing) != 0 ||
-      r_seconds(r, "timings.sync", &t->sync) != 0 ||
-      r_seconds(r, "timings.cutover", &t->cutover) != 0 ||
-      r_seconds(r, "timings.cancel", &t->cancel) != 0 ||
-      r_seconds(r, "timings.delete_pending", &t->delete_pending) != 0 ||
-      r_seconds(r, "timings.deleted", &t->deleted) != 0 ||
-      r_seconds(r, "timings.validation_expiry",
-                &t->validation_expiry) != 0 ||
+  if (r_timings(r, t) != 0 ||
       ct_snap_r_u64(r, "store.nrequests", &s->nrequests) != 0 ||
       ct_snap_r_u64(r, "store.ntransitions", &s->ntransitions) != 0 ||
       ct_snap_r_guid(r, "store.default_tenant", &s->default_tenant) != 0 ||

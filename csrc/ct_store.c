@@ -183,6 +183,12 @@ double *ct_timing_at(ct_timings *t, int i) {
   return (double *)(void *)((char *)t + at[i]);
 }
 
+double ct_timing_value(const ct_timings *t, int i) {
+  ct_timings c = *t;
+  double *v = ct_timing_at(&c, i);
+  return v != NULL ? *v : 0;
+}
+
 ct_store *ct_store_new(const ct_options *o) {
   ct_store *s = ct_calloc(1, sizeof *s);
   uint64_t x;

@@ -62,6 +62,8 @@ enum { CT_TIMING__COUNT = 10 };
 extern const char *const ct_timing_names[CT_TIMING__COUNT + 1];
 /* timing `i` of `t` (ct_timing_names[i]); NULL when out of range */
 double *ct_timing_at(ct_timings *t, int i);
+/* its value, seconds; 0 when out of range */
+double ct_timing_value(const ct_timings *t, int i);
 
 typedef struct ct_fault ct_fault;
 

@@ -206,6 +206,8 @@ static void test_enums(tally *t)
                  3600 + 7 * 86400.0);
     CHECK(ct_timing_at(&tm, 0) == &tm.validate_submitted &&
           ct_timing_at(&tm, CT_TIMING__COUNT - 1) == &tm.validation_expiry);
+    CHECK(ct_timing_value(&tm, CT_TIMING__COUNT - 1) == 7 * 86400.0 &&
+          ct_timing_value(&tm, CT_TIMING__COUNT) == 0);
   }
   CHECK(!ct_life_job_active(CT_JS_DELETED));
   CHECK(!ct_life_job_active(CT_JS_PENDINGDELETE));
