@@ -810,8 +810,18 @@ describe("graph:advance", function()
 
   local bad = {
     { -1, "bad argument #1 to 'advance' (seconds must be >= 0)" },
-    { 0 / 0, "bad argument #1 to 'advance' (seconds must be >= 0)" },
-    { math.huge, "bad argument #1 to 'advance' (seconds must be >= 0)" },
+    { 0 / 0, "bad argument #1 to 'advance' (seconds must be a finite number)" },
+    { math.huge,
+      "bad argument #1 to 'advance' (seconds must be a finite number)" },
+    { -math.huge,
+      "bad argument #1 to 'advance' (seconds must be a finite number)" },
+    -- a duration of the right shape whose numbers overflow is one, too long
+    { "PT99999999999999H", "bad argument #1 to 'advance' " ..
+      "('PT99999999999999H' is more than 10,000 years)" },
+    { "P99999999999W", "bad argument #1 to 'advance' " ..
+      "('P99999999999W' is more than 10,000 years)" },
+    { "PT1.12345678S", "bad argument #1 to 'advance' (not an ISO 8601 " ..
+      "duration: 'PT1.12345678S')" },
     { "P1M", "bad argument #1 to 'advance' ('P1M' has months or years, " ..
              "which have no fixed length and are not supported: use " ..
              "weeks, days or hours (such as P30D))" },

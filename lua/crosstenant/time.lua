@@ -71,11 +71,11 @@ end
 function M.duration_ticks(d, n, name, signed)
   local function bad(what) caller.argerror(n, name, what) end
   if type(d) == "number" then
-    if not signed and not (d >= 0 and d < math.huge) then
-      bad("seconds must be >= 0")
-    end
     if d ~= d or d == math.huge or d == -math.huge then
       bad("seconds must be a finite number")
+    end
+    if not signed and d < 0 then
+      bad("seconds must be >= 0")
     end
     local t = d * TICKS
     if t >= 2^63 or t < -2^63 then bad("more than 10,000 years") end
@@ -101,6 +101,10 @@ function M.duration_ticks(d, n, name, signed)
               "length and are not supported: use weeks, days or hours " ..
               "(such as P30D)")
         end
+      end
+      -- the right shape with every digit 0 parses: the numbers overflow
+      if core.duration_parse((body:gsub("%d", "0"))) then
+        bad("'" .. d .. "' is more than 10,000 years")
       end
       bad("not an ISO 8601 duration: '" .. d .. "'")
     end
