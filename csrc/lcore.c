@@ -9,8 +9,10 @@
 ** { status = 400, code = "invalidRequest", inner = ..., message = ... }.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -1251,12 +1253,42 @@ static const luaL_Reg store_methods[] = {
   { NULL, NULL }
 };
 
+/*
+** stdout_to_stderr() -> saved descriptor, or nil: points descriptor 1 at
+** descriptor 2 (flushing C's stdout first), so child processes and C code
+** write to stderr too; stdout_restore(saved) undoes it.  For the command's
+** --json and --quiet, where stdout must hold the report alone.
+*/
+static int core_stdout_to_stderr(lua_State *L) {
+  int saved;
+  fflush(stdout);
+  saved = dup(1);
+  if (saved < 0) return 0;
+  if (dup2(2, 1) < 0) {
+    close(saved);
+    return 0;
+  }
+  lua_pushinteger(L, saved);
+  return 1;
+}
+
+static int core_stdout_restore(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, fd > 2 && fd <= 1048576, 1, "not a saved descriptor");
+  fflush(stdout);
+  lua_pushboolean(L, dup2((int)fd, 1) >= 0);
+  close((int)fd);
+  return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
   { "decode", core_decode },
   { "duration_parse", core_duration_parse },
   { "encode", core_encode },
   { "guid", core_guid },
   { "new", core_new },
+  { "stdout_restore", core_stdout_restore },
+  { "stdout_to_stderr", core_stdout_to_stderr },
   { "time_format", core_time_format },
   { "time_parse", core_time_parse },
   { "utf8_valid", core_utf8_valid },

@@ -115,6 +115,50 @@ f:close()
   end)
 end)
 
+describe("crosstenant run: child processes' output", function()
+  -- os.execute and io.popen children inherit descriptor 1: with --json
+  -- and --quiet it points at stderr while the scenario runs
+  local CHILD = [[
+io.write("lua first\n")
+os.execute("echo child via os.execute")
+local p = assert(io.popen("echo child via popen 1>&2; echo read back"))
+print(p:read("l"))
+p:close()
+]] .. JOB
+
+  it("stays off stdout with --json: the report decodes", function()
+    local r = run("run --json --progress=never " .. scenario(CHILD))
+    assert.are.equal(0, r.code)
+    assert.are.equal(1, assert(crosstenant.decode(r.out)).jobs.total)
+    assert.are.equal("lua first\nchild via os.execute\n" ..
+                     "child via popen\nread back\n", r.err)
+  end)
+
+  it("stays off stdout with --quiet", function()
+    local r = run("run --quiet " .. scenario(CHILD))
+    assert.are.equal(0, r.code)
+    assert.are.equal("== crosstenant report: ", r.out:sub(1, 23))
+    assert.are.equal("lua first\nchild via os.execute\n" ..
+                     "child via popen\nread back\n", r.err)
+  end)
+
+  it("goes to stdout without them, and stdout is back after an error",
+     function()
+    local r = run("run --progress=never " .. scenario(CHILD))
+    assert.are.equal(0, r.code)
+    -- Lua's stdout is buffered on a pipe, the child's line is not: the
+    -- order between them is the C library's
+    assert.truthy(r.out:find("child via os.execute\n", 1, true))
+    assert.truthy(r.out:find("lua first\n", 1, true))
+    assert.truthy(r.out:find("read back\n\n== crosstenant report: ", 1,
+                             true))
+    assert.are.equal("child via popen\n", r.err)
+    r = run("run --json " .. scenario("os.execute('echo x')\nerror('no')\n"))
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.out)
+  end)
+end)
+
 describe("crosstenant run: errors", function()
   it("gives a Graph error object the scenario's line", function()
     local s = scenario("local x = 1\nassert(graph:get_job('nope'))\n")

@@ -10,6 +10,7 @@
 -- same options and script give the same bytes.
 local crosstenant = require "crosstenant"
 local caller = require "crosstenant.caller"
+local core = require "crosstenant.core"
 
 local M = {}
 
@@ -37,9 +38,9 @@ Options:
   -h, --help          this text
   --version           the version
 
-The scenario's own output (print, io.write, io.output(), io.stdout) goes
-to stdout, or to stderr with --json or --quiet; progress goes to stderr
-with --json.  The report warns about outcomes scripted with graph:fail
+The scenario's own output (print, io.write, io.output(), io.stdout, child
+processes) goes to stdout, or to stderr with --json or --quiet; progress
+goes to stderr with --json.  The report warns about outcomes scripted with graph:fail
 that never applied.  Options may come anywhere before `--`; what follows
 `--` goes to the script.
 
@@ -607,6 +608,9 @@ local function run_script(chunk, graph, o, out, progress)
   if out ~= saved.stdout then
     io.output(out)
     rawset(io, "stdout", out)
+    -- descriptor 1 too, for child processes (os.execute, io.popen)
+    saved.stdout:flush()
+    saved.fd = core.stdout_to_stderr()
   end
   rawset(_G, "graph", graph)
   rawset(_G, "print", function(...)
@@ -639,6 +643,7 @@ local function run_script(chunk, graph, o, out, progress)
   rawset(io, "stdout", saved.stdout)
   pcall(io.output, saved.output)     -- unless the scenario closed it
   out:flush()
+  if saved.fd then core.stdout_restore(saved.fd) end
   return ok, err
 end
 
