@@ -236,7 +236,12 @@ static void finish_validation(ct_store *s, ct_job *j) {
     bad += (size_t)failed;
     all++;
   }
-  if (bad == 0) {
+  if (all == 0) {
+    /* every user was cancelled out: nothing passed */
+    ct_life_job_status(s, j, CT_JS_VALIDATEFAILED,
+                       "Validation failed: every user was cancelled out of "
+                       "the job; add users and validate again.");
+  } else if (bad == 0) {
     j->validatedAt = s->now;
     ct_life_job_status(s, j, CT_JS_VALIDATEPASSED,
                        "Validation has completed successfully with no "
@@ -286,7 +291,12 @@ static void finish_migration(ct_store *s, ct_job *j) {
     if (failed) bad++;
     else ok++;
   }
-  if (bad == 0)
+  if (ok + bad == 0)
+    /* every user was cancelled out while it ran: nobody migrated */
+    ct_life_job_status(s, j, CT_JS_CANCELLED,
+                       "No user was migrated: every user was cancelled out "
+                       "of the job.");
+  else if (bad == 0)
     ct_life_job_status(s, j, CT_JS_COMPLETED,
                        "The batch and all of its users have been "
                        "successfully migrated with no failures.");

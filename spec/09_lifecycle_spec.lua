@@ -408,6 +408,47 @@ describe("the cancel window", function()
     assert.are.equal("2025-11-06T10:13:00Z", updated(graph, job, U[2]))
     assert.are.same(all "completed", statuses(graph, job, U[3]))
   end)
+
+  -- every user cancelled out while the job migrates: no silent success
+  it("ends cancelled, not completed, when every user was cancelled out",
+     function()
+    for _, u in ipairs(U) do assert(graph:cancel_task(job.id, u)) end
+    assert.is_true(graph:run_until(job.id, { "cancelled", "completed" },
+                                   "P1D"))
+    local j = job_of(graph, job)
+    assert.are.same({ "cancelled", "No user was migrated: every user was " ..
+                      "cancelled out of the job.", "2025-11-06T15:30:00Z" },
+                    { j.status, j.message, j.lastUpdatedDateTime })
+    for _, u in ipairs(U) do
+      assert.are.same(all "cancelled", statuses(graph, job, u))
+    end
+    -- a finished job: it can be deleted, not migrated again
+    F.rejects(409, "notAllowed", "Migration can't be started because the " ..
+      "current status is cancelled; migration starts from validatePassed, " ..
+      "failed or completedWithErrors: the job was cancelled; create a new " ..
+      "job for its users.")(graph:migrate_job(job.id))
+    assert(graph:delete_job(job.id))
+  end)
+end)
+
+describe("validation with every user cancelled out", function()
+  it("fails, so that users can be added and validated", function()
+    local graph = F.graph()
+    local job = new_job(graph)
+    for _, u in ipairs(U) do assert(graph:cancel_task(job.id, u)) end
+    assert(graph:validate_job(job.id))
+    assert.is_true(graph:run_until(job.id, { "validatePassed",
+                                             "validateFailed" }, "P1D"))
+    local j = job_of(graph, job)
+    assert.are.same({ "validateFailed", "Validation failed: every user was " ..
+                      "cancelled out of the job; add users and validate " ..
+                      "again." }, { j.status, j.message })
+    local u4 = "aaaaaaaa-0000-4000-8000-000000000004"
+    assert(graph:create_task(job.id, { id = u4, taskType = "user",
+                                       lastUpdatedDateTime = graph:now() }))
+    assert(graph:validate_job(job.id))
+    assert.is_true(graph:run_until(job.id, { "validatePassed" }, "P1D"))
+  end)
 end)
 
 describe("failures and retry", function()
