@@ -510,6 +510,18 @@ describe("time arithmetic", function()
                 "number)", function() time.diff(F.NOW, 5) end)
     raises_here("bad argument #1 to 'time.duration' (number expected, got " ..
                 "nil)", function() time.duration() end)
+    -- not a number's type for NaN, and no wrapped integer for a huge one
+    raises_here("bad argument #1 to 'time.duration' (seconds must be a " ..
+                "finite number)", function() time.duration(0 / 0) end)
+    raises_here("bad argument #1 to 'time.duration' (seconds must be a " ..
+                "finite number)", function() time.duration(-math.huge) end)
+    raises_here("bad argument #1 to 'time.duration' (more than 10,000 " ..
+                "years)", function() time.duration(1e15) end)
+    raises_here("bad argument #1 to 'time.duration' (more than 10,000 " ..
+                "years)", function() time.duration(1000000000000000) end)
+    raises_here("bad argument #1 to 'time.format' (seconds must be a " ..
+                "finite number)", function() time.format(0 / 0) end)
+    assert.are.equal("P10000000DT1S", time.duration(864000000001))
   end)
 end)
 

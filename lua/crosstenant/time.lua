@@ -136,7 +136,10 @@ function M.format(secs)
   if type(secs) ~= "number" then
     argerror(1, "format", "number expected, got " .. type(secs))
   end
-  if secs ~= secs or secs * TICKS >= 2^63 or secs * TICKS < -2^63 then
+  if secs ~= secs then
+    argerror(1, "format", "seconds must be a finite number")
+  end
+  if secs * TICKS >= 2^63 or secs * TICKS < -2^63 then
     argerror(1, "format", "the result is outside the years 0001 to 9999")
   end
   local t = math.type(secs) == "integer" and secs * TICKS
@@ -180,13 +183,19 @@ end
 -- minutes and seconds: `"PT0S"`, `"P1DT2H3M4S"`, `"-PT1.5S"`.
 -- @tparam number secs seconds (a fraction is kept to 100 ns)
 -- @treturn string the duration
--- @raise `bad argument #1 to 'time.duration' (number expected, got nil)`
+-- @raise `bad argument #1 to 'time.duration' (number expected, got nil)`,
+--   `(seconds must be a finite number)` or `(more than 10,000 years)`
 -- @usage time.duration(5400)  --> "PT1H30M"
 function M.duration(secs)
-  if type(secs) ~= "number" or secs ~= secs or
-     secs == math.huge or secs == -math.huge then
-    argerror(1, "duration", "number expected, got " ..
-             (type(secs) == "number" and tostring(secs) or type(secs)))
+  if type(secs) ~= "number" then
+    argerror(1, "duration", "number expected, got " .. type(secs))
+  end
+  if secs ~= secs or secs == math.huge or secs == -math.huge then
+    argerror(1, "duration", "seconds must be a finite number")
+  end
+  -- the ticks must fit in an integer (an integer product would wrap)
+  if secs >= 2^63 / TICKS or secs <= -2^63 / TICKS then
+    argerror(1, "duration", "more than 10,000 years")
   end
   local t = math.type(secs) == "integer" and secs * TICKS
             or math.floor(secs * TICKS + 0.5)
