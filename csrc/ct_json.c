@@ -138,7 +138,14 @@ int ct_utf8_valid(const char *s, size_t n)
   while (i < n) {
     int k;
     if (u[i] < 0x80) {
+      uint64_t w;
       i++;
+      /* ASCII runs eight bytes at a time */
+      while (n - i >= 8) {
+        memcpy(&w, u + i, 8);
+        if (w & UINT64_C(0x8080808080808080)) break;
+        i += 8;
+      }
       continue;
     }
     k = utf8_seq(u + i, n - i);

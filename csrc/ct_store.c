@@ -1061,8 +1061,8 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
     const ct_jval *sv = ct_json_get(en, STATUSP(SERVICE));
     const ct_jval *st = ct_json_get(en, STATUSP(STATUS));
     int svc = sv ? ct_service_find(sv->u.s, sv->len) : -1, x;
-    services_text(t, list, sizeof list);
     if (svc < 0) {
+      services_text(t, list, sizeof list);
       ct_err_set(e, 400, "invalidRequest", "invalidProperty",
                  "Property 'currentStatus[%zu]' names no service; each "
                  "entry names one of the job's services: %s.", i, list);
@@ -1070,6 +1070,7 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
     }
     for (x = 0; x < t->n && t->svc[x] != svc; x++) ;
     if (x == t->n) {
+      services_text(t, list, sizeof list);
       ct_err_set(e, 400, "invalidRequest", "invalidProperty",
                  "Property 'currentStatus[%zu].service' is '%s', which is "
                  "not one of the job's services: %s.", i,
@@ -1077,6 +1078,7 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
       return -1;
     }
     if (seen[x]) {
+      services_text(t, list, sizeof list);
       ct_err_set(e, 400, "invalidRequest", "invalidProperty",
                  "Property 'currentStatus[%zu].service' repeats '%s'; each "
                  "of the job's services (%s) may be named once.", i,

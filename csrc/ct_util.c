@@ -102,39 +102,42 @@ void ct_msg_quote(ct_msg *m, const char *s, size_t n, size_t max,
 
 /* ==================== GUIDs ==================== */
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* hex digit values by byte; 0xFF: not a hex digit */
+static const unsigned char hexv[256] = {
+#define X16 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, \
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF
+  X16, X16, X16,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+  0xFF, 10, 11, 12, 13, 14, 15, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+  0xFF, 0xFF, X16,
+  0xFF, 10, 11, 12, 13, 14, 15, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+  0xFF, 0xFF, X16,
+  X16, X16, X16, X16, X16, X16, X16, X16
+#undef X16
+};
 
-static int is_dash_pos(size_t i)
-{
-  return i == 8 || i == 13 || i == 18 || i == 23;
-}
+/* where each byte's two hex digits start in the 36-character text */
+static const unsigned char guid_at[16] = {
+  0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+};
 
 /* bytes are kept in text order (not the Windows mixed-endian layout) */
 int ct_guid_parse(const char *s, size_t n, ct_guid *out)
 {
-  ct_guid g = {{0}};
-  size_t i = 0, k = 0;
+  const unsigned char *u = (const unsigned char *)s;
+  ct_guid g;
+  unsigned bad = 0;
+  size_t i;
   if (!s || n != 36) return -1;
-  while (i < 36) {
-    int hi, lo;
-    if (is_dash_pos(i)) {
-      if (s[i] != '-') return -1;
-      i++;
-      continue;
-    }
-    /* every group has an even length, so pairs never straddle a dash */
-    hi = hexval(s[i]);
-    lo = hexval(s[i + 1]);
-    if (hi < 0 || lo < 0) return -1;
-    g.b[k++] = (uint8_t)(hi << 4 | lo);
-    i += 2;
+  if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+    return -1;
+  /* every group has an even length, so pairs never straddle a dash */
+  for (i = 0; i < 16; i++) {
+    unsigned hi = hexv[u[guid_at[i]]], lo = hexv[u[guid_at[i] + 1]];
+    bad |= hi | lo;
+    g.b[i] = (uint8_t)(hi << 4 | (lo & 15));
   }
+  if (bad & 0xF0) return -1;
   *out = g;
   return 0;
 }
@@ -142,13 +145,13 @@ int ct_guid_parse(const char *s, size_t n, ct_guid *out)
 void ct_guid_format(const ct_guid *g, char out[37])
 {
   static const char hex[] = "0123456789abcdef";
-  size_t i, k = 0;
+  size_t i;
   for (i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[k++] = '-';
-    out[k++] = hex[g->b[i] >> 4];
-    out[k++] = hex[g->b[i] & 15];
+    out[guid_at[i]] = hex[g->b[i] >> 4];
+    out[guid_at[i] + 1] = hex[g->b[i] & 15];
   }
-  out[k] = '\0';
+  out[8] = out[13] = out[18] = out[23] = '-';
+  out[36] = '\0';
 }
 
 int ct_guid_eq(const ct_guid *a, const ct_guid *b)
@@ -164,15 +167,14 @@ int ct_guid_is_nil(const ct_guid *g)
   return 1;
 }
 
-/* FNV-1a over the bytes, then a final mix so low bits spread */
+/* the two halves multiplied in, then a final mix so low bits spread */
 uint64_t ct_guid_hash(const ct_guid *g)
 {
-  uint64_t h = 14695981039346656037u;
-  size_t i;
-  for (i = 0; i < sizeof g->b; i++) {
-    h ^= g->b[i];
-    h *= 1099511628211u;
-  }
+  uint64_t a, b, h;
+  memcpy(&a, g->b, 8);
+  memcpy(&b, g->b + 8, 8);
+  h = (a ^ 0x9e3779b97f4a7c15u) * 0xbf58476d1ce4e5b9u;
+  h ^= (b ^ (h >> 29)) * 0x94d049bb133111ebu;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdu;
   h ^= h >> 33;

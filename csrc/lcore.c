@@ -476,39 +476,109 @@ void lct_push_job(lua_State *L, const ct_job *j) {
 #define TASK_TYPE "#microsoft.graph.crossTenantMigrationTask"
 #define SSD_TYPE "microsoft.graph.crossTenantMigrationServiceStatusDetails"
 
+/*
+** The constant strings a task is built from (keys, type names, enum
+** texts), made into Lua strings once, when the module opens, and kept
+** in a registry table by number: a task then sets each field with
+** lua_rawset on an interned key, without interning a C string per field
+** (lua_setfield) or per value (lua_pushstring).  The address of
+** `strings_key` names the table in the registry; it holds no state.
+*/
+static const char strings_key = 0;
+
+enum {
+  S_ODATA_TYPE = 1, S_ID, S_TASKTYPE, S_LUT, S_CURRENTSTATUS, S_SERVICE,
+  S_STATUS, S_MESSAGE, S_ERRORS, S_CODE, S_TASK_TYPE, S_SSD_TYPE, S_EMPTY,
+  S_USER, S_SVC, S_SS = S_SVC + CT_SVC__COUNT, S__END = S_SS + CT_SS__COUNT
+};
+
+static const char *const fixed_strings[S_SVC] = {
+  NULL, "@odata.type", "id", "taskType", "lastUpdatedDateTime",
+  "currentStatus", "service", "status", "message", "errors", "code",
+  TASK_TYPE, SSD_TYPE, "", "user"
+};
+
+static void open_strings(lua_State *L) {
+  int i;
+  lua_createtable(L, S__END, 0);
+  for (i = 1; i < S__END; i++) {
+    if (i < S_SVC) lua_pushstring(L, fixed_strings[i]);
+    else if (i < S_SS) lua_pushstring(L, ct_service_name(i - S_SVC));
+    else lua_pushstring(L, ct_svc_status_name(i - S_SS));
+    lua_rawseti(L, -2, i);
+  }
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &strings_key);
+}
+
+/* table[strings[key]] = strings[val] for the table on the top */
+static void sset(lua_State *L, int strs, int key, int val) {
+  lua_rawgeti(L, strs, key);
+  lua_rawgeti(L, strs, val);
+  lua_rawset(L, -3);
+}
+
 /* a task; `seed` adds the @odata.type annotations the seed page shows */
 void lct_push_task(lua_State *L, const ct_task *t, int seed) {
-  int i;
+  int i, strs;
   size_t n;
   const char *s;
-  lua_createtable(L, 0, 5);
-  if (seed) set_str(L, "@odata.type", TASK_TYPE);
-  set_guid(L, "id", &t->id);
-  s = ct_task_type(t, &n);
-  lua_pushlstring(L, s, n);
-  lua_setfield(L, -2, "taskType");
-  set_time(L, "lastUpdatedDateTime", t->updated, t->digits);
+  char text[37];
+  ct_time when;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key);
+  strs = lua_gettop(L);
+  lua_createtable(L, 0, 6);        /* and @odata.context, when it has one */
+  if (seed) sset(L, strs, S_ODATA_TYPE, S_TASK_TYPE);
+  lua_rawgeti(L, strs, S_ID);
+  ct_guid_format(&t->id, text);
+  lua_pushlstring(L, text, 36);
+  lua_rawset(L, -3);
+  if (t->extra && t->extra->taskType.p) {
+    lua_rawgeti(L, strs, S_TASKTYPE);
+    lua_pushlstring(L, t->extra->taskType.p, t->extra->taskType.n);
+    lua_rawset(L, -3);
+  } else {
+    sset(L, strs, S_TASKTYPE, S_USER);
+  }
+  lua_rawgeti(L, strs, S_LUT);
+  when.ticks = t->updated;
+  when.digits = t->digits;
+  n = ct_time_format(&when, text);
+  lua_pushlstring(L, text, n);
+  lua_rawset(L, -3);
+  lua_rawgeti(L, strs, S_CURRENTSTATUS);
   lua_createtable(L, t->n, 0);
   for (i = 0; i < t->n; i++) {
     size_t k, ne = t->extra ? t->extra->nerrors[i] : 0;
     lua_createtable(L, 0, 5);
-    if (seed) set_str(L, "@odata.type", SSD_TYPE);
-    set_str(L, "service", ct_service_name(t->svc[i]));
-    set_str(L, "status", ct_svc_status_name(t->st[i]));
+    if (seed) sset(L, strs, S_ODATA_TYPE, S_SSD_TYPE);
+    sset(L, strs, S_SERVICE, S_SVC + t->svc[i]);
+    sset(L, strs, S_STATUS, S_SS + t->st[i]);
     s = ct_task_message(t, i, &n);
-    lua_pushlstring(L, s, n);
-    lua_setfield(L, -2, "message");
+    if (n == 0) {
+      sset(L, strs, S_MESSAGE, S_EMPTY);
+    } else {
+      lua_rawgeti(L, strs, S_MESSAGE);
+      lua_pushlstring(L, s, n);
+      lua_rawset(L, -3);
+    }
+    lua_rawgeti(L, strs, S_ERRORS);
     lua_createtable(L, (int)ne, 0);
     for (k = 0; k < ne; k++) {
+      const ct_errinfo *y = &t->extra->errors[i][k];
       lua_createtable(L, 0, 2);
-      set_lstr(L, "code", &t->extra->errors[i][k].code);
-      set_lstr(L, "message", &t->extra->errors[i][k].message);
+      lua_rawgeti(L, strs, S_CODE);
+      lua_pushlstring(L, y->code.p, y->code.n);
+      lua_rawset(L, -3);
+      lua_rawgeti(L, strs, S_MESSAGE);
+      lua_pushlstring(L, y->message.p, y->message.n);
+      lua_rawset(L, -3);
       lua_rawseti(L, -2, (lua_Integer)k + 1);
     }
-    lua_setfield(L, -2, "errors");
+    lua_rawset(L, -3);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_setfield(L, -2, "currentStatus");
+  lua_rawset(L, -3);
+  lua_remove(L, strs);
 }
 
 /* ---------- arguments ---------- */
@@ -1298,6 +1368,7 @@ static const luaL_Reg core_funcs[] = {
 int luaopen_crosstenant_core(lua_State *L);
 int luaopen_crosstenant_core(lua_State *L) {
   luaL_checkversion(L);
+  open_strings(L);
   if (luaL_newmetatable(L, STORE)) {
     luaL_newlib(L, store_methods);
     lct_query_open(L, 1);          /* the query functions, as methods */

@@ -37,6 +37,11 @@ typedef struct box {
   struct ct_db *db;    /* the store's file, or NULL */
   int jfail;           /* a change could not be journaled: jmsg says why */
   char jmsg[400];
+  /* the tenant s:op parsed last, as text and GUID (the methods pass the
+     store's default tenant on every call) */
+  int has_tenant;
+  char tenant_text[36];
+  ct_guid tenant;
 } box;
 
 /* the store at stack index 1; raises when it is not one, or closed */

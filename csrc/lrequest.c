@@ -384,6 +384,16 @@ static const char *const op_names[] = {
   "get_task", "cancel_task", "count_jobs", "count_tasks", NULL
 };
 
+/* the operation named at idx (luaL_checkoption, lengths compared first) */
+static int op_arg(lua_State *L, int idx) {
+  size_t n, i;
+  const char *name = luaL_checklstring(L, idx, &n);
+  for (i = 0; op_names[i] != NULL; i++)
+    if (strlen(op_names[i]) == n && memcmp(op_names[i], name, n) == 0)
+      return (int)i;
+  return luaL_checkoption(L, idx, NULL, op_names);   /* raises */
+}
+
 /* s:op(name, tenant, upn, job, task, body, query) -> status, body:
    one operation for the store's own caller, as the methods run it */
 static int s_op(lua_State *L) {
@@ -393,10 +403,17 @@ static int s_op(lua_State *L) {
   const char *tenant;
   call *c;
   memset(&req, 0, sizeof req);
-  req.op = luaL_checkoption(L, 2, NULL, op_names);
+  req.op = op_arg(L, 2);
   tenant = luaL_checklstring(L, 3, &n);
-  if (ct_guid_parse(tenant, n, &req.caller.tenant) != 0)
-    return luaL_argerror(L, 3, "tenant must be a GUID");
+  if (b->has_tenant && n == 36 && memcmp(tenant, b->tenant_text, 36) == 0) {
+    req.caller.tenant = b->tenant;
+  } else {
+    if (ct_guid_parse(tenant, n, &req.caller.tenant) != 0)
+      return luaL_argerror(L, 3, "tenant must be a GUID");
+    memcpy(b->tenant_text, tenant, 36);
+    b->tenant = req.caller.tenant;
+    b->has_tenant = 1;
+  }
   req.caller.upn = luaL_optlstring(L, 4, "", &req.caller.nupn);
   req.job = luaL_optlstring(L, 5, NULL, &req.job_len);
   req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
