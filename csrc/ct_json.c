@@ -838,6 +838,12 @@ void ct_buf_reserve(ct_buf *b, size_t n)
 
 void ct_buf_add(ct_buf *b, const char *s, size_t n)
 {
+  if (b->len + n < b->cap && !b->oom && n < b->cap) {   /* room: no call */
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return;
+  }
   if (buf_room(b, n) < 0) return;
   if (n) memcpy(b->p + b->len, s, n);
   b->len += n;
@@ -851,7 +857,36 @@ void ct_buf_adds(ct_buf *b, const char *s)
 
 void ct_buf_addc(ct_buf *b, char c)
 {
+  if (b->len + 1 < b->cap && !b->oom) {
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+    return;
+  }
   ct_buf_add(b, &c, 1);
+}
+
+/* the length of the run at s that needs no escape: eight bytes at a time
+   while no byte is < 0x20, '"' or '\\' */
+static size_t plain_run(const char *s, size_t n)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  const uint64_t high = UINT64_C(0x8080808080808080);
+  size_t i = 0;
+  while (n - i >= 8) {
+    uint64_t w, q, bs;
+    memcpy(&w, s + i, 8);
+    q = w ^ (ones * '"');
+    bs = w ^ (ones * '\\');
+    if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+         ((bs - ones) & ~bs)) & high)
+      break;
+    i += 8;
+  }
+  for (; i < n; i++) {
+    unsigned char r = (unsigned char)s[i];
+    if (r < 0x20 || r == '"' || r == '\\') break;
+  }
+  return i;
 }
 
 void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
@@ -859,10 +894,7 @@ void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
   static const char hex[] = "0123456789abcdef";
   size_t i = 0, run;
   /* the common case, nothing to escape: one copy */
-  for (run = 0; run < n; run++) {
-    unsigned char r = (unsigned char)s[run];
-    if (r < 0x20 || r == '"' || r == '\\') break;
-  }
+  run = plain_run(s, n);
   if (run == n) {
     char *p;
     if (buf_room(b, n + 2) < 0) return;
@@ -878,10 +910,7 @@ void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     char e[6];
-    for (run = i; run < n; run++) {
-      unsigned char r = (unsigned char)s[run];
-      if (r < 0x20 || r == '"' || r == '\\') break;
-    }
+    run = i + plain_run(s + i, n - i);
     if (run > i) {
       ct_buf_add(b, s + i, run - i);
       i = run;

@@ -1006,13 +1006,39 @@ static const okname key_order[] = {
 #undef K
 #define NKEYS (sizeof key_order / sizeof key_order[0])
 
-/* the rank of a key; lengths are compared first (encode's hot loop) */
+/* the ranks of the names of each length (255 ends a list) */
+static const unsigned char rank_by_len[22][5] = {
+  { 255, 255, 255, 255, 255 },   /* 0 */
+  { 255, 255, 255, 255, 255 },   /* 1 */
+  { 5, 255, 255, 255, 255 },   /* 2 */
+  { 255, 255, 255, 255, 255 },   /* 3 */
+  { 14, 19, 255, 255, 255 },   /* 4 */
+  { 4, 33, 34, 255, 255 },   /* 5 */
+  { 13, 16, 26, 255, 255 },   /* 6 */
+  { 8, 12, 15, 17, 255 },   /* 7 */
+  { 7, 255, 255, 255, 255 },   /* 8 */
+  { 23, 30, 32, 255, 255 },   /* 9 */
+  { 18, 20, 255, 255, 255 },   /* 10 */
+  { 3, 6, 255, 255, 255 },   /* 11 */
+  { 1, 31, 255, 255, 255 },   /* 12 */
+  { 25, 255, 255, 255, 255 },   /* 13 */
+  { 0, 9, 10, 28, 255 },   /* 14 */
+  { 2, 22, 255, 255, 255 },   /* 15 */
+  { 27, 255, 255, 255, 255 },   /* 16 */
+  { 21, 255, 255, 255, 255 },   /* 17 */
+  { 255, 255, 255, 255, 255 },   /* 18 */
+  { 24, 255, 255, 255, 255 },   /* 19 */
+  { 29, 255, 255, 255, 255 },   /* 20 */
+  { 11, 255, 255, 255, 255 },   /* 21 */
+};
+
+/* the rank of a key: only the names of its length are compared */
 static size_t key_rank(const char *k, size_t n) {
-  size_t i;
-  for (i = 0; i < NKEYS; i++)
-    if (key_order[i].n == n && key_order[i].s[0] == k[0] &&
-        memcmp(key_order[i].s, k, n) == 0)
-      return i;
+  const unsigned char *c;
+  if (n >= sizeof rank_by_len / sizeof rank_by_len[0]) return NKEYS;
+  for (c = rank_by_len[n]; *c != 255; c++)
+    if (key_order[*c].s[0] == k[0] && memcmp(key_order[*c].s, k, n) == 0)
+      return *c;
   return NKEYS;
 }
 
