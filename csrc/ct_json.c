@@ -94,6 +94,24 @@ void ct_arena_free(ct_arena *a)
   a->head = NULL;
 }
 
+void ct_arena_reset(ct_arena *a)
+{
+  ct_arena_chunk *keep = a->head, *c;
+  if (keep == NULL) return;
+  if (keep->cap > ARENA_CHUNK) {    /* a big chunk of its own: no reuse */
+    ct_arena_free(a);
+    return;
+  }
+  c = keep->next;
+  while (c) {
+    ct_arena_chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  keep->next = NULL;
+  keep->used = 0;
+}
+
 /* ==================== UTF-8 ==================== */
 
 /*

@@ -30,6 +30,9 @@ void ct_arena_init(ct_arena *a);
 /* returns NULL when out of memory; memory is 16-byte aligned */
 void *ct_arena_alloc(ct_arena *a, size_t n);
 void ct_arena_free(ct_arena *a);   /* idempotent */
+/* empty the arena for reuse: every allocation goes, the newest ordinary
+   chunk stays (a caller answering many small bodies mallocs nothing) */
+void ct_arena_reset(ct_arena *a);
 
 /* ---------- the tree ---------- */
 typedef enum ct_jkind {

@@ -882,7 +882,12 @@ static int run(rq *q) {
 /* the end of every call: out of memory anywhere is a 500 */
 static int finish(rq *q, int rc) {
   ct_http_response *res = q->res;
-  ct_arena_free(&q->a);
+  if (q->req->scratch != NULL) {
+    ct_arena_reset(&q->a);
+    *q->req->scratch = q->a;
+  } else {
+    ct_arena_free(&q->a);
+  }
   if (rc == -2 || res->client_request_id.oom || res->location.oom ||
       res->r.context.oom || res->r.next_link.oom || res->r.message.oom ||
       res->r.client_request_id.oom) {
@@ -907,6 +912,10 @@ int ct_request_run(ct_store *s, const ct_http_request *req,
   q.base.n = strlen(q.base.p);
   q.version = "beta";
   ct_arena_init(&q.a);
+  if (q.req->scratch != NULL) {      /* the caller's, moved in */
+    q.a = *q.req->scratch;
+    ct_arena_init(q.req->scratch);
+  }
   rc = run(&q);
   return finish(&q, rc);
 }
@@ -930,6 +939,10 @@ int ct_request_op(ct_store *s, const ct_op_request *req,
   q.base.n = strlen(q.base.p);
   q.version = "beta";
   ct_arena_init(&q.a);
+  if (q.req->scratch != NULL) {      /* the caller's, moved in */
+    q.a = *q.req->scratch;
+    ct_arena_init(q.req->scratch);
+  }
   q.no_headers = 1;
   w.c = req->caller;
   w.read = w.write = 1;

@@ -91,6 +91,12 @@ typedef struct ct_http_request {
   int no_faults;
   int has_fault_now;
   int64_t fault_now;
+  /* optional scratch memory for the call (parsing, query options): left
+     reset (ct_arena_reset) when the call returns, so a front end that
+     passes the same arena each time mallocs nothing for small bodies;
+     NULL: the call uses an arena of its own.  A CT_BODY_TREE body may
+     live in it. */
+  ct_arena *scratch;
 } ct_http_request;
 
 /* what a response body holds: the records, before any JSON is written */

@@ -486,24 +486,27 @@ void lct_push_job(lua_State *L, const ct_job *j) {
 */
 static const char strings_key = 0;
 
-enum {
-  S_ODATA_TYPE = 1, S_ID, S_TASKTYPE, S_LUT, S_CURRENTSTATUS, S_SERVICE,
-  S_STATUS, S_MESSAGE, S_ERRORS, S_CODE, S_TASK_TYPE, S_SSD_TYPE, S_EMPTY,
-  S_USER, S_SVC, S_SS = S_SVC + CT_SVC__COUNT, S__END = S_SS + CT_SS__COUNT
-};
+#define S_SS (LCT_S_SVC + CT_SVC__COUNT)
+#define S__END (S_SS + CT_SS__COUNT)
 
-static const char *const fixed_strings[S_SVC] = {
+static const char *const fixed_strings[LCT_S_SVC] = {
   NULL, "@odata.type", "id", "taskType", "lastUpdatedDateTime",
   "currentStatus", "service", "status", "message", "errors", "code",
-  TASK_TYPE, SSD_TYPE, "", "user"
+  TASK_TYPE, SSD_TYPE, "", "user", "@odata.context", "request-id",
+  "client-request-id", "Content-Type", "Location", "application/json"
 };
+
+int lct_strings(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key);
+  return lua_gettop(L);
+}
 
 static void open_strings(lua_State *L) {
   int i;
   lua_createtable(L, S__END, 0);
   for (i = 1; i < S__END; i++) {
-    if (i < S_SVC) lua_pushstring(L, fixed_strings[i]);
-    else if (i < S_SS) lua_pushstring(L, ct_service_name(i - S_SVC));
+    if (i < LCT_S_SVC) lua_pushstring(L, fixed_strings[i]);
+    else if (i < S_SS) lua_pushstring(L, ct_service_name(i - LCT_S_SVC));
     else lua_pushstring(L, ct_svc_status_name(i - S_SS));
     lua_rawseti(L, -2, i);
   }
@@ -524,52 +527,51 @@ void lct_push_task(lua_State *L, const ct_task *t, int seed) {
   const char *s;
   char text[37];
   ct_time when;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key);
-  strs = lua_gettop(L);
+  strs = lct_strings(L);
   lua_createtable(L, 0, 6);        /* and @odata.context, when it has one */
-  if (seed) sset(L, strs, S_ODATA_TYPE, S_TASK_TYPE);
-  lua_rawgeti(L, strs, S_ID);
+  if (seed) sset(L, strs, LCT_S_ODATA_TYPE, LCT_S_TASK_TYPE);
+  lua_rawgeti(L, strs, LCT_S_ID);
   ct_guid_format(&t->id, text);
   lua_pushlstring(L, text, 36);
   lua_rawset(L, -3);
   if (t->extra && t->extra->taskType.p) {
-    lua_rawgeti(L, strs, S_TASKTYPE);
+    lua_rawgeti(L, strs, LCT_S_TASKTYPE);
     lua_pushlstring(L, t->extra->taskType.p, t->extra->taskType.n);
     lua_rawset(L, -3);
   } else {
-    sset(L, strs, S_TASKTYPE, S_USER);
+    sset(L, strs, LCT_S_TASKTYPE, LCT_S_USER);
   }
-  lua_rawgeti(L, strs, S_LUT);
+  lua_rawgeti(L, strs, LCT_S_LUT);
   when.ticks = t->updated;
   when.digits = t->digits;
   n = ct_time_format(&when, text);
   lua_pushlstring(L, text, n);
   lua_rawset(L, -3);
-  lua_rawgeti(L, strs, S_CURRENTSTATUS);
+  lua_rawgeti(L, strs, LCT_S_CURRENTSTATUS);
   lua_createtable(L, t->n, 0);
   for (i = 0; i < t->n; i++) {
     size_t k, ne = t->extra ? t->extra->nerrors[i] : 0;
     lua_createtable(L, 0, 5);
-    if (seed) sset(L, strs, S_ODATA_TYPE, S_SSD_TYPE);
-    sset(L, strs, S_SERVICE, S_SVC + t->svc[i]);
-    sset(L, strs, S_STATUS, S_SS + t->st[i]);
+    if (seed) sset(L, strs, LCT_S_ODATA_TYPE, LCT_S_SSD_TYPE);
+    sset(L, strs, LCT_S_SERVICE, LCT_S_SVC + t->svc[i]);
+    sset(L, strs, LCT_S_STATUS, S_SS + t->st[i]);
     s = ct_task_message(t, i, &n);
     if (n == 0) {
-      sset(L, strs, S_MESSAGE, S_EMPTY);
+      sset(L, strs, LCT_S_MESSAGE, LCT_S_EMPTY);
     } else {
-      lua_rawgeti(L, strs, S_MESSAGE);
+      lua_rawgeti(L, strs, LCT_S_MESSAGE);
       lua_pushlstring(L, s, n);
       lua_rawset(L, -3);
     }
-    lua_rawgeti(L, strs, S_ERRORS);
+    lua_rawgeti(L, strs, LCT_S_ERRORS);
     lua_createtable(L, (int)ne, 0);
     for (k = 0; k < ne; k++) {
       const ct_errinfo *y = &t->extra->errors[i][k];
       lua_createtable(L, 0, 2);
-      lua_rawgeti(L, strs, S_CODE);
+      lua_rawgeti(L, strs, LCT_S_CODE);
       lua_pushlstring(L, y->code.p, y->code.n);
       lua_rawset(L, -3);
-      lua_rawgeti(L, strs, S_MESSAGE);
+      lua_rawgeti(L, strs, LCT_S_MESSAGE);
       lua_pushlstring(L, y->message.p, y->message.n);
       lua_rawset(L, -3);
       lua_rawseti(L, -2, (lua_Integer)k + 1);

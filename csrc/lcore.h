@@ -44,6 +44,23 @@ typedef struct box {
   ct_guid tenant;
 } box;
 
+/*
+** Constant strings made into Lua strings once (lcore.c): lct_strings
+** pushes their table and returns its stack index; lua_rawgeti(L, idx,
+** LCT_S_...) pushes one.  Keys set with lua_rawset this way skip the
+** interning of a C string that lua_setfield does on every call.
+*/
+enum {
+  LCT_S_ODATA_TYPE = 1, LCT_S_ID, LCT_S_TASKTYPE, LCT_S_LUT,
+  LCT_S_CURRENTSTATUS, LCT_S_SERVICE, LCT_S_STATUS, LCT_S_MESSAGE,
+  LCT_S_ERRORS, LCT_S_CODE, LCT_S_TASK_TYPE, LCT_S_SSD_TYPE, LCT_S_EMPTY,
+  LCT_S_USER, LCT_S_ODATA_CONTEXT, LCT_S_REQUEST_ID,
+  LCT_S_CLIENT_REQUEST_ID, LCT_S_CONTENT_TYPE, LCT_S_LOCATION,
+  LCT_S_APP_JSON,
+  LCT_S_SVC             /* then the services, then the service statuses */
+};
+int lct_strings(lua_State *L);
+
 /* the store at stack index 1; raises when it is not one, or closed */
 box *lct_checkbox(lua_State *L);
 int lct_push_err(lua_State *L, const ct_err *e);

@@ -31,9 +31,10 @@ typedef struct lct_call {
   int own;                 /* 1: the box's; 0: a userdata's */
 } call;
 
-/* the end of a call: the arena goes, the response's buffers stay */
+/* the end of a call: the arena empties (its first chunk kept), the
+   response's buffers stay */
 static void call_end(call *c) {
-  ct_arena_free(&c->a);
+  ct_arena_reset(&c->a);
   c->busy = 0;
 }
 
@@ -73,8 +74,7 @@ static call *new_call(lua_State *L, box *b) {
     }
     lua_setmetatable(L, -2);        /* stays on the stack: anchored */
   } else {
-    ct_arena_free(&c->a);
-    ct_arena_init(&c->a);
+    ct_arena_reset(&c->a);
     ct_http_response_reset(&c->res);  /* keeps the buffers' memory */
   }
   c->busy = 1;
@@ -174,6 +174,7 @@ static call *answer(lua_State *L, box *b) {
     luaL_typeerror(L, 4, "string, table or nil");
   check_headers(L, 5);              /* every raise before new_call */
   c = new_call(L, b);
+  req.scratch = &c->a;
   req.headers = read_headers(L, 5, c, &req.nheaders);
   switch (lua_type(L, 4)) {
     case LUA_TNONE:
@@ -203,24 +204,36 @@ static void set_lstr(lua_State *L, const char *k, const char *v, size_t n) {
   lua_setfield(L, -2, k);
 }
 
+/* the headers, their names (and application/json) interned once */
 static void push_headers(lua_State *L, const ct_http_response *res) {
+  int strs = lct_strings(L);
   lua_createtable(L, 0, 4);
+  lua_rawgeti(L, strs, LCT_S_REQUEST_ID);
   lua_pushlstring(L, res->request_id, 36);
+  lua_rawgeti(L, strs, LCT_S_CLIENT_REQUEST_ID);
   if (res->client_request_id.len == 36 &&
       memcmp(res->client_request_id.p, res->request_id, 36) == 0)
-    lua_pushvalue(L, -1);            /* none was sent: the same string */
+    lua_pushvalue(L, -2);            /* none was sent: the same string */
   else
     lua_pushlstring(L, res->client_request_id.p
                        ? res->client_request_id.p : "",
                     res->client_request_id.len);
-  lua_setfield(L, -3, "client-request-id");
-  lua_setfield(L, -2, "request-id");
+  lua_rawset(L, -5);
+  lua_rawset(L, -3);
   if (res->content_type != NULL) {
-    lua_pushstring(L, res->content_type);
-    lua_setfield(L, -2, "Content-Type");
+    lua_rawgeti(L, strs, LCT_S_CONTENT_TYPE);
+    if (strcmp(res->content_type, "application/json") == 0)
+      lua_rawgeti(L, strs, LCT_S_APP_JSON);
+    else
+      lua_pushstring(L, res->content_type);
+    lua_rawset(L, -3);
   }
-  if (res->location.len > 0)
-    set_lstr(L, "Location", res->location.p, res->location.len);
+  if (res->location.len > 0) {
+    lua_rawgeti(L, strs, LCT_S_LOCATION);
+    lua_pushlstring(L, res->location.p, res->location.len);
+    lua_rawset(L, -3);
+  }
+  lua_remove(L, strs);
   if (res->retry_after > 0) {
     lua_pushfstring(L, "%d", res->retry_after);
     lua_setfield(L, -2, "Retry-After");
@@ -256,7 +269,11 @@ static void push_job(lua_State *L, const ct_job *j, uint32_t select,
 
 static void push_context(lua_State *L, const ct_buf *b) {
   if (b->len == 0) return;
-  set_lstr(L, "@odata.context", b->p, b->len);
+  lct_strings(L);
+  lua_rawgeti(L, -1, LCT_S_ODATA_CONTEXT);
+  lua_pushlstring(L, b->p, b->len);
+  lua_rawset(L, -4);
+  lua_pop(L, 1);
 }
 
 static void push_body(lua_State *L, const ct_result *r) {
@@ -419,6 +436,7 @@ static int s_op(lua_State *L) {
   req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
   req.query = luaL_optlstring(L, 8, NULL, &req.query_len);
   c = new_call(L, b);
+  req.http.scratch = &c->a;
   switch (lua_type(L, 7)) {
     case LUA_TSTRING:
       req.http.body_kind = CT_BODY_TEXT;
