@@ -390,6 +390,29 @@ static int escape(parser *p, size_t quote, size_t i, size_t *adv)
 }
 
 /* decode the string whose quote is at p->pos into sbuf/slen */
+/* the length of the run of ASCII bytes at s that are neither control
+   characters, '"' nor '\\' (eight at a time while they last) */
+static size_t ascii_run(const unsigned char *s, size_t n)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  const uint64_t high = UINT64_C(0x8080808080808080);
+  size_t i = 0;
+  while (n - i >= 8) {
+    uint64_t w, q, bs;
+    memcpy(&w, s + i, 8);
+    q = w ^ (ones * '"');
+    bs = w ^ (ones * '\\');
+    if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+         ((bs - ones) & ~bs)) & high)
+      break;
+    i += 8;
+  }
+  while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
+         s[i] != '\\')
+    i++;
+  return i;
+}
+
 static int scan_string(parser *p)
 {
   size_t quote = p->pos, i = quote + 1, run;
@@ -409,10 +432,7 @@ static int scan_string(parser *p)
                   showc(b, c));
     } else if (c < 0x80) {
       /* a run of plain ASCII at once */
-      run = i + 1;
-      while (run < p->len && p->s[run] >= 0x20 && p->s[run] < 0x80 &&
-             p->s[run] != '"' && p->s[run] != '\\')
-        run++;
+      run = i + 1 + ascii_run(p->s + i + 1, p->len - i - 1);
       if (sput(p, quote, (const char *)p->s + i, run - i) < 0) return -1;
       i = run;
     } else {
@@ -890,8 +910,8 @@ static size_t plain_run(const char *s, size_t n)
   const uint64_t ones = UINT64_C(0x0101010101010101);
   const uint64_t high = UINT64_C(0x8080808080808080);
   size_t i = 0;
+  uint64_t w, q, bs;
   while (n - i >= 8) {
-    uint64_t w, q, bs;
     memcpy(&w, s + i, 8);
     q = w ^ (ones * '"');
     bs = w ^ (ones * '\\');
@@ -899,6 +919,14 @@ static size_t plain_run(const char *s, size_t n)
          ((bs - ones) & ~bs)) & high)
       break;
     i += 8;
+  }
+  if (i < n && n >= 8 && n - i < 8) {   /* the last eight bytes at once */
+    memcpy(&w, s + n - 8, 8);
+    q = w ^ (ones * '"');
+    bs = w ^ (ones * '\\');
+    if (!((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+           ((bs - ones) & ~bs)) & high))
+      return n;
   }
   for (; i < n; i++) {
     unsigned char r = (unsigned char)s[i];
