@@ -22,6 +22,10 @@ static int hexval(int c) {
 */
 long ct_rq_unescape(const char *s, size_t n, char *out, int plus) {
   size_t i, k = 0;
+  if (!plus && memchr(s, '%', n) == NULL) {   /* nothing to decode */
+    memcpy(out, s, n);
+    return (long)n;
+  }
   for (i = 0; i < n; i++) {
     char c = s[i];
     if (c == '%') {
@@ -90,9 +94,12 @@ int ct_rq_parse_url(rq *q, url *u) {
       restn = n - e;
     }
   }
-  for (i = 0; i < restn && rest[i] != '#'; i++) ;
-  restn = i;
-  for (i = 0; i < restn && rest[i] != '?'; i++) ;
+  {
+    const char *hash = restn ? memchr(rest, '#', restn) : NULL, *qm;
+    if (hash != NULL) restn = (size_t)(hash - rest);
+    qm = restn ? memchr(rest, '?', restn) : NULL;
+    i = qm != NULL ? (size_t)(qm - rest) : restn;
+  }
   path = rest;
   pathn = i;
   u->qs.p = i < restn ? rest + i + 1 : rest + restn;
@@ -109,7 +116,13 @@ int ct_rq_parse_url(rq *q, url *u) {
     return r;
   }
   u->nsegs = 1;
-  for (i = 1; i < pathn; i++) u->nsegs += path[i] == '/';
+  {
+    const char *at = path + 1, *end = path + pathn;
+    while ((at = memchr(at, '/', (size_t)(end - at))) != NULL) {
+      u->nsegs++;
+      at++;
+    }
+  }
   u->segs = ct_arena_alloc(&q->a, u->nsegs * sizeof(str));
   if (u->segs == NULL) return -2;
   u->nsegs = 0;
@@ -118,7 +131,8 @@ int ct_rq_parse_url(rq *q, url *u) {
     size_t b = i;
     long k;
     char *d;
-    while (i < pathn && path[i] != '/') i++;
+    const char *slash = memchr(path + i, '/', pathn - i);
+    i = slash != NULL ? (size_t)(slash - path) : pathn;
     d = ct_arena_alloc(&q->a, i - b + 1);
     if (d == NULL) return -2;
     k = ct_rq_unescape(path + b, i - b, d, 0);

@@ -1151,8 +1151,14 @@ write:
   ct_buf_addc(b, '{');
   for (i = 0; i < n; i++) {
     if (i > 0) ct_buf_addc(b, ',');
-    ct_buf_json_string(b, keys[i].k, keys[i].n);
-    ct_buf_addc(b, ':');
+    if (keys[i].rank < NKEYS) {        /* a Graph name: nothing to escape */
+      ct_buf_addc(b, '"');
+      ct_buf_add(b, keys[i].k, keys[i].n);
+      ct_buf_add(b, "\":", 2);
+    } else {
+      ct_buf_json_string(b, keys[i].k, keys[i].n);
+      ct_buf_addc(b, ':');
+    }
     enc_value(L, b, keys[i].slot, depth + 1);
   }
   ct_buf_addc(b, '}');
