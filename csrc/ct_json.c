@@ -153,6 +153,16 @@ int ct_utf8_valid(const char *s, size_t n)
 {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
+  {                       /* all ASCII (most text): eight bytes at a time */
+    uint64_t w, any = 0;
+    for (; n - i >= 8; i += 8) {
+      memcpy(&w, u + i, 8);
+      any |= w;
+    }
+    for (; i < n; i++) any |= u[i];
+    if (!(any & UINT64_C(0x8080808080808080))) return 1;
+    i = 0;
+  }
   while (i < n) {
     int k;
     if (u[i] < 0x80) {

@@ -28,8 +28,19 @@
 
 /* ---------- the userdata ---------- */
 
+/* the address names the store metatable in the registry too: a lookup
+   by pointer (lua_rawgetp) instead of by name; it holds no state */
+static const char store_mt_key = 0;
+
 box *lct_checkbox(lua_State *L) {
-  box *b = (box *)luaL_checkudata(L, 1, STORE);
+  box *b = (box *)lua_touserdata(L, 1);
+  int same = 0;
+  if (b != NULL && lua_getmetatable(L, 1)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &store_mt_key);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  if (!same) b = (box *)luaL_checkudata(L, 1, STORE);   /* raises */
   if (b->s == NULL) luaL_error(L, "attempt to use a closed store");
   return b;
 }
@@ -1407,6 +1418,8 @@ int luaopen_crosstenant_core(lua_State *L) {
   luaL_checkversion(L);
   open_strings(L);
   if (luaL_newmetatable(L, STORE)) {
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &store_mt_key);
     luaL_newlib(L, store_methods);
     lct_query_open(L, 1);          /* the query functions, as methods */
     lct_fault_open(L);             /* throttling and transient faults */
