@@ -140,6 +140,21 @@ static ct_http_header *read_headers(lua_State *L, int idx, call *c,
   return h;
 }
 
+/* the tenant GUID text (s, n) of an argument, parsed once for the calls that
+   pass the same tenant again (the store's default); 0, or -1 when it is
+   no GUID */
+static int tenant_arg(box *b, const char *s, size_t n, ct_guid *out) {
+  if (b->has_tenant && n == 36 && memcmp(s, b->tenant_text, 36) == 0) {
+    *out = b->tenant;
+    return 0;
+  }
+  if (ct_guid_parse(s, n, out) != 0) return -1;
+  memcpy(b->tenant_text, s, 36);
+  b->tenant = *out;
+  b->has_tenant = 1;
+  return 0;
+}
+
 /*
 ** Arguments of s:request and s:request_text: (method, url, body,
 ** headers, tenant, upn, base, fault_now, no_faults).  tenant nil: a
@@ -158,7 +173,7 @@ static call *answer(lua_State *L, box *b) {
   if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
   tenant = luaL_optlstring(L, 6, NULL, &tn);
   if (tenant != NULL) {
-    if (ct_guid_parse(tenant, tn, &dflt.tenant) != 0)
+    if (tenant_arg(b, tenant, tn, &dflt.tenant) != 0)
       luaL_argerror(L, 6, "tenant must be a GUID");
     dflt.upn = luaL_optlstring(L, 7, "", &dflt.nupn);
     req.default_caller = &dflt;
@@ -422,15 +437,8 @@ static int s_op(lua_State *L) {
   memset(&req, 0, sizeof req);
   req.op = op_arg(L, 2);
   tenant = luaL_checklstring(L, 3, &n);
-  if (b->has_tenant && n == 36 && memcmp(tenant, b->tenant_text, 36) == 0) {
-    req.caller.tenant = b->tenant;
-  } else {
-    if (ct_guid_parse(tenant, n, &req.caller.tenant) != 0)
-      return luaL_argerror(L, 3, "tenant must be a GUID");
-    memcpy(b->tenant_text, tenant, 36);
-    b->tenant = req.caller.tenant;
-    b->has_tenant = 1;
-  }
+  if (tenant_arg(b, tenant, n, &req.caller.tenant) != 0)
+    return luaL_argerror(L, 3, "tenant must be a GUID");
   req.caller.upn = luaL_optlstring(L, 4, "", &req.caller.nupn);
   req.job = luaL_optlstring(L, 5, NULL, &req.job_len);
   req.task = luaL_optlstring(L, 6, NULL, &req.task_len);
