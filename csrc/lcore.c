@@ -225,6 +225,72 @@ static int conv_fail(conv *c, int status, const char *fmt,
 static int from_lua(conv *c, int idx, ct_jval *out, int depth,
                     const lpath *path);
 
+#define ONE_PASS 16
+
+/*
+** A table with no sequence part (every Graph object) read in one
+** lua_next pass, its members converted as they come into a small array.
+** Errors rank as in the two passes of from_table: a key that is no name
+** first, then the first member's own error (a bad name or value; later
+** members are then only checked for such keys).  Returns 0, -1 with
+** *c->e set, or 1 when the table has more than ONE_PASS members (read
+** it in two passes).
+*/
+static int object_one_pass(conv *c, int idx, ct_jval *out, int depth,
+                           const lpath *path) {
+  lua_State *L = c->L;
+  ct_jval tmp[ONE_PASS];
+  size_t n = 0;
+  int failed = 0;
+  lpath sub;
+  sub.up = path;
+  sub.index = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 2);
+      return conv_fail(c, 400, "The body has a table key that is neither "
+                       "a name nor a sequence index at '%s'.", path);
+    }
+    if (n == ONE_PASS) {
+      lua_pop(L, 2);
+      return 1;
+    }
+    if (!failed) {
+      size_t kl;
+      const char *k = lua_tolstring(L, -2, &kl);
+      if (kl > CT_LIMIT_STRING || !ct_utf8_valid(k, kl)) {
+        conv_fail(c, kl > CT_LIMIT_STRING ? 413 : 400,
+                  "The body has a property name that is too long or "
+                  "not valid UTF-8 at '%s'.", path);
+        failed = 1;
+      } else {
+        tmp[n].key = k;
+        tmp[n].keylen = kl;
+        sub.name = k;
+        sub.namelen = kl;
+        failed = from_lua(c, lua_gettop(L), &tmp[n], depth + 1, &sub) != 0;
+      }
+    }
+    n++;
+    lua_pop(L, 1);
+  }
+  if (n == 0) {
+    out->kind = CT_JEMPTY;
+    out->len = 0;
+    out->u.items = NULL;
+    return 0;
+  }
+  if (failed) return -1;
+  out->len = n;
+  out->u.items = ct_arena_alloc(c->a, n * sizeof(ct_jval));
+  if (out->u.items == NULL)
+    return conv_fail(c, 500, "Out of memory at '%s'.", path);
+  memcpy(out->u.items, tmp, n * sizeof(ct_jval));
+  out->kind = CT_JOBJ;
+  return 0;
+}
+
 /*
 ** Strings and names are not copied: they point into the Lua strings,
 ** which the body table anchors for the whole call.
@@ -243,6 +309,10 @@ static int from_table(conv *c, int idx, ct_jval *out, int depth,
     return conv_fail(c, 413, "The body nests deeper than 16 at '%s'.",
                      path);
   luaL_checkstack(L, 4, NULL);
+  if (len == 0) {
+    int r = object_one_pass(c, idx, out, depth, path);
+    if (r != 1) return r;
+  }
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     n++;
