@@ -886,7 +886,7 @@ void ct_buf_reserve(ct_buf *b, size_t n)
 
 void ct_buf_add(ct_buf *b, const char *s, size_t n)
 {
-  if (b->len + n < b->cap && !b->oom && n < b->cap) {   /* room: no call */
+  if (n != 0 && b->len + n < b->cap && !b->oom && n < b->cap) {  /* room */
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
