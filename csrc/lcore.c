@@ -577,8 +577,15 @@ static const char *const fixed_strings[LCT_S_SVC] = {
   "client-request-id", "Content-Type", "Location", "application/json"
 };
 
+#define STRINGS_NAME "crosstenant.strings"
+
 int lct_strings(lua_State *L) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key) != LUA_TTABLE) {
+    /* another copy of this library opened the module (its functions
+       interposed, as under LD_PRELOAD): its table, found by name */
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, STRINGS_NAME);
+  }
   return lua_gettop(L);
 }
 
@@ -591,6 +598,8 @@ static void open_strings(lua_State *L) {
     else lua_pushstring(L, ct_svc_status_name(i - S_SS));
     lua_rawseti(L, -2, i);
   }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, STRINGS_NAME);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &strings_key);
 }
 
