@@ -31,8 +31,9 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -fPIC $(LUA_CFLAGS)
 LDFLAGS ?=
 # Never -llua5.4: the lua5.4 executable exports the API itself.
-# The core's own libraries (not Lua): SQLite for durable stores.
-CORE_LIBS := -lsqlite3
+# The core's own libraries (not Lua): SQLite for durable stores,
+# libmicrohttpd (HTTP and TLS) for graph:serve (csrc/ct_http.c).
+CORE_LIBS := -lsqlite3 -lmicrohttpd
 SO_LDFLAGS = -shared $(LDFLAGS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -116,7 +117,8 @@ all: build/plain/crosstenant/core.so
 
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson \
-                lua-busted lua-check valgrind libsqlite3-dev lua-ldoc
+                lua-busted lua-check valgrind libsqlite3-dev lua-ldoc \
+                libmicrohttpd-dev lua-argparse curl openssl
 
 # ensure_pkgs(list): install the missing Debian packages of `list`, quietly
 # doing nothing when all are there.
@@ -211,7 +213,7 @@ rock: deps
 	@if [ -d bin ]; then cp -R bin $(ROCK_DIR)/src/; fi
 	@printf '%s\n' \
 	  'rocks_trees = { [[$(ROCK_TREE)]] }' \
-	  'rocks_provided = { ["lua-cjson"] = "2.1.0-1" }' \
+	  'rocks_provided = { ["lua-cjson"] = "2.1.0-1", argparse = "0.7.1-1" }' \
 	  > $(ROCK_DIR)/config.lua
 	cd $(ROCK_DIR)/src && LUAROCKS_CONFIG=$(CURDIR)/$(ROCK_DIR)/config.lua \
 	  $(LUAROCKS) --lua-version=5.4 --tree=$(ROCK_TREE) make $(ROCKSPEC) \
@@ -285,7 +287,7 @@ FUZZ_TIME   ?= 60
 FUZZ_TARGETS ?= request core_request time guid json encode query snap
 FUZZ_ARGS   ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev lua5.4 liblua5.4-dev lua-cjson \
-                 libsqlite3-dev
+                 libsqlite3-dev libmicrohttpd-dev
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(WARNFLAGS) -O1 -g $(FUZZ_SAN) $(LUA_CFLAGS) -Icsrc \

@@ -16,6 +16,8 @@ returns it.
 }
 dependencies = {
    "lua >= 5.4, < 5.5",
+   -- the command's parser (Debian lua-argparse)
+   "argparse",
 }
 -- the module reads and writes JSON itself (exact integers, key order, []);
 -- the specs use lua-cjson to check that what it writes reads back
@@ -31,6 +33,7 @@ build = {
             "csrc/ct_enums.c",
             "csrc/ct_fault.c",
             "csrc/ct_db.c",
+            "csrc/ct_http.c",
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
@@ -48,16 +51,20 @@ build = {
             "csrc/lfault.c",
             "csrc/lquery.c",
             "csrc/lrequest.c",
+            "csrc/lserve.c",
             "csrc/lstate.c",
             "csrc/lschema.c",
          },
          incdirs = { "csrc" },
-         libraries = { "sqlite3" },
+         -- SQLite for durable stores; libmicrohttpd (HTTP, and HTTPS
+         -- through GnuTLS) for graph:serve
+         libraries = { "sqlite3", "microhttpd" },
       },
       crosstenant = "lua/crosstenant/init.lua",
       ["crosstenant.cli"] = "lua/crosstenant/cli.lua",
       ["crosstenant.caller"] = "lua/crosstenant/caller.lua",
       ["crosstenant.time"] = "lua/crosstenant/time.lua",
+      ["crosstenant.serve"] = "lua/crosstenant/serve.lua",
    },
    install = {
       bin = { crosstenant = "bin/crosstenant" },

@@ -1,0 +1,540 @@
+/*
+ * ct_http.c -- HTTP/1.1 and HTTPS listeners over GNU libmicrohttpd (see
+ * ct_http.h).  One epoll set watches the epoll descriptor of each daemon;
+ * when one is ready, MHD_run_wait(d, 0) lets that daemon do its work,
+ * which calls on_access for each request, one at a time.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "ct_http.h"
+
+struct ct_http_response {
+  int status;
+  char *hdr;                  /* "name\0value\0" pairs */
+  size_t hlen, hcap;
+  char *body;
+  size_t blen;
+  int oom;
+};
+
+/* the state of one request, from the URI log callback to completion */
+typedef struct conn_req {
+  char *target;
+  size_t target_len;
+  char *body;
+  size_t len, cap;
+  size_t skipped;             /* bytes over max_body thrown away */
+  int seen_headers;
+  int too_large;
+  double start;
+} conn_req;
+
+typedef struct listener {
+  struct MHD_Daemon *d;
+  int port;
+  int tls;
+  struct ct_http_server *srv;
+} listener;
+
+struct ct_http_server {
+  listener l[2];              /* plain, HTTPS */
+  int ep;                     /* epoll set of the daemons' descriptors */
+  char host[256];             /* for a request without Host: host:port */
+  int host_v6;
+  FILE *log;
+  size_t max_body;
+  /* set for the duration of ct_http_run */
+  ct_http_handler handler;
+  void *ctx;
+};
+
+double ct_http_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------- responses */
+
+int ct_http_response_status(ct_http_response *res, int status) {
+  if (status < 100 || status > 599) return -1;
+  res->status = status;
+  return 0;
+}
+
+int ct_http_response_header(ct_http_response *res, const char *name,
+                            const char *value) {
+  size_t nl = strlen(name), vl = strlen(value);
+  if (nl == 0 || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+    return -1;
+  if (res->hlen + nl + vl + 2 > res->hcap) {
+    size_t cap = res->hcap ? res->hcap : 256;
+    char *p;
+    while (cap < res->hlen + nl + vl + 2) cap *= 2;
+    p = realloc(res->hdr, cap);
+    if (!p) { res->oom = 1; return -1; }
+    res->hdr = p;
+    res->hcap = cap;
+  }
+  memcpy(res->hdr + res->hlen, name, nl + 1);
+  res->hlen += nl + 1;
+  memcpy(res->hdr + res->hlen, value, vl + 1);
+  res->hlen += vl + 1;
+  return 0;
+}
+
+int ct_http_response_body(ct_http_response *res, const char *data,
+                          size_t len) {
+  char *p = malloc(len ? len : 1);
+  if (!p) { res->oom = 1; return -1; }
+  if (len) memcpy(p, data, len);
+  free(res->body);
+  res->body = p;
+  res->blen = len;
+  return 0;
+}
+
+static void response_free(ct_http_response *res) {
+  free(res->hdr);
+  free(res->body);
+}
+
+/* Graph's error shape, for the answers the server gives itself */
+static size_t error_body(char *buf, size_t n, const char *code,
+                         const char *message) {
+  char date[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  int w;
+  gmtime_r(&t, &tm);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  w = snprintf(buf, n, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+               "\"innerError\":{\"date\":\"%s\"}}}", code, message, date);
+  return w < 0 ? 0 : (size_t)w < n ? (size_t)w : n - 1;
+}
+
+#define JSON_TYPE "application/json;odata.metadata=minimal;" \
+                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+static void log_line(ct_http_server *srv, const char *method,
+                     const conn_req *r, int status) {
+  if (!srv->log) return;
+  fprintf(srv->log, "%s %.*s %d %.1f ms\n", method,
+          (int)(r && r->target_len < 2000 ? r->target_len : 0),
+          r && r->target ? r->target : "", status,
+          r ? (ct_http_monotonic() - r->start) * 1e3 : 0.0);
+  fflush(srv->log);
+}
+
+static enum MHD_Result queue_error(ct_http_server *srv,
+                                   struct MHD_Connection *c,
+                                   const char *method, const conn_req *r,
+                                   int status, const char *code,
+                                   const char *message) {
+  char buf[512];
+  size_t n = error_body(buf, sizeof buf, code, message);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(
+      n, buf, MHD_RESPMEM_MUST_COPY);
+  enum MHD_Result ok;
+  if (!resp) return MHD_NO;
+  MHD_add_response_header(resp, "Content-Type", JSON_TYPE);
+  ok = MHD_queue_response(c, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  log_line(srv, method, r, status);
+  return ok;
+}
+
+/* ---------------------------------------------------------- requests */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  conn_req *r = calloc(1, sizeof *r);
+  (void)cls;
+  (void)c;
+  if (!r) return NULL;
+  r->target_len = strlen(uri);
+  r->target = malloc(r->target_len + 1);
+  if (!r->target) { free(r); return NULL; }
+  memcpy(r->target, uri, r->target_len + 1);
+  r->start = ct_http_monotonic();
+  return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c,
+                         void **con_cls, enum MHD_RequestTerminationCode t) {
+  conn_req *r = *con_cls;
+  (void)cls;
+  (void)c;
+  (void)t;
+  if (r) {
+    free(r->target);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+  }
+}
+
+typedef struct header_list {
+  ct_http_header *h;
+  size_t n, cap;
+  int oom;
+} header_list;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value) {
+  header_list *hl = cls;
+  (void)kind;
+  if (hl->n == hl->cap) {
+    size_t cap = hl->cap ? hl->cap * 2 : 16;
+    ct_http_header *p = realloc(hl->h, cap * sizeof *p);
+    if (!p) { hl->oom = 1; return MHD_NO; }
+    hl->h = p;
+    hl->cap = cap;
+  }
+  hl->h[hl->n].name = key;
+  hl->h[hl->n].value = value ? value : "";
+  hl->n++;
+  return MHD_YES;
+}
+
+/* the handler's answer as an MHD response; NULL out of memory */
+static struct MHD_Response *to_mhd(ct_http_response *res) {
+  struct MHD_Response *resp;
+  size_t i = 0;
+  resp = MHD_create_response_from_buffer_with_free_callback(
+      res->blen, res->body, free);
+  if (!resp) return NULL;
+  res->body = NULL;           /* the response owns it now */
+  while (i < res->hlen) {
+    const char *name = res->hdr + i;
+    const char *value = name + strlen(name) + 1;
+    if (MHD_add_response_header(resp, name, value) != MHD_YES) {
+      MHD_destroy_response(resp);
+      return NULL;
+    }
+    i = (size_t)(value + strlen(value) + 1 - res->hdr);
+  }
+  return resp;
+}
+
+static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
+                              const char *method, conn_req *r) {
+  ct_http_server *srv = l->srv;
+  ct_http_request req;
+  ct_http_response res;
+  header_list hl;
+  struct MHD_Response *resp;
+  enum MHD_Result ok;
+  char host[300];
+  const char *h;
+  int rc;
+
+  memset(&hl, 0, sizeof hl);
+  MHD_get_connection_values(c, MHD_HEADER_KIND, on_header, &hl);
+  if (hl.oom) {
+    free(hl.h);
+    return queue_error(srv, c, method, r, 500, "generalException",
+                       "The server is out of memory.");
+  }
+  h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+  if (!h || !*h) {
+    snprintf(host, sizeof host, srv->host_v6 ? "[%s]:%d" : "%s:%d",
+             l->tls ? "localhost" : srv->host, l->port);
+    if (l->tls && srv->host_v6) snprintf(host, sizeof host, "localhost:%d",
+                                         l->port);
+    h = host;
+  }
+  memset(&req, 0, sizeof req);
+  req.method = method;
+  req.target = r->target;
+  req.target_len = r->target_len;
+  req.scheme = l->tls ? "https" : "http";
+  req.host = h;
+  req.headers = hl.h;
+  req.nheaders = hl.n;
+  req.body = r->body ? r->body : "";
+  req.body_len = r->len;
+
+  memset(&res, 0, sizeof res);
+  res.status = 200;
+  rc = srv->handler(srv->ctx, &req, &res);
+  free(hl.h);
+  if (rc != 0 || res.oom) {
+    response_free(&res);
+    return queue_error(srv, c, method, r, 500, "generalException",
+                       "The request handler failed; see the server log.");
+  }
+  resp = to_mhd(&res);
+  if (!resp) {
+    response_free(&res);
+    return queue_error(srv, c, method, r, 500, "generalException",
+                       "The server is out of memory.");
+  }
+  ok = MHD_queue_response(c, (unsigned)res.status, resp);
+  MHD_destroy_response(resp);
+  log_line(srv, method, r, res.status);
+  response_free(&res);
+  return ok;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
+                                 const char *url, const char *method,
+                                 const char *version, const char *data,
+                                 size_t *size, void **con_cls) {
+  listener *l = cls;
+  ct_http_server *srv = l->srv;
+  conn_req *r = *con_cls;
+  (void)url;
+  (void)version;
+  if (!r) return MHD_NO;      /* out of memory in on_uri: drop it */
+  if (!r->seen_headers) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    r->seen_headers = 1;
+    if (cl) {
+      char *end;
+      unsigned long long n;
+      errno = 0;
+      n = strtoull(cl, &end, 10);
+      if (errno == 0 && end != cl && n > srv->max_body) {
+        /* answer now: the body is never read, the connection closes */
+        return queue_error(srv, c, method, r, 413, "invalidRequest",
+                           "The request body is larger than 1 MiB.");
+      }
+    }
+    return MHD_YES;
+  }
+  if (*size != 0) {
+    size_t n = *size;
+    *size = 0;
+    if (r->too_large || r->len + n > srv->max_body) {
+      /* a chunked body past the limit: thrown away, answered 413 at
+       * its end; a client that goes on far past it is cut off */
+      r->too_large = 1;
+      r->skipped += n;
+      return r->skipped > 8 * srv->max_body ? MHD_NO : MHD_YES;
+    }
+    if (r->len + n + 1 > r->cap) {
+      size_t cap = r->cap ? r->cap : 1024;
+      char *p;
+      while (cap < r->len + n + 1) cap *= 2;
+      p = realloc(r->body, cap);
+      if (!p) return MHD_NO;
+      r->body = p;
+      r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return MHD_YES;
+  }
+  if (r->too_large)
+    return queue_error(srv, c, method, r, 413, "invalidRequest",
+                       "The request body is larger than 1 MiB.");
+  return answer(l, c, method, r);
+}
+
+/* ---------------------------------------------------------- listeners */
+
+static void set_err(char *err, size_t n, const char *fmt, const char *a,
+                    int port) {
+  if (err && n) snprintf(err, n, fmt, a, port);
+}
+
+static int open_listener(ct_http_server *srv, listener *l, int tls,
+                         int port, const ct_http_config *cfg,
+                         const struct addrinfo *ai, char *err,
+                         size_t errlen) {
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  struct sockaddr_storage sa;
+  const union MHD_DaemonInfo *info;
+  struct epoll_event ev;
+  memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+  if (ai->ai_family == AF_INET6) {
+    flags |= MHD_USE_IPv6;
+    ((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
+  } else {
+    ((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+  }
+  if (tls) flags |= MHD_USE_TLS;
+  l->srv = srv;
+  l->tls = tls;
+  if (tls) {
+    l->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, l,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem,
+        MHD_OPTION_END);
+  } else {
+    l->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, l,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
+  }
+  if (!l->d) {
+    set_err(err, errlen, tls ? "can't listen (HTTPS) on %s port %d: the "
+            "port is taken, the address is not local, or the certificate "
+            "and key do not match" : "can't listen on %s port %d: the port "
+            "is taken or the address is not local", srv->host, port);
+    return -1;
+  }
+  info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
+  l->port = info ? (int)info->port : port;
+  info = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+  if (!info) {
+    set_err(err, errlen, "no epoll descriptor for %s port %d", srv->host,
+            port);
+    return -1;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.ptr = l;
+  if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, info->epoll_fd, &ev) != 0) {
+    set_err(err, errlen, "epoll_ctl failed for %s port %d", srv->host,
+            port);
+    return -1;
+  }
+  return 0;
+}
+
+ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
+                             size_t errlen) {
+  ct_http_server *srv;
+  struct addrinfo hints, *ai = NULL;
+  const char *host = cfg->host ? cfg->host : "127.0.0.1";
+  int rc;
+
+  if (cfg->port < -1 || cfg->port > 65535 || cfg->https_port < -1 ||
+      cfg->https_port > 65535 || (cfg->port < 0 && cfg->https_port < 0)) {
+    set_err(err, errlen, "bad ports for %s (%d)", host, cfg->port);
+    return NULL;
+  }
+  if (cfg->https_port >= 0 && (!cfg->cert_pem || !cfg->key_pem)) {
+    set_err(err, errlen, "HTTPS on %s port %d needs a certificate and a "
+            "key", host, cfg->https_port);
+    return NULL;
+  }
+  if (strlen(host) >= sizeof srv->host) {
+    set_err(err, errlen, "%.60s...: address too long%.0d", host, 0);
+    return NULL;
+  }
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  rc = getaddrinfo(host, NULL, &hints, &ai);
+  if (rc != 0 || !ai) {
+    set_err(err, errlen, "can't resolve the address '%s'%.0d", host, 0);
+    if (ai) freeaddrinfo(ai);
+    return NULL;
+  }
+  srv = calloc(1, sizeof *srv);
+  if (!srv) {
+    freeaddrinfo(ai);
+    set_err(err, errlen, "out of memory%s%.0d", "", 0);
+    return NULL;
+  }
+  strcpy(srv->host, host);
+  srv->host_v6 = ai->ai_family == AF_INET6;
+  srv->log = cfg->log;
+  srv->max_body = cfg->max_body ? cfg->max_body : CT_HTTP_MAX_BODY;
+  srv->ep = epoll_create1(EPOLL_CLOEXEC);
+  if (srv->ep < 0) {
+    set_err(err, errlen, "epoll_create1 failed%s%.0d", "", 0);
+    freeaddrinfo(ai);
+    free(srv);
+    return NULL;
+  }
+  {
+    ct_http_config c = *cfg;
+    if (!c.connection_limit) c.connection_limit = 1000;
+    if (!c.timeout_s) c.timeout_s = 30;
+    if ((c.port >= 0 && open_listener(srv, &srv->l[0], 0, c.port, &c, ai,
+                                      err, errlen) != 0) ||
+        (c.https_port >= 0 && open_listener(srv, &srv->l[1], 1,
+                                            c.https_port, &c, ai, err,
+                                            errlen) != 0)) {
+      freeaddrinfo(ai);
+      ct_http_close(srv);
+      return NULL;
+    }
+  }
+  freeaddrinfo(ai);
+  return srv;
+}
+
+int ct_http_port(const ct_http_server *srv, int tls) {
+  const listener *l = &srv->l[tls ? 1 : 0];
+  return l->d ? l->port : -1;
+}
+
+/* how long to wait: the daemons' own timeouts, the tick, and at most
+ * half a second so that a signal that came just before the wait is seen */
+static int wait_ms(ct_http_server *srv, int tick_ms) {
+  int ms = 500, i;
+  if (tick_ms > 0 && tick_ms < ms) ms = tick_ms;
+  for (i = 0; i < 2; i++) {
+    MHD_UNSIGNED_LONG_LONG t;
+    if (srv->l[i].d && MHD_get_timeout(srv->l[i].d, &t) == MHD_YES &&
+        t < (MHD_UNSIGNED_LONG_LONG)ms)
+      ms = (int)t;
+  }
+  return ms;
+}
+
+int ct_http_run(ct_http_server *srv, ct_http_handler handler,
+                ct_http_tick tick, void *ctx, int tick_ms,
+                volatile sig_atomic_t *stop) {
+  double next_tick = ct_http_monotonic() + tick_ms / 1e3;
+  srv->handler = handler;
+  srv->ctx = ctx;
+  while (!*stop) {
+    struct epoll_event ev[2];
+    int n, i;
+    n = epoll_wait(srv->ep, ev, 2, wait_ms(srv, tick ? tick_ms : 0));
+    if (n < 0 && errno != EINTR) return -1;
+    if (*stop) break;
+    /* let each daemon do its work: ready or not, its timeouts run too */
+    for (i = 0; i < 2; i++)
+      if (srv->l[i].d) MHD_run_wait(srv->l[i].d, 0);
+    if (tick && tick_ms > 0 && ct_http_monotonic() >= next_tick) {
+      tick(ctx);
+      next_tick = ct_http_monotonic() + tick_ms / 1e3;
+    }
+  }
+  srv->handler = NULL;
+  srv->ctx = NULL;
+  return 0;
+}
+
+void ct_http_close(ct_http_server *srv) {
+  int i;
+  if (!srv) return;
+  for (i = 0; i < 2; i++)
+    if (srv->l[i].d) MHD_stop_daemon(srv->l[i].d);
+  if (srv->ep >= 0) close(srv->ep);
+  free(srv);
+}
