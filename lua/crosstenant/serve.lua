@@ -1,0 +1,444 @@
+--- crosstenant.serve: `graph:serve`, the store over HTTP and HTTPS.
+--
+-- The listeners are C (csrc/ct_http.c, GNU libmicrohttpd in the calling
+-- thread; csrc/lserve.c binds it); each request comes here, one at a time,
+-- as (method, target, scheme, host, headers, body) and is answered by
+-- graph:request under the server's own service root (scheme://Host/), or
+-- by the control namespace /_crosstenant/....  Everything here is the
+-- request handler: a C request path can replace it later without Lua.
+local ct = require "crosstenant"
+local core = require "crosstenant.core"
+
+local M = {}
+
+--- What Graph writes as Content-Type on a JSON body.
+M.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
+              "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+--- The control namespace's own JSON.
+M.CONTROL_TYPE = "application/json; charset=utf-8"
+--- Entries the request journal keeps (the oldest go first).
+M.JOURNAL_MAX = 10000
+--- How often, in wall milliseconds, due transitions run in real and xN.
+M.TICK_MS = 1000
+
+local CONTROL = "/_crosstenant"
+
+-- Options -------------------------------------------------------------------
+
+local OPTIONS = {
+  host = "string", port = "number", https_port = "number", tls = "string",
+  cert = "string", key = "string", clock = "string", on_listen = "function",
+  quiet = "boolean",
+}
+
+local function opt_error(msg)
+  error("graph:serve: " .. msg, 4)
+end
+
+--- The speed of a clock mode: 0 for manual, 1 for real, N for xN; nil
+-- for anything else.
+function M.clock_rate(mode)
+  if mode == "manual" then return 0 end
+  if mode == "real" then return 1 end
+  local n = mode:match("^x(%d+%.?%d*)$")
+  n = n and tonumber(n)
+  if n and n > 0 and n < 1e9 then return n end
+  return nil
+end
+
+local function read_file(path, what)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, "can't read the " .. what .. " '" .. path ..
+                            "' (" .. tostring(err) .. ")" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Makes a local CA (DIR/ca.pem) and a certificate it signed for
+-- localhost, 127.0.0.1 and ::1 (DIR/cert.pem, key DIR/key.pem) with
+-- Debian's `openssl` command; DIR is created when absent.  The CA's key
+-- is thrown away once it signed, so the CA signs nothing else.
+-- Returns true, or nil + message.
+function M.make_cert(dir)
+  local q = shell_quote
+  local ext = dir .. "/cert.ext"
+  local f = io.open(ext, "w")
+  if not f then
+    os.execute("mkdir -p " .. q(dir))
+    f = io.open(ext, "w")
+  end
+  if not f then return nil, "can't write to the directory '" .. dir .. "'" end
+  f:write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n",
+          "basicConstraints=critical,CA:FALSE\n",
+          "keyUsage=critical,digitalSignature,keyEncipherment\n",
+          "extendedKeyUsage=serverAuth\n")
+  f:close()
+  local ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+  local cmd = table.concat({
+    "openssl req -x509 " .. ec .. "-keyout " .. q(dir .. "/ca-key.pem") ..
+      " -out " .. q(dir .. "/ca.pem") .. " -days 3650" ..
+      " -subj '/CN=crosstenant local CA'" ..
+      " -addext 'basicConstraints=critical,CA:TRUE'" ..
+      " -addext 'keyUsage=critical,keyCertSign,cRLSign'",
+    "openssl req " .. ec .. "-keyout " .. q(dir .. "/key.pem") ..
+      " -out " .. q(dir .. "/cert.csr") .. " -subj '/CN=localhost'",
+    "openssl x509 -req -in " .. q(dir .. "/cert.csr") .. " -CA " ..
+      q(dir .. "/ca.pem") .. " -CAkey " .. q(dir .. "/ca-key.pem") ..
+      " -set_serial 0x" .. string.format("%08x", os.time()) ..
+      " -days 825 -extfile " .. q(ext) .. " -out " .. q(dir .. "/cert.pem"),
+  }, " && ")
+  local ok = os.execute("(umask 077 && " .. cmd .. ") >/dev/null 2>&1")
+  os.remove(dir .. "/ca-key.pem")
+  os.remove(dir .. "/cert.csr")
+  os.remove(ext)
+  if not ok then
+    return nil, "openssl could not make a certificate in '" .. dir .. "'"
+  end
+  return true
+end
+
+-- The answer helpers -----------------------------------------------------------
+
+local function copy_headers(h)
+  local out = {}
+  for k, v in pairs(h or {}) do out[k] = v end
+  return out
+end
+
+-- a Graph error from the control namespace or the server itself
+local function error_answer(graph, status, code, message, extra)
+  local e = graph:_error({ status = status, code = code, message = message })
+  local h = { ["Content-Type"] = M.JSON_TYPE,
+              ["request-id"] = e.body.error.innerError["request-id"],
+              ["client-request-id"] = e.body.error.innerError["request-id"] }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return status, ct.encode(e.body), h
+end
+
+local function json_answer(status, text)
+  return status, text, { ["Content-Type"] = M.CONTROL_TYPE }
+end
+
+-- JSON of an object with its keys in the given order
+local function ordered(t, keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    if t[k] ~= nil then
+      parts[#parts + 1] = ct.encode(k) .. ":" .. ct.encode(t[k])
+    end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- The server ------------------------------------------------------------------
+
+local Server = {}
+Server.__index = Server
+
+-- runs the transitions due by the wall clock (real and xN modes)
+function Server:sync()
+  if self.rate == 0 then return end
+  local now = core.monotonic()
+  local d = (now - self.wall) * self.rate
+  if d > 0 then
+    self.wall = now
+    self.graph:advance(d, false)
+  end
+end
+
+function Server:journal_add(entry)
+  local j = self.journal
+  j.n = j.n + 1
+  j[j.n] = entry
+  if j.n - j.first + 1 > M.JOURNAL_MAX then
+    j[j.first] = nil
+    j.first = j.first + 1
+  end
+end
+
+local JOURNAL_KEYS = { "time", "method", "url", "status", "request-id",
+                       "client-request-id" }
+
+-- the control namespace: route -> { METHOD = function(self, body) }
+local ROUTES = {}
+
+ROUTES["/health"] = {
+  GET = function(self)
+    return json_answer(200, ordered({ status = "ok",
+                                      now = self.graph:now() },
+                                    { "status", "now" }))
+  end,
+}
+
+ROUTES["/clock"] = {
+  GET = function(self)
+    return json_answer(200, ordered({ now = self.graph:now() }, { "now" }))
+  end,
+}
+
+-- the JSON object body of a control request, or nil + an answer
+local function object_body(self, body, required)
+  if body == "" or body:match("^%s*$") then
+    if required then
+      return nil, error_answer(self.graph, 400, "invalidRequest",
+                               "This request needs a JSON object body.")
+    end
+    return {}
+  end
+  local t, err = core.decode(body)
+  if type(t) ~= "table" or (t[1] ~= nil) then
+    return nil, error_answer(self.graph, 400, "invalidRequest",
+                             "The body is not a JSON object" ..
+                             (err and (": " .. tostring(err)) or "") .. ".")
+  end
+  return t
+end
+
+ROUTES["/clock/advance"] = {
+  POST = function(self, body)
+    local t, s, b, h = object_body(self, body, true)
+    if not t then return s, b, h end
+    for k in pairs(t) do
+      if k ~= "by" then
+        return error_answer(self.graph, 400, "invalidRequest",
+                            "Unknown property '" .. tostring(k) ..
+                            "'; advance takes 'by'.")
+      end
+    end
+    local by = t.by
+    if type(by) ~= "string" and type(by) ~= "number" then
+      return error_answer(self.graph, 400, "invalidRequest",
+                          "'by' must be an ISO 8601 duration such as " ..
+                          "\"PT2H\" or a number of seconds.")
+    end
+    local ok, n = pcall(self.graph.advance, self.graph, by, false)
+    if not ok then
+      local why = tostring(n):match("%((.*)%)$") or tostring(n)
+      return error_answer(self.graph, 400, "invalidRequest",
+                          "'by' is not a duration the clock can move: " ..
+                          why .. ".")
+    end
+    return json_answer(200, ordered({ now = self.graph:now(), events = n },
+                                    { "now", "events" }))
+  end,
+}
+
+local OUTCOME_KEYS = { "user", "service", "phase", "status", "code",
+                       "message" }
+
+ROUTES["/outcomes"] = {
+  POST = function(self, body)
+    local t, s, b, h = object_body(self, body, true)
+    if not t then return s, b, h end
+    local ok, r, err = pcall(self.graph.fail, self.graph, t)
+    if not ok then
+      local why = tostring(r):match("^bad argument #1 to 'fail' %((.*)%)$")
+      return error_answer(self.graph, 400, "invalidRequest",
+                          "Bad outcome: " .. (why or tostring(r)) .. ".")
+    end
+    if not r then
+      return error_answer(self.graph, err.status, err.code, err.message)
+    end
+    local phase = t.phase or "validate"
+    local out = { user = t.user, service = t.service, phase = phase,
+                  status = t.status or (phase == "validate" and "invalid"
+                                        or "failed"),
+                  code = t.code or "scriptedFailure",
+                  message = t.message or "Scripted failure." }
+    return json_answer(201, ordered(out, OUTCOME_KEYS))
+  end,
+}
+
+ROUTES["/reset"] = {
+  POST = function(self, body)
+    local _, s, b, h = object_body(self, body, false)
+    if s then return s, b, h end
+    self:reset()
+    return json_answer(200, ordered({ now = self.graph:now() }, { "now" }))
+  end,
+}
+
+ROUTES["/requests"] = {
+  GET = function(self)
+    local j, parts = self.journal, {}
+    for i = j.first, j.n do
+      parts[#parts + 1] = ordered(j[i], JOURNAL_KEYS)
+    end
+    return json_answer(200, '{"value":[' .. table.concat(parts, ",") ..
+                            ']}')
+  end,
+  DELETE = function(self)
+    self.journal = { first = 1, n = 0 }
+    return 204, nil, {}
+  end,
+}
+
+--- Replaces the store by an empty one made with the same options (its
+-- observers and scripted outcomes go too).
+function Server:reset()
+  local g = self.graph
+  local fresh = ct.new(g._opts)
+  g._core:close()
+  for k in pairs(g) do rawset(g, k, nil) end
+  for k, v in pairs(fresh) do rawset(g, k, v) end
+  self.wall = core.monotonic()
+end
+
+function Server:control(method, path, body)
+  local sub = path:sub(#CONTROL + 1)
+  local r = ROUTES[sub]
+  if not r then
+    return error_answer(self.graph, 404, "itemNotFound",
+                        "No control endpoint '" .. path:sub(1, 200) ..
+                        "'; see README.md, \"Serving over HTTP\".")
+  end
+  local fn = r[method]
+  if not fn then
+    local allow = {}
+    for m in pairs(r) do allow[#allow + 1] = m end
+    table.sort(allow)
+    allow = table.concat(allow, ", ")
+    return error_answer(self.graph, 405, "notSupported",
+                        "The method '" .. method:sub(1, 40) .. "' is not " ..
+                        "allowed on " .. path .. "; it takes " .. allow .. ".",
+                        { Allow = allow })
+  end
+  return fn(self, body)
+end
+
+--- Answers one request: the ct_http handler (see csrc/lserve.c).
+function Server:answer(method, target, scheme, host, headers, body)
+  local path = target:match("^[^?#]*")
+  if path == CONTROL or path:sub(1, #CONTROL + 1) == CONTROL .. "/" then
+    self:sync()
+    return self:control(method, path, body)
+  end
+  local graph = self.graph
+  self:sync()
+  local time = graph:now()
+  local base = scheme .. "://" .. host .. "/"
+  local ok, status, rbody, rh = pcall(graph._request_at, graph, base, method,
+                                      target, body ~= "" and body or nil,
+                                      headers)
+  local out, h
+  if ok then
+    h = copy_headers(rh)
+    if type(rbody) == "table" then
+      out = ct.encode(rbody)
+      if h["Content-Type"] == "application/json" then
+        h["Content-Type"] = M.JSON_TYPE
+      end
+    else
+      out = rbody
+    end
+  else
+    io.stderr:write("crosstenant: error in ", method, " ", target, ": ",
+                    tostring(status), "\n")
+    status, out, h = error_answer(graph, 500, "generalException",
+                                  "The server failed to answer this " ..
+                                  "request; see its log.")
+  end
+  self:journal_add({ time = time, method = method, url = target,
+                     status = status, ["request-id"] = h["request-id"],
+                     ["client-request-id"] = h["client-request-id"] })
+  return status, out, h
+end
+
+--- Serves `graph` until SIGINT or SIGTERM.  opts (all optional):
+--   host (string, default "127.0.0.1"), port (integer, plain HTTP,
+--   default 8080, 0 = any free port), https_port (integer, 0 = any free
+--   port; needs tls or cert and key), tls (string: a directory with
+--   cert.pem and key.pem, made with a local CA when absent), cert and key
+--   (strings: PEM file paths), clock ("manual" (default), "real" or "xN":
+--   N model seconds per wall second), quiet (boolean: no request log on
+--   stderr), on_listen (function(urls), called once listening, urls a
+--   list of "http://127.0.0.1:PORT" / "https://localhost:PORT").
+-- Returns true once stopped by a signal; raises on bad options; returns
+-- nil + message when it can't listen or read the certificate.
+function M.serve(graph, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    opt_error("options must be a table")
+  end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then opt_error("unknown option '" .. tostring(k) .. "'") end
+    if type(v) ~= want then opt_error("option '" .. k .. "' must be a " ..
+                                      want) end
+  end
+  for _, k in ipairs { "port", "https_port" } do
+    local p = opts[k]
+    if p ~= nil and (math.type(p) ~= "integer" or p < 0 or p > 65535) then
+      opt_error("option '" .. k .. "' must be a port from 0 to 65535")
+    end
+  end
+  local rate = M.clock_rate(opts.clock or "manual")
+  if not rate then
+    opt_error("option 'clock' must be manual, real or xN (N model " ..
+              "seconds per wall second), not '" .. opts.clock .. "'")
+  end
+  if (opts.cert == nil) ~= (opts.key == nil) then
+    opt_error("options 'cert' and 'key' go together")
+  end
+  if opts.tls and opts.cert then
+    opt_error("option 'tls' or options 'cert' and 'key', not both")
+  end
+  if opts.https_port and not (opts.tls or opts.cert) then
+    opt_error("option 'https_port' needs 'tls' or 'cert' and 'key'")
+  end
+  local cert_pem, key_pem
+  if opts.https_port then
+    local cert, key = opts.cert, opts.key
+    if opts.tls then
+      cert, key = opts.tls .. "/cert.pem", opts.tls .. "/key.pem"
+      if not exists(cert) or not exists(key) then
+        local ok, err = M.make_cert(opts.tls)
+        if not ok then return nil, err end
+      end
+    end
+    local err
+    cert_pem, err = read_file(cert, "certificate")
+    if not cert_pem then return nil, err end
+    key_pem, err = read_file(key, "key")
+    if not key_pem then return nil, err end
+  end
+  local srv, err = core.http_server {
+    host = opts.host or "127.0.0.1",
+    port = opts.port or 8080,
+    https_port = opts.https_port, cert = cert_pem, key = key_pem,
+    log = not opts.quiet,
+  }
+  if not srv then return nil, err end
+  local http_port, https_port = srv:ports()
+  local host = opts.host or "127.0.0.1"
+  local shown = host:find(":", 1, true) and "[" .. host .. "]" or host
+  local urls = {}
+  if http_port then urls[#urls + 1] = "http://" .. shown .. ":" .. http_port
+  end
+  if https_port then
+    urls[#urls + 1] = "https://localhost:" .. https_port
+  end
+  local self = setmetatable({ graph = graph, rate = rate,
+                              wall = core.monotonic(),
+                              journal = { first = 1, n = 0 } }, Server)
+  if opts.on_listen then opts.on_listen(urls) end
+  local function handler(...) return self:answer(...) end
+  local tick = rate > 0 and function() self:sync() end or nil
+  local ok, rerr = srv:run(handler, tick, rate > 0 and M.TICK_MS or 0)
+  srv:close()
+  if not ok then return nil, rerr end
+  return true
+end
+
+return M
