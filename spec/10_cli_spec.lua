@@ -17,8 +17,9 @@ local CORE = assert(package.searchpath("crosstenant.core", package.cpath))
 local CPATH = (CORE:gsub("^%./", ROOT .. "/")
                    :gsub("crosstenant/core%.so$", "?.so"))
 local UNSET = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
+-- the tree's Lua first, then the default path (argparse, from Debian)
 local ENV = UNSET .. "LUA_PATH='" .. ROOT .. "/lua/?.lua;" .. ROOT ..
-            "/lua/?/init.lua' LUA_CPATH='" .. CPATH .. "' "
+            "/lua/?/init.lua;;' LUA_CPATH='" .. CPATH .. "' "
 
 local function slurp(path)
   local f = assert(io.open(path, "rb"))
@@ -283,13 +284,20 @@ failures: 1
   end)
 
   it("prints usage with --help and exits 0", function()
-    local r = run("--help")
+    local r = run("run --help")
     assert.are.equal(0, r.code)
     assert.are.equal("Usage: crosstenant run [options] SCENARIO.lua " ..
                      "[ARG...]\n", r.out:match("^[^\n]*\n"))
-    assert.truthy(r.out:find("\n  --failure-rate X ", 1, true))
+    assert.truthy(r.out:find("\n   --failure-rate X ", 1, true))
     assert.are.equal(r.out, run("run -h").out)
     assert.are.equal("", r.err)
+    r = run("--help")
+    assert.are.equal(0, r.code)
+    assert.are.equal("Usage: crosstenant [-h] [--version] [<command>] ...\n",
+                     r.out:match("^[^\n]*\n"))
+    for _, cmd in ipairs { "run", "serve", "cert" } do
+      assert.truthy(r.out:find("\n   " .. cmd .. " ", 1, true), cmd)
+    end
   end)
 
   describe("exits 1 when the scenario raises", function()
@@ -342,7 +350,7 @@ failures: 1
       { "run", "missing SCENARIO.lua" },
       { "run --colour x.lua", "unknown option '--colour'" },
       { "run -x x.lua", "unknown option '-x'" },
-      { "run --seed", "option --seed needs a value" },
+      { "run --seed", "option '--seed' requires an argument" },
       { "run --seed 1.5 x.lua", "--seed must be an integer, not '1.5'" },
       { "run --failure-rate 2 x.lua",
         "--failure-rate must be a number from 0 to 1, not '2'" },
@@ -350,7 +358,7 @@ failures: 1
         "--failure-rate must be a number from 0 to 1, not 'lots'" },
       { "run --progress=sometimes x.lua",
         "--progress must be auto, always or never, not 'sometimes'" },
-      { "run --json=yes x.lua", "option --json takes no value" },
+      { "run --json=yes x.lua", "option '--json' does not take arguments" },
     }
     for _, c in ipairs(cases) do
       it(c[2], function()

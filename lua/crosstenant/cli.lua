@@ -8,6 +8,13 @@
 -- status per service, failures with their codes and messages, and the
 -- model time taken.  Everything in the report comes from the model, so the
 -- same options and script give the same bytes.
+--
+--   crosstenant serve [options] [SCENARIO.lua [-- scenario args]]
+--   crosstenant cert DIR
+--
+-- serve: the store over HTTP and HTTPS (graph:serve); cert: a local CA
+-- and a certificate for localhost.  See `crosstenant <command> --help`.
+local argparse = require "argparse"
 local crosstenant = require "crosstenant"
 local caller = require "crosstenant.caller"
 local core = require "crosstenant.core"
@@ -18,26 +25,8 @@ M.DEFAULT_SEED = 1
 M.DEFAULT_NOW = "2025-11-06T09:00:00Z"
 M.MAX_FAILURE_ROWS = 50      -- text report; --json lists every failure
 
-local USAGE = [[
-Usage: crosstenant run [options] SCENARIO.lua [ARG...]
-
-Runs SCENARIO.lua against a fresh crosstenant store and prints a report:
-jobs by status, users by status per service, failures with their codes and
-messages, and the model time taken.  The store is the global `graph` and
-the script's first argument (`...`); the ARGs follow it.
-
-Options:
-  --seed N            seed of the store's ids and failures (default 1)
-  --now ISO           start of the model clock (default 2025-11-06T09:00:00Z)
-  --failure-rate X    seeded random failures per user and service, 0 to 1
-                      (default 0); it applies to validation and migration
-  --progress MODE     auto: a live line on a terminal, plain lines otherwise;
-                      always: the live line; never: no progress
-  -q, --quiet         no progress: the report only on stdout
-  --json              the report as JSON on stdout and nothing else
-  -h, --help          this text
-  --version           the version
-
+-- the notes under `crosstenant run --help`
+local RUN_EPILOG = [[
 The scenario's own output (print, io.write, io.output(), io.stdout, child
 processes) goes to stdout, or to stderr with --json or --quiet; progress
 goes to stderr with --json.  The report warns about outcomes scripted with graph:fail
@@ -45,8 +34,15 @@ that never applied.  Options may come anywhere before `--`; what follows
 `--` goes to the script.
 
 Exit status: 0 when the scenario ran to its end, 1 when it raised (the
-error is on stderr), 2 for a usage error or a scenario that can't be read.
-]]
+error is on stderr), 2 for a usage error or a scenario that can't be read.]]
+
+local SERVE_EPILOG = [[
+Once listening, stdout gets one line per listener:
+`listening on http://127.0.0.1:PORT` and `listening on https://localhost:PORT`.
+The request log (method, target, status, milliseconds) goes to stderr.
+Control endpoints under /_crosstenant/ move the clock, script outcomes,
+reset the store and list the requests received (see README.md).
+SIGINT or SIGTERM stops the server (exit 0).]]
 
 -- Status orders: the lifecycle's, for reports and progress -------------
 -- The core's lists (crosstenant.JOB_STATUS_ORDER, SERVICES,
@@ -482,89 +478,189 @@ local function instrument(graph, progress)
 end
 
 -- Options -------------------------------------------------------------------
+--
+-- The command line is parsed by lua-argparse (the parser luacheck uses):
+-- subcommands run, serve and cert, generated --help.  A usage error is
+-- one line on stderr and exit status 2.
 
-local function usage_error(msg)
-  return nil, msg
+-- converters: the value, or nil + the message of a usage error
+local function seed_arg(value)
+  local v = value:match("^%-?%d+$") and math.tointeger(tonumber(value))
+  if not v then return nil, "--seed must be an integer, not '" .. value .. "'" end
+  return v
 end
 
-local FLAGS = { json = true, quiet = true, help = true, version = true }
-local VALUED = { seed = true, now = true, ["failure-rate"] = true,
-                 progress = true }
+local function rate_arg(value)
+  local v = tonumber(value)
+  if not v or v ~= v or v < 0 or v > 1 then
+    return nil, "--failure-rate must be a number from 0 to 1, not '" ..
+                value .. "'"
+  end
+  return v
+end
 
---- Parses the arguments: the options table, or nil + a message.
-function M.parse(argv)
-  local o = { progress = "auto", script_args = {} }
-  local positional = {}
-  local i, n = 1, #argv
-  while i <= n do
-    local a = argv[i]
-    if a == "--" then
-      for k = i + 1, n do o.script_args[#o.script_args + 1] = argv[k] end
-      break
-    elseif a == "-h" then
-      o.help = true
-    elseif a == "-q" then
-      o.quiet = true
-    elseif a:sub(1, 2) == "--" then
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      name = name or a:sub(3)
-      if FLAGS[name] then
-        if value then
-          return usage_error("option --" .. name .. " takes no value")
-        end
-        o[name] = true
-      elseif VALUED[name] then
-        if not value then
-          i = i + 1
-          value = argv[i]
-          if value == nil then
-            return usage_error("option --" .. name .. " needs a value")
-          end
-        end
-        if name == "seed" then
-          local v = value:match("^%-?%d+$") and math.tointeger(tonumber(value))
-          if not v then
-            return usage_error("--seed must be an integer, not '" .. value ..
-                               "'")
-          end
-          o.seed = v
-        elseif name == "failure-rate" then
-          local v = tonumber(value)
-          if not v or v ~= v or v < 0 or v > 1 then
-            return usage_error("--failure-rate must be a number from 0 to " ..
-                               "1, not '" .. value .. "'")
-          end
-          o.failure_rate = v
-        elseif name == "progress" then
-          if value ~= "auto" and value ~= "always" and value ~= "never" then
-            return usage_error("--progress must be auto, always or never, " ..
-                               "not '" .. value .. "'")
-          end
-          o.progress = value
-        else
-          o.now = value
-        end
-      else
-        return usage_error("unknown option '" .. a .. "'")
-      end
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      return usage_error("unknown option '" .. a .. "'")
-    else
-      positional[#positional + 1] = a
+local function progress_arg(value)
+  if value ~= "auto" and value ~= "always" and value ~= "never" then
+    return nil, "--progress must be auto, always or never, not '" ..
+                value .. "'"
+  end
+  return value
+end
+
+local function port_arg(name)
+  return function(value)
+    local v = value:match("^%d+$") and math.tointeger(tonumber(value))
+    if not v or v > 65535 then
+      return nil, name .. " must be a port from 0 to 65535, not '" ..
+                  value .. "'"
     end
-    i = i + 1
+    return v
   end
-  if o.help or o.version then return o end
-  if positional[1] == nil then return usage_error("missing command") end
-  if positional[1] ~= "run" then
-    return usage_error("unknown command '" .. positional[1] .. "'")
+end
+
+local function clock_arg(value)
+  if not require("crosstenant.serve").clock_rate(value) then
+    return nil, "--clock must be manual, real or xN (N model seconds per " ..
+                "wall second, e.g. x3600), not '" .. value .. "'"
   end
-  if positional[2] == nil then return usage_error("missing SCENARIO.lua") end
-  o.scenario = positional[2]
-  local extra = {}
-  for k = 3, #positional do extra[#extra + 1] = positional[k] end
-  for _, v in ipairs(o.script_args) do extra[#extra + 1] = v end
-  o.script_args = extra
+  return value
+end
+
+-- the options run and serve share: the store's
+local function store_options(cmd)
+  cmd:option("--seed", "seed of the store's ids and failures",
+             tostring(M.DEFAULT_SEED)):argname("N"):convert(seed_arg)
+  cmd:option("--now", "start of the model clock", M.DEFAULT_NOW)
+     :argname("ISO")
+  cmd:option("--failure-rate", "seeded random failures per user and " ..
+             "service, 0 to 1; it applies to validation and migration", "0")
+     :argname("X"):convert(rate_arg)
+  cmd:flag("--loose", "accept what Graph tolerates but the docs do not " ..
+           "show (the store's strict = false)")
+  cmd:flag("--require-token", "answer 401 to a request without a bearer " ..
+           "token")
+end
+
+local function make_parser(state)
+  local p = argparse("crosstenant", "A local model of Microsoft Graph's " ..
+                     "cross-tenant migration API.")
+  p:add_help(false)
+  p:flag("-h --help", "show this help and exit")
+     :action(function() state.help = state.help or p:get_help() end)
+  p:flag("--version", "show the version and exit")
+     :action(function() state.version = true end)
+  p:command_target("command")
+  p:require_command(false)
+  p:help_max_width(79)
+
+  local run = p:command("run", "run a scenario script and print a report")
+  run:summary("Runs SCENARIO.lua against a fresh crosstenant store and " ..
+              "prints a report.")
+  run:description([[
+Runs SCENARIO.lua against a fresh crosstenant store and prints a report:
+jobs by status, users by status per service, failures with their codes and
+messages, and the model time taken.  The store is the global `graph` and
+the script's first argument (`...`); the ARGs follow it.]])
+  run:usage("Usage: crosstenant run [options] SCENARIO.lua [ARG...]")
+  run:epilog(RUN_EPILOG)
+  run:add_help(false)
+  run:flag("-h --help", "show this help and exit")
+     :action(function() state.help = run:get_help() end)
+  run:argument("scenario", "the scenario script"):argname("SCENARIO.lua")
+     :args("?")
+  run:argument("script_args", "arguments for the script"):argname("ARG")
+     :args("*")
+  store_options(run)
+  run:option("--progress", "auto: a live line on a terminal, plain lines " ..
+             "otherwise; always: the live line; never: no progress", "auto")
+     :argname("MODE"):convert(progress_arg)
+  run:flag("-q --quiet", "no progress: the report only on stdout")
+  run:flag("--json", "the report as JSON on stdout and nothing else")
+
+  local serve = p:command("serve", "serve the API over HTTP and HTTPS")
+  serve:summary("Serves the API over HTTP and HTTPS.")
+  serve:description([[
+Serves a store over HTTP (and HTTPS) until SIGINT or SIGTERM.  The
+scenario, if given, runs first with the store as `...` and the global
+`graph`; then the server serves that store.]])
+  serve:usage("Usage: crosstenant serve [options] [SCENARIO.lua " ..
+              "[-- scenario args]]")
+  serve:epilog(SERVE_EPILOG)
+  serve:add_help(false)
+  serve:flag("-h --help", "show this help and exit")
+     :action(function() state.help = serve:get_help() end)
+  serve:argument("scenario", "a scenario script to run first")
+     :argname("SCENARIO.lua"):args("?")
+  serve:argument("script_args", "arguments for the script"):argname("ARG")
+     :args("*")
+  serve:option("--host", "listen address", "127.0.0.1"):argname("ADDR")
+  serve:option("--port", "plain HTTP port (0 = any free port)", "8080")
+     :argname("N"):convert(port_arg("--port"))
+  serve:option("--https-port", "HTTPS port (0 = any free port); needs " ..
+               "--tls DIR or --cert/--key"):argname("N")
+     :convert(port_arg("--https-port"))
+  serve:option("--tls", "use DIR/cert.pem + DIR/key.pem, creating a " ..
+               "local CA (DIR/ca.pem) and a certificate for localhost, " ..
+               "127.0.0.1 and ::1 there when absent"):argname("DIR")
+  serve:option("--cert", "a certificate of your own (PEM)"):argname("FILE")
+  serve:option("--key", "its private key (PEM)"):argname("FILE")
+  serve:option("--clock", "manual (time moves only when told), real " ..
+               "(from --now at wall speed) or xN (N model seconds per " ..
+               "wall second, e.g. x3600)", "manual"):argname("MODE")
+     :convert(clock_arg)
+  store_options(serve)
+  serve:flag("-q --quiet", "no request log")
+
+  local cert = p:command("cert", "make a local CA and a certificate " ..
+                         "for localhost")
+  cert:summary("Makes a local CA and a certificate for localhost.")
+  cert:description([[
+Makes DIR/ca.pem (a local CA), DIR/cert.pem and DIR/key.pem (a
+certificate it signed for localhost, 127.0.0.1 and ::1) with openssl.]])
+  cert:usage("Usage: crosstenant cert DIR")
+  cert:add_help(false)
+  cert:flag("-h --help", "show this help and exit")
+     :action(function() state.help = cert:get_help() end)
+  cert:argument("dir", "the directory"):argname("DIR"):args("?")
+  return p
+end
+
+--- Parses the arguments: the options table (command = "run", "serve" or
+-- "cert"; help = text to print; version = true), or nil + a message.
+function M.parse(argv)
+  local state = {}
+  local p = make_parser(state)
+  local ok, r = p:pparse(argv)
+  if state.help then return { help = state.help } end
+  if state.version then return { version = true } end
+  if not ok then
+    -- argparse may add a second line ("Did you mean ...?"): one line only
+    return nil, (r:match("^[^\n]*"))
+  end
+  local o = {
+    command = r.command, scenario = r.scenario, script_args = r.script_args,
+    seed = r.seed, now = r.now, failure_rate = r.failure_rate,
+    loose = r.loose, require_token = r.require_token, quiet = r.quiet,
+    progress = r.progress, json = r.json, host = r.host, port = r.port,
+    https_port = r.https_port, tls = r.tls, cert = r.cert, key = r.key,
+    clock = r.clock, dir = r.dir,
+  }
+  if not o.command then return nil, "missing command" end
+  if o.command == "run" and not o.scenario then
+    return nil, "missing SCENARIO.lua"
+  end
+  if o.command == "cert" and not o.dir then return nil, "missing DIR" end
+  if o.command == "serve" then
+    if (o.cert == nil) ~= (o.key == nil) then
+      return nil, "--cert and --key go together"
+    end
+    if o.tls and o.cert then
+      return nil, "--tls or --cert/--key, not both"
+    end
+    if o.https_port and not (o.tls or o.cert) then
+      return nil, "--https-port needs --tls DIR or --cert and --key"
+    end
+  end
   return o
 end
 
@@ -648,6 +744,78 @@ local function run_script(chunk, graph, o, out, progress)
 end
 
 --- The command: `argv` as the launcher's `arg`; returns the exit code.
+-- Serving ---------------------------------------------------------------------
+
+--- `crosstenant cert DIR`: the exit code.
+function M.cert(o)
+  local ok, err = require("crosstenant.serve").make_cert(o.dir)
+  if not ok then
+    io.stderr:write("crosstenant: ", err, "\n")
+    return 1
+  end
+  io.stdout:write("made ", o.dir, "/ca.pem, ", o.dir, "/cert.pem and ",
+                  o.dir, "/key.pem\n")
+  return 0
+end
+
+--- `crosstenant serve`: runs the scenario, if any, then serves the store
+-- until SIGINT or SIGTERM; the exit code.
+function M.serve(o)
+  local stdout, stderr = io.stdout, io.stderr
+  local chunk
+  if o.scenario then
+    local lerr
+    chunk, lerr = loadfile(o.scenario)
+    if not chunk then
+      local f = io.open(o.scenario, "r")
+      if not f then
+        stderr:write("crosstenant: can't read scenario '", o.scenario, "'\n")
+        return 2
+      end
+      f:close()
+      stderr:write("crosstenant: ", lerr, "\n")
+      return 1
+    end
+  end
+  local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
+                 failure_rate = o.failure_rate or 0, strict = not o.loose,
+                 require_token = o.require_token or false }
+  local ok, graph = pcall(crosstenant.new, opts)
+  if not ok then
+    local why = tostring(graph):match(
+      "option 'now' is not a DateTimeOffset %((.*)%)$")
+    stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
+                 opts.now, "'", why and (" (" .. why .. ")") or "", "\n",
+                 "Try 'crosstenant --help'.\n")
+    return 2
+  end
+  if chunk then
+    -- the scenario's output goes to stderr: stdout carries the
+    -- `listening on` lines
+    local ran, serr = run_script(chunk, graph, o, stderr,
+                                 new_progress("off", stderr, graph:now()))
+    if not ran then
+      stderr:write("crosstenant: ", message_of(serr), "\n")
+      graph:close()
+      return 1
+    end
+  end
+  local served, err = graph:serve {
+    host = o.host, port = o.port, https_port = o.https_port, tls = o.tls,
+    cert = o.cert, key = o.key, clock = o.clock, quiet = o.quiet or false,
+    on_listen = function(urls)
+      for _, url in ipairs(urls) do stdout:write("listening on ", url, "\n") end
+      stdout:flush()
+    end,
+  }
+  graph:close()
+  if not served then
+    stderr:write("crosstenant: ", err, "\n")
+    return 1
+  end
+  return 0
+end
+
 function M.main(argv)
   local stdout, stderr = io.stdout, io.stderr
   local o, err = M.parse(argv or {})
@@ -657,13 +825,15 @@ function M.main(argv)
     return 2
   end
   if o.help then
-    stdout:write(USAGE)
+    stdout:write(o.help, "\n")
     return 0
   end
   if o.version then
     stdout:write(crosstenant._VERSION, "\n")
     return 0
   end
+  if o.command == "serve" then return M.serve(o) end
+  if o.command == "cert" then return M.cert(o) end
 
   local chunk, lerr = loadfile(o.scenario)
   if not chunk then
@@ -678,7 +848,8 @@ function M.main(argv)
   end
 
   local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
-                 failure_rate = o.failure_rate or 0 }
+                 failure_rate = o.failure_rate or 0, strict = not o.loose,
+                 require_token = o.require_token or false }
   local ok, graph = pcall(crosstenant.new, opts)
   if not ok then
     local why = tostring(graph):match(
