@@ -357,7 +357,7 @@ static int open_listener(ct_http_server *srv, listener *l, int tls,
                          int port, const ct_http_config *cfg,
                          const struct addrinfo *ai, char *err,
                          size_t errlen) {
-  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL;
   struct sockaddr_storage sa;
   const union MHD_DaemonInfo *info;
   struct epoll_event ev;

@@ -1,0 +1,452 @@
+-- `crosstenant serve`: the API over HTTP and HTTPS, driven with curl.
+-- Every Graph answer is compared byte for byte with what graph:request
+-- answers for the same calls on a twin store made with the same options
+-- (seed 1, the default clock), under the server's own service root.
+local crosstenant = require "crosstenant"
+local S = require "spec.support.server"
+local F = require "spec.support.fixtures"
+
+local JSON_TYPE = "application/json;odata.metadata=minimal;" ..
+                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+local JOBS = F.JOBS
+
+local function twin()
+  return crosstenant.new { seed = 1, now = "2025-11-06T09:00:00Z",
+                           failure_rate = 0, strict = true,
+                           require_token = false }
+end
+
+-- the same call to the server (curl) and to the twin; asserts the status,
+-- the body's bytes and every header the twin answers, and returns both
+local function same(srv, g, method, target, body, extra, url)
+  local r = S.curl(method, url or (srv.base .. target), body, extra)
+  local status, tbody, th = g:_request_at(srv.base .. "/", method, target,
+                                          body, {})
+  assert.are.equal(status, r.status)
+  local want = type(tbody) == "table" and crosstenant.encode(tbody) or
+               tbody or ""
+  assert.are.equal(want, r.body)
+  for k, v in pairs(th) do
+    if k == "Content-Type" and v == "application/json" then v = JSON_TYPE end
+    assert.are.equal(v, r.headers[k:lower()], k)
+  end
+  return r, tbody
+end
+
+-- the seed's body of POST .../users
+local function task_body(id)
+  return '{"@odata.type":"#microsoft.graph.crossTenantMigrationTask",' ..
+         '"id":"' .. id .. '","taskType":"user","lastUpdatedDateTime":' ..
+         '"2025-11-06T11:26:00Z","currentStatus":[{"@odata.type":' ..
+         '"microsoft.graph.crossTenantMigrationServiceStatusDetails"}]}'
+end
+
+local function decode(s)
+  return assert(crosstenant.decode(s))
+end
+
+describe("crosstenant serve", function()
+  teardown(S.cleanup)
+
+  describe("Graph paths over HTTP", function()
+    local srv, g
+    setup(function()
+      srv = S.start()
+      g = twin()
+    end)
+    teardown(function()
+      local rc = srv:stop()
+      assert.are.equal(0, rc)
+    end)
+
+    it("prints one listening line on stdout", function()
+      assert.are.equal(1, #srv.urls)
+      assert.truthy(srv.urls[1]:match("^http://127%.0%.0%.1:%d+$"))
+    end)
+
+    it("answers a whole migration as graph:request does", function()
+      local body = crosstenant.encode(F.job_body { workloads = false })
+      local r, job = same(srv, g, "POST", JOBS, body)
+      assert.are.equal(201, r.status)
+      assert.are.equal(srv.base .. JOBS .. "/" .. job.id, r.headers.location)
+      assert.are.equal(srv.base .. "/beta/$metadata#solutions/migrations/" ..
+                       "crossTenantMigrationJobs/$entity",
+                       decode(r.body)["@odata.context"])
+      local path = JOBS .. "/" .. job.id
+      same(srv, g, "GET", path)
+      r = same(srv, g, "PATCH", path,
+               '{"completeAfterDateTime":"2025-12-10T00:00:00Z"}')
+      assert.are.same({ 204, "" }, { r.status, r.body })
+      local users = F.users(25, "cccccccc")
+      for i = 1, 25 do
+        r = same(srv, g, "POST", path .. "/users", task_body(users[i]))
+        assert.are.equal(201, r.status)
+      end
+      assert.are.equal(srv.base .. path .. "/users/" .. users[25],
+                       r.headers.location)
+      same(srv, g, "POST", path .. "/validate")
+      -- the clock through the control namespace, the twin by hand
+      local a = S.curl("POST", srv.base .. "/_crosstenant/clock/advance",
+                       '{"by":"PT1H"}')
+      assert.are.equal(200, a.status)
+      g:advance("PT1H")
+      assert.are.equal(g:now(), decode(a.body).now)
+      r = same(srv, g, "GET", path)
+      assert.are.equal("validatePassed", decode(r.body).status)
+      same(srv, g, "POST", path .. "/migrate")
+      -- a page of 20 with a nextLink naming the server, and the next one
+      r = same(srv, g, "GET", path .. "/users")
+      local page = decode(r.body)
+      assert.are.equal(20, #page.value)
+      local link = page["@odata.nextLink"]
+      assert.are.equal(srv.base .. path .. "/users?$skiptoken=",
+                       link:match("^(.-%$skiptoken=)"))
+      r = same(srv, g, "GET", link:sub(#srv.base + 1))
+      assert.are.equal(8, #decode(r.body).value)   -- 3 resources + 25
+      -- an absolute request target naming the server is accepted
+      same(srv, g, "GET", link, nil, "--request-target " .. S.quote(link),
+           srv.base .. "/")
+      r = same(srv, g, "GET", path .. "/users/$count")
+      assert.are.same({ "28", "text/plain" },
+                      { r.body, r.headers["content-type"] })
+      same(srv, g, "GET", path .. "/users/" .. users[3])
+      r = same(srv, g, "POST", path .. "/users/" .. users[3] .. "/cancel")
+      assert.are.equal(202, r.status)
+      r = same(srv, g, "POST", path .. "/cancel")
+      assert.are.equal(202, r.status)
+      same(srv, g, "GET", JOBS .. "?$top=1&$count=true")
+      same(srv, g, "GET", JOBS .. "/$count")
+      -- pendingCancel: a 409 until the cancel is through
+      r = same(srv, g, "DELETE", path)
+      assert.are.equal(409, r.status)
+      assert.are.equal(200, S.curl("POST", srv.base ..
+                                   "/_crosstenant/clock/advance",
+                                   '{"by":"P1D"}').status)
+      g:advance("P1D")
+      r = same(srv, g, "DELETE", path)
+      assert.are.same({ 202, "" }, { r.status, r.body })
+      same(srv, g, "GET", path)
+    end)
+
+    it("answers Graph's errors as graph:request does", function()
+      local r = same(srv, g, "GET", JOBS .. "/nope")
+      assert.are.equal(404, r.status)
+      assert.are.equal("itemNotFound", decode(r.body).error.code)
+      r = same(srv, g, "PUT", JOBS)
+      assert.are.equal(405, r.status)
+      r = same(srv, g, "POST", JOBS, '{"displayName":')
+      assert.are.equal(400, r.status)
+      r = same(srv, g, "GET", JOBS .. "?$top=0")
+      assert.are.equal(400, r.status)
+      r = same(srv, g, "GET", "/beta/me")
+      assert.are.equal(404, r.status)
+      -- another host in an absolute target is not the server
+      local other = "https://example.com" .. JOBS
+      r = same(srv, g, "GET", other, nil, "--request-target " ..
+               S.quote(other), srv.base .. "/")
+      assert.are.equal(404, r.status)
+      -- the same client-request-id comes back
+      r = S.curl("GET", srv.base .. JOBS .. "/nope", nil,
+                 "-H 'client-request-id: abc-123'")
+      assert.are.equal("abc-123", r.headers["client-request-id"])
+      g:request("GET", JOBS .. "/nope", nil, {})   -- keep the twin in step
+    end)
+
+    it("logs each request on stderr: method, target, status, ms", function()
+      S.curl("GET", srv.base .. JOBS .. "?$top=2")
+      g:request("GET", JOBS .. "?$top=2")
+      local log = "\n" .. srv:log()
+      local function line(text)
+        return "\n" .. text:gsub("%p", "%%%0") .. " %d+%.%d ms\n"
+      end
+      assert.truthy(log:find(line("GET " .. JOBS .. "?$top=2 200")), log)
+      assert.truthy(log:find(line("POST " .. JOBS .. " 201")), log)
+    end)
+  end)
+
+  describe("the control namespace", function()
+    local srv
+    setup(function() srv = S.start { args = "--quiet" } end)
+    teardown(function() assert.are.equal(0, srv:stop()) end)
+
+    local function ctl(method, path, body)
+      local r = S.curl(method, srv.base .. "/_crosstenant" .. path, body)
+      return r, r.body ~= "" and decode(r.body) or nil
+    end
+
+    it("reports health and the clock", function()
+      local r, b = ctl("GET", "/health")
+      assert.are.same({ 200, "application/json; charset=utf-8" },
+                      { r.status, r.headers["content-type"] })
+      assert.are.equal('{"status":"ok","now":"2025-11-06T09:00:00Z"}', r.body)
+      r, b = ctl("GET", "/clock")
+      assert.are.same({ 200, { now = "2025-11-06T09:00:00Z" } },
+                      { r.status, b })
+    end)
+
+    it("advances the clock by a duration or seconds", function()
+      local r, b = ctl("POST", "/clock/advance", '{"by":"PT2H"}')
+      assert.are.same({ 200, '{"now":"2025-11-06T11:00:00Z","events":0}' },
+                      { r.status, r.body })
+      r, b = ctl("POST", "/clock/advance", '{"by":90}')
+      assert.are.same({ 200, "2025-11-06T11:01:30Z", 0 },
+                      { r.status, b.now, b.events })
+      -- transitions run: a job validated then advanced moves on
+      local job = decode(S.curl("POST", srv.base .. JOBS,
+                                crosstenant.encode(F.job_body())).body)
+      S.curl("POST", srv.base .. JOBS .. "/" .. job.id .. "/validate")
+      r, b = ctl("POST", "/clock/advance", '{"by":"PT1H"}')
+      assert.are.equal(200, r.status)
+      assert.truthy(b.events > 0)
+    end)
+
+    it("refuses bad advances with 400 in Graph's shape, clock unmoved",
+       function()
+      local before = select(2, ctl("GET", "/clock")).now
+      local cases = {
+        { nil, "This request needs a JSON object body." },
+        { "[1]", "The body is not a JSON object." },
+        { '{"by":"two hours"}', "'by' is not a duration the clock can " ..
+          "move: not an ISO 8601 duration: 'two hours'." },
+        { '{"by":-5}', "'by' is not a duration the clock can move: " ..
+          "seconds must be >= 0." },
+        { '{"by":true}', "'by' must be an ISO 8601 duration such as " ..
+          "\"PT2H\" or a number of seconds." },
+        { '{"by":"PT1H","x":1}', "Unknown property 'x'; advance takes 'by'." },
+      }
+      for _, c in ipairs(cases) do
+        local r, b = ctl("POST", "/clock/advance", c[1])
+        assert.are.same({ 400, "invalidRequest", c[2] },
+                        { r.status, b.error.code, b.error.message })
+        assert.truthy(b.error.innerError["request-id"])
+      end
+      assert.are.equal(before, select(2, ctl("GET", "/clock")).now)
+    end)
+
+    it("answers 404 and 405 of its own", function()
+      local r, b = ctl("GET", "/nothing")
+      assert.are.same({ 404, "itemNotFound", "No control endpoint " ..
+                        "'/_crosstenant/nothing'; see README.md, \"Serving " ..
+                        "over HTTP\"." },
+                      { r.status, b.error.code, b.error.message })
+      r, b = ctl("DELETE", "/clock")
+      assert.are.same({ 405, "notSupported", "GET" },
+                      { r.status, b.error.code, r.headers.allow })
+      assert.are.equal("The method 'DELETE' is not allowed on " ..
+                       "/_crosstenant/clock; it takes GET.", b.error.message)
+      r = ctl("GET", "/requests/x")
+      assert.are.equal(404, r.status)
+    end)
+
+    it("scripts outcomes (201) and refuses bad ones (400)", function()
+      local r, b = ctl("POST", "/outcomes", '{"user":"' .. F.RESOURCES[1] ..
+                       '","service":"ODSP","phase":"migrate"}')
+      assert.are.equal(201, r.status)
+      assert.are.same({ user = F.RESOURCES[1], service = "ODSP",
+                        phase = "migrate", status = "failed",
+                        code = "scriptedFailure",
+                        message = "Scripted failure." }, b)
+      r, b = ctl("POST", "/outcomes", '{"user":"x","service":"ODSP"}')
+      assert.are.same({ 400, "Bad outcome: field 'user' must be a user's " ..
+                        "GUID." }, { r.status, b.error.message })
+      r, b = ctl("POST", "/outcomes", '{"user":"' .. F.RESOURCES[1] ..
+                 '","service":"ODSP","colour":"red"}')
+      assert.are.same({ 400, "Bad outcome: unknown field 'colour'." },
+                      { r.status, b.error.message })
+    end)
+
+    it("journals the Graph requests received, and clears them", function()
+      local r = ctl("DELETE", "/requests")
+      assert.are.same({ 204, "" }, { r.status, r.body })
+      S.curl("GET", srv.base .. JOBS .. "?$top=1", nil,
+             "-H 'client-request-id: c-1'")
+      S.curl("GET", srv.base .. JOBS .. "/nope")
+      local b
+      r, b = ctl("GET", "/requests")
+      assert.are.equal(200, r.status)
+      assert.are.equal(2, #b.value)
+      assert.are.same({ "GET", JOBS .. "?$top=1", 200, "c-1" },
+                      { b.value[1].method, b.value[1].url, b.value[1].status,
+                        b.value[1]["client-request-id"] })
+      assert.are.same({ JOBS .. "/nope", 404 },
+                      { b.value[2].url, b.value[2].status })
+      assert.truthy(b.value[2]["request-id"]:match("^%x+%-"))
+      assert.are.equal(select(2, ctl("GET", "/clock")).now, b.value[1].time)
+      assert.truthy(r.body:find('^{"value":%[{"time":"[^"]+","method":"GET",'
+                                .. '"url":'))
+      ctl("DELETE", "/requests")
+      assert.are.equal('{"value":[]}', ctl("GET", "/requests").body)
+    end)
+
+    it("resets to an empty store with the same options", function()
+      S.curl("POST", srv.base .. JOBS, crosstenant.encode(F.job_body()))
+      local r, b = ctl("POST", "/reset")
+      assert.are.same({ 200, "2025-11-06T09:00:00Z" }, { r.status, b.now })
+      r = S.curl("GET", srv.base .. JOBS)
+      assert.are.equal('{"@odata.context":"' .. srv.base .. '/beta/' ..
+                       '$metadata#solutions/migrations/' ..
+                       'crossTenantMigrationJobs","value":[]}', r.body)
+      -- the same seed: the first job of a reset store has the same id
+      local g = twin()
+      local job = g:create_job(F.job_body())
+      r = S.curl("POST", srv.base .. JOBS, crosstenant.encode(F.job_body()))
+      assert.are.equal(job.id, decode(r.body).id)
+    end)
+  end)
+
+  describe("HTTPS", function()
+    it("serves https://localhost with a certificate of its local CA",
+       function()
+      local dir = S.tmpdir() .. "/tls"
+      local srv = S.start { args = "--https-port 0 --tls " .. dir, lines = 2 }
+      assert.truthy(srv.urls[2]:match("^https://localhost:%d+$"))
+      local url = srv.urls[2]
+      local r = S.curl("GET", url .. JOBS, nil, "--cacert " .. dir ..
+                       "/ca.pem")
+      assert.are.equal(200, r.status)
+      assert.are.equal(url .. "/beta/$metadata#solutions/migrations/" ..
+                       "crossTenantMigrationJobs",
+                       decode(r.body)["@odata.context"])
+      assert.are.equal(JSON_TYPE, r.headers["content-type"])
+      -- without the CA, curl refuses the certificate
+      r = S.curl("GET", url .. JOBS)
+      assert.are.equal(0, r.status)
+      -- plain HTTP still answers on its own port
+      assert.are.equal(200, S.curl("GET", srv.urls[1] .. JOBS).status)
+      assert.are.equal(0, srv:stop())
+      -- a second start reuses the certificate
+      local cert = S.slurp(dir .. "/cert.pem")
+      srv = S.start { args = "--https-port 0 --tls " .. dir, lines = 2 }
+      assert.are.equal(cert, S.slurp(dir .. "/cert.pem"))
+      assert.are.equal(0, srv:stop("INT"))
+    end)
+
+    it("takes --cert and --key; `crosstenant cert DIR` makes them",
+       function()
+      local dir = S.tmpdir() .. "/c"
+      local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant cert " .. dir)
+      local out = p:read("a")
+      assert.truthy(p:close())
+      assert.are.equal("made " .. dir .. "/ca.pem, " .. dir .. "/cert.pem " ..
+                       "and " .. dir .. "/key.pem\n", out)
+      p = io.popen("openssl x509 -noout -ext subjectAltName -in " .. dir ..
+                   "/cert.pem && openssl verify -CAfile " .. dir ..
+                   "/ca.pem " .. dir .. "/cert.pem")
+      out = p:read("a")
+      p:close()
+      assert.truthy(out:find("DNS:localhost, IP Address:127.0.0.1, " ..
+                             "IP Address:0:0:0:0:0:0:0:1", 1, true), out)
+      assert.truthy(out:find(": OK\n", 1, true), out)
+      local srv = S.start { args = "--https-port 0 --cert " .. dir ..
+                            "/cert.pem --key " .. dir .. "/key.pem",
+                            lines = 2 }
+      local r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
+                       "--cacert " .. dir .. "/ca.pem")
+      assert.are.equal(200, r.status)
+      assert.are.equal(0, srv:stop())
+    end)
+  end)
+
+  describe("the command", function()
+    local function run(args)
+      local dir = S.tmpdir()
+      local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant " .. args ..
+                         " 2>" .. dir .. "/err")
+      local out = p:read("a")
+      local _, _, code = p:close()
+      return { code = code, out = out, err = S.slurp(dir .. "/err") }
+    end
+
+    it("exits 2 with one line on a usage error", function()
+      local cases = {
+        { "serve --port x", "--port must be a port from 0 to 65535, not 'x'" },
+        { "serve --port 70000", "--port must be a port from 0 to 65535, " ..
+          "not '70000'" },
+        { "serve --https-port 0", "--https-port needs --tls DIR or --cert " ..
+          "and --key" },
+        { "serve --cert a.pem", "--cert and --key go together" },
+        { "serve --tls d --cert a --key b", "--tls or --cert/--key, not both" },
+        { "serve --clock fast", "--clock must be manual, real or xN (N " ..
+          "model seconds per wall second, e.g. x3600), not 'fast'" },
+        { "serve --colour", "unknown option '--colour'" },
+        { "cert", "missing DIR" },
+      }
+      for _, c in ipairs(cases) do
+        local r = run(c[1])
+        assert.are.same({ 2, "", "crosstenant: " .. c[2] .. "\n" ..
+                          "Try 'crosstenant --help'.\n" },
+                        { r.code, r.out, r.err })
+      end
+    end)
+
+    it("exits 1 when the port is taken", function()
+      local srv = S.start { args = "--quiet" }
+      local r = run("serve --port " .. srv.port)
+      assert.are.same({ 1, "" }, { r.code, r.out })
+      assert.are.equal("crosstenant: can't listen on 127.0.0.1 port " ..
+                       srv.port .. ": the port is taken or the address is " ..
+                       "not local\n", r.err)
+      assert.are.equal(0, srv:stop())
+    end)
+
+    it("runs the scenario first, with its arguments, then serves its store",
+       function()
+      local dir = S.tmpdir()
+      S.spew(dir .. "/s.lua", [[
+        local name = ...
+        assert(graph == select(1, ...) or true)
+        local job = assert(graph:create_job { displayName = select(2, ...),
+          completeAfterDateTime = graph:now(), sourceTenantId = "]] ..
+          F.SOURCE .. [[", resourceType = "Users",
+          resources = { "]] .. F.RESOURCES[1] .. [[" },
+          workloads = { "ODSP" } })
+        print("made " .. job.id)
+      ]])
+      local srv = S.start { args = "--quiet " .. dir .. "/s.lua -- batch-7" }
+      local r = S.curl("GET", srv.base .. JOBS)
+      local page = decode(r.body)
+      assert.are.equal(1, #page.value)
+      assert.are.equal("batch-7", page.value[1].displayName)
+      local rc, out, err = srv:stop()
+      assert.are.same({ 0, "listening on " .. srv.base .. "\n",
+                        "made " .. page.value[1].id .. "\n" },
+                      { rc, out, err })
+    end)
+
+    it("answers 500 when Lua fails in a request, and goes on", function()
+      local dir = S.tmpdir()
+      S.spew(dir .. "/s.lua", [[
+        graph:on("job", function() error("observer broke") end)
+      ]])
+      local srv = S.start { args = dir .. "/s.lua" }
+      local job = decode(S.curl("POST", srv.base .. JOBS,
+                                crosstenant.encode(F.job_body())).body)
+      local r = S.curl("POST", srv.base .. JOBS .. "/" .. job.id ..
+                       "/validate")
+      local b = decode(r.body)
+      assert.are.same({ 500, "generalException", "The server failed to " ..
+                        "answer this request; see its log." },
+                      { r.status, b.error.code, b.error.message })
+      assert.truthy(srv:log():find("observer broke", 1, true))
+      r = S.curl("GET", srv.base .. JOBS .. "/" .. job.id)
+      assert.are.equal(200, r.status)
+      assert.are.equal(0, srv:stop())
+    end)
+
+    it("moves the model clock with the wall clock with --clock x36000",
+       function()
+      local srv = S.start { args = "--quiet --clock x36000" }
+      local job = decode(S.curl("POST", srv.base .. JOBS,
+                                crosstenant.encode(F.job_body())).body)
+      S.curl("POST", srv.base .. JOBS .. "/" .. job.id .. "/validate")
+      -- 10 model hours a wall second: validation is over a second later
+      S.sleep(1.2)
+      local r = S.curl("GET", srv.base .. JOBS .. "/" .. job.id)
+      assert.are.equal("validatePassed", decode(r.body).status)
+      local now = decode(S.curl("GET", srv.base .. "/_crosstenant/clock")
+                         .body).now
+      assert.truthy(now >= "2025-11-06T12:00:00Z", now)
+      assert.are.equal(0, srv:stop())
+    end)
+  end)
+end)

@@ -1,0 +1,179 @@
+-- Starting `crosstenant serve` as a child process for the specs, and
+-- talking to it with curl.
+--
+-- The child runs `lua5.4 bin/crosstenant serve --port 0 ...` with the
+-- Lua path of the tree and the core this suite loaded (the flavour under
+-- test: plain, asan or cov); under `make asan` it inherits LD_PRELOAD and
+-- ASAN_OPTIONS, so it runs under ASan too.  CT_SERVE_WRAP (set by `make
+-- valgrind`) is put before lua5.4 for servers started with wrap = true.
+-- Every wait is bounded; a server is stopped by its pid (SIGTERM) and its
+-- exit status is checked.
+local S = {}
+
+local function shell_out(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("a")
+  p:close()
+  return s
+end
+
+function S.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function S.spew(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+function S.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+S.ROOT = shell_out("pwd"):gsub("\n$", "")
+local CORE = assert(package.searchpath("crosstenant.core", package.cpath))
+local CPATH = CORE:gsub("^%./", S.ROOT .. "/")
+                  :gsub("crosstenant/core%.so$", "?.so")
+S.ENV = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" .. S.ROOT ..
+        "/lua/?.lua;" .. S.ROOT .. "/lua/?/init.lua;;' LUA_CPATH='" ..
+        CPATH .. "' "
+
+function S.sleep(s)
+  os.execute("sleep " .. s)
+end
+
+local tmpdirs = {}
+
+--- A fresh temporary directory, removed by S.cleanup().
+function S.tmpdir()
+  local d = shell_out("mktemp -d"):gsub("\n$", "")
+  tmpdirs[#tmpdirs + 1] = d
+  return d
+end
+
+function S.cleanup()
+  for _, d in ipairs(tmpdirs) do os.execute("rm -rf " .. S.quote(d)) end
+  tmpdirs = {}
+end
+
+local Server = {}
+Server.__index = Server
+
+--- Starts `crosstenant serve --port 0 <args>` and waits (at most
+-- `wait` seconds) for its `listening on` lines.  opts: args (shell
+-- text), lines (listeners to wait for, default 1), wrap (run under
+-- CT_SERVE_WRAP), wait (seconds).  Returns the server: urls, port,
+-- https_port, dir, pid.
+function S.start(opts)
+  opts = opts or {}
+  local dir = S.tmpdir()
+  local self = setmetatable({ dir = dir, out = dir .. "/out",
+                              err = dir .. "/err" }, Server)
+  local wrap = opts.wrap and os.getenv("CT_SERVE_WRAP") or ""
+  local cmd = S.ENV .. wrap .. " lua5.4 bin/crosstenant serve --port 0 " ..
+              (opts.args or "")
+  -- the subshell waits for the server and writes its exit status
+  os.execute("( " .. cmd .. " >" .. self.out .. " 2>" .. self.err ..
+             " </dev/null & echo $! >" .. dir .. "/pid; wait $!; echo $? >" ..
+             dir .. "/rc ) >/dev/null 2>&1 &")
+  local want = opts.lines or 1
+  local limit = opts.wait or (wrap ~= "" and 120 or 20)
+  local t = 0
+  while t < limit do
+    local out = S.slurp(self.out) or ""
+    local urls = {}
+    for url in out:gmatch("listening on (%S+)\n") do urls[#urls + 1] = url end
+    if #urls >= want then
+      self.urls = urls
+      self.pid = tonumber((S.slurp(dir .. "/pid") or ""):match("%d+"))
+      for _, u in ipairs(urls) do
+        local scheme, port = u:match("^(%a+)://.*:(%d+)$")
+        if scheme == "http" then self.port = tonumber(port)
+        else self.https_port = tonumber(port) end
+      end
+      self.base = urls[1]
+      return self
+    end
+    if S.slurp(dir .. "/rc") then
+      error("the server exited: " .. (S.slurp(self.err) or ""))
+    end
+    S.sleep(0.05)
+    t = t + 0.05
+  end
+  error("no `listening on` line within " .. limit .. " s: " ..
+        (S.slurp(self.err) or ""))
+end
+
+--- Sends `sig` (default TERM) and waits for the exit; returns the exit
+-- status, stdout and stderr.
+function Server:stop(sig, limit)
+  if not self.pid then return nil end
+  os.execute("kill -" .. (sig or "TERM") .. " " .. self.pid)
+  limit = limit or 120
+  local t = 0
+  while t < limit do
+    local rc = S.slurp(self.dir .. "/rc")
+    if rc and rc:match("%d") then
+      self.pid = nil
+      return tonumber(rc:match("%d+")), S.slurp(self.out), S.slurp(self.err)
+    end
+    S.sleep(0.05)
+    t = t + 0.05
+  end
+  os.execute("kill -KILL " .. self.pid)
+  error("the server did not stop within " .. limit .. " s")
+end
+
+--- The server's stderr so far.
+function Server:log()
+  return S.slurp(self.err) or ""
+end
+
+-- the last header block of a curl -D file: status line and headers
+local function parse_headers(text)
+  local blocks = {}
+  for block in (text or ""):gsub("\r", ""):gmatch("(HTTP/[^\n]*\n.-)\n\n") do
+    blocks[#blocks + 1] = block
+  end
+  local last = blocks[#blocks] or ""
+  local h, list = {}, {}
+  for line in last:gmatch("[^\n]+") do
+    local k, v = line:match("^([^:]+):%s*(.-)%s*$")
+    if k then
+      h[k:lower()] = v
+      list[#list + 1] = k:lower()
+    end
+  end
+  return h, list
+end
+
+--- curl `method url` with an optional body and extra curl arguments;
+-- returns { status =, headers = (lower-case names), names = (in order),
+-- body = }.
+function S.curl(method, url, body, extra)
+  local dir = S.tmpdir()
+  local args = { "curl -sS --max-time 30 -X " .. method,
+                 "-o " .. dir .. "/body", "-D " .. dir .. "/head",
+                 "-w '%{http_code}'" }
+  if body then
+    S.spew(dir .. "/req", body)
+    args[#args + 1] = "--data-binary @" .. dir .. "/req"
+    args[#args + 1] = "-H 'Content-Type: application/json'"
+  end
+  if extra then args[#args + 1] = extra end
+  args[#args + 1] = S.quote(url)
+  local code = shell_out(table.concat(args, " ") .. " 2>" .. dir .. "/err")
+  local h, names = parse_headers(S.slurp(dir .. "/head"))
+  local r = { status = tonumber(code), headers = h, names = names,
+              body = S.slurp(dir .. "/body") or "",
+              err = S.slurp(dir .. "/err") }
+  os.execute("rm -rf " .. S.quote(dir))
+  return r
+end
+
+return S
