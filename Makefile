@@ -111,7 +111,7 @@ $(foreach f,plain asan cov,$(CSRC:csrc/%.c=build/$(f)/obj/%.o)): | deps
 endif
 
 .PHONY: all deps test ctest ctest-asan lint asan valgrind coverage rock \
-        check demo demo-http doc clean
+        check demo demo-http doc clean node-deps
 
 all: build/plain/crosstenant/core.so
 
@@ -142,8 +142,26 @@ endef
 deps:
 	@$(call ensure_pkgs,$(DEB_PACKAGES))
 
+# ---------------------------------------------------------------- node
+# The official Graph JavaScript clients of spec/15 and the hostile clients
+# of spec/16 run on node (20 on the image; Debian's nodejs and npm when
+# `node` is missing).  `npm ci` installs the pinned packages of
+# spec/node/package-lock.json, only when node_modules is missing or older
+# than the lockfile.
+NODE_DIR := spec/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
+
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	@if ! command -v node >/dev/null 2>&1 || \
+	    ! command -v npm >/dev/null 2>&1; then \
+	  $(call ensure_pkgs,nodejs npm); fi
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: $(NODE_STAMP)
+
 # ---------------------------------------------------------------- tests
-test: deps build/plain/crosstenant/core.so
+test: deps build/plain/crosstenant/core.so $(NODE_STAMP)
 	$(BUSTED) $(call BUSTED_ARGS,plain)
 
 # run_ctests(flavour, env): run every C test binary, fail if any failed.
@@ -161,18 +179,20 @@ ctest-asan: deps $(CTESTS:spec/c/%.c=build/asan/ctest/%)
 	$(call run_ctests,asan,ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN))
 
 # The module is preloaded as well, so leak stacks keep its symbols.
-asan: deps build/asan/crosstenant/core.so
+asan: deps build/asan/crosstenant/core.so $(NODE_STAMP)
 	LD_PRELOAD="$(ASAN_RT) $(CURDIR)/build/asan/crosstenant/core.so" \
 	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	$(BUSTED) $(call BUSTED_ARGS,asan)
 
-valgrind: deps build/plain/crosstenant/core.so
+# Servers that spec/16 starts (the hostile clients) run under valgrind too.
+valgrind: deps build/plain/crosstenant/core.so $(NODE_STAMP)
+	CT_SERVE_WRAP='$(VALGRIND) $(VALGRIND_FLAGS)' \
 	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) $(call BUSTED_ARGS,plain)
 
 # Coverage of the pure core (csrc/ct_*.c) by the busted suite and the
 # C unit tests together.  Extra gcovr flags: GCOVR_FLAGS=--fail-under-line=90
 GCOVR_FLAGS ?=
-coverage: deps build/cov/crosstenant/core.so $(CTESTS:spec/c/%.c=build/cov/ctest/%)
+coverage: deps build/cov/crosstenant/core.so $(NODE_STAMP) $(CTESTS:spec/c/%.c=build/cov/ctest/%)
 	@$(call ensure_pkgs,gcovr)
 	@rm -f build/cov/obj/*.gcda
 	$(BUSTED) $(call BUSTED_ARGS,cov)
@@ -254,7 +274,7 @@ doc: deps
 # build/ holds every build; `luarocks make` in the tree leaves objects in
 # csrc/ and the module in crosstenant/.
 clean:
-	rm -rf build
+	rm -rf build $(NODE_DIR)/node_modules
 	rm -f csrc/*.o crosstenant/core.so
 	@if [ -d crosstenant ]; then rmdir crosstenant 2>/dev/null || true; fi
 

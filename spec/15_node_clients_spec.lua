@@ -1,0 +1,58 @@
+-- The official JavaScript clients (spec/node: @microsoft/microsoft-graph-
+-- client 3.0.7 and the Kiota pipeline with @microsoft/msgraph-beta-sdk's
+-- models, pinned in package-lock.json, installed by `npm ci` from the
+-- test target) drive a whole migration against `crosstenant serve`, over
+-- http and over https (NODE_EXTRA_CA_CERTS, --require-token: the token
+-- graph-client sends to a custom host over https is checked).
+local S = require "spec.support.server"
+
+-- node spec/node/migrate.mjs BASE; returns the exit status and stdout
+local function migrate(base, env)
+  local dir = S.tmpdir()
+  local p = io.popen("cd spec/node && env -u LD_PRELOAD " .. (env or "") ..
+                     " node migrate.mjs " .. base .. " 2>" .. dir .. "/err")
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out .. (S.slurp(dir .. "/err") or "")
+end
+
+local STEPS = {
+  "create job", "add 24 users", "validate, advance, validatePassed",
+  "migrate", "cancel", "ODataError 409 notAllowed", "delete",
+  "ODataError 404 itemNotFound", "journal",
+}
+
+local function has_steps(out)
+  for _, s in ipairs(STEPS) do
+    assert.truthy(out:find("\nok " .. s, 1, true) or
+                  out:find("^ok " .. s:gsub("%p", "%%%0")), s .. "\n" .. out)
+  end
+end
+
+describe("the Graph JavaScript clients against crosstenant serve", function()
+  teardown(S.cleanup)
+
+  it("drive a whole migration over http", function()
+    local srv = S.start { args = "--quiet" }
+    local code, out = migrate(srv.base)
+    assert.are.equal(0, code, out)
+    has_steps(out)
+    assert.truthy(out:find("\nok Kiota pages over tasks: 25\n", 1, true), out)
+    assert.are.equal(0, srv:stop())
+  end)
+
+  it("drive a whole migration over https with a token", function()
+    local dir = S.tmpdir() .. "/tls"
+    local srv = S.start { args = "--quiet --require-token --https-port 0 " ..
+                          "--tls " .. dir, lines = 2 }
+    local code, out = migrate(srv.urls[2], "NODE_EXTRA_CA_CERTS=" .. dir ..
+                              "/ca.pem")
+    assert.are.equal(0, code, out)
+    has_steps(out)
+    assert.truthy(out:find("^ok no Authorization without customHosts " ..
+                           "%(401%)\n"), out)
+    assert.truthy(out:find("\nok PageIterator over tasks: 25\n", 1, true),
+                  out)
+    assert.are.equal(0, srv:stop())
+  end)
+end)
