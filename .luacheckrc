@@ -7,3 +7,6 @@ files["spec"] = { std = "+busted" }
 files["spec/support"] = { std = "lua54" }
 files["examples"] = { globals = { "graph" } }
 files["spec/support/fixtures.lua"] = { std = "+busted" }
+-- wrk's script API (LuaJIT inside wrk): init and request are its hooks
+files["bench/wrk_post.lua"] = { std = "luajit", globals = { "wrk", "init",
+                                                            "request" } }

@@ -283,11 +283,19 @@ clean:
 # measure in a process of its own), then bench/core_bench.c, the core
 # without Lua.  Not part of test or check; see docs/performance.md.
 BENCH_ROUNDS ?= 7
-.PHONY: bench
+.PHONY: bench bench-server
 bench: deps
 	@$(SUBMAKE) build/plain/crosstenant/core.so build/bench/core_bench
 	$(LUA) bench/bench.lua --rounds=$(BENCH_ROUNDS)
 	./build/bench/core_bench $(BENCH_ROUNDS)
+
+# `make bench-server`: crosstenant serve under wrk (1 thread, 4
+# connections, loopback) next to the HTTP layer's ceiling, with RSS; see
+# bench/serve_bench.lua and docs/performance.md.
+BENCH_SERVER_SECONDS ?= 5
+bench-server: deps build/plain/crosstenant/core.so
+	@$(call ensure_pkgs,wrk curl)
+	$(LUA) bench/serve_bench.lua --seconds=$(BENCH_SERVER_SECONDS)
 
 build/bench/core_bench: bench/core_bench.c \
                         $(CORE_SRC:csrc/%.c=build/plain/obj/%.o) $(HDRS)

@@ -6,6 +6,8 @@
 **       -> server | nil, message
 **   server:ports()                 -> http port | nil, https port | nil
 **   server:run(handler, tick, tick_ms) -> signal number that stopped it
+**   server:run_constant(body)      the same, answering `body` to every
+**                                  request in C (the HTTP layer's ceiling)
 **   server:close()                 (also __gc and __close; idempotent)
 **   core.monotonic()               -> seconds on a monotonic clock
 **
@@ -234,10 +236,47 @@ static void lua_tick(void *ctx) {
   lua_settop(L, base);
 }
 
+/* the signal handlers of a run, and the ones they replace */
+typedef struct signals {
+  struct sigaction old_int, old_term, old_pipe;
+} signals;
+
+static void signals_catch(signals *sg) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  stop_signal = 0;
+  sigaction(SIGINT, &sa, &sg->old_int);
+  sigaction(SIGTERM, &sa, &sg->old_term);
+  sa.sa_handler = SIG_IGN;            /* a peer gone: an error, not death */
+  sigaction(SIGPIPE, &sa, &sg->old_pipe);
+}
+
+/* restores the handlers; returns the signal that stopped the run */
+static int signals_restore(signals *sg) {
+  int sig = stop_signal;
+  sigaction(SIGINT, &sg->old_int, NULL);
+  sigaction(SIGTERM, &sg->old_term, NULL);
+  sigaction(SIGPIPE, &sg->old_pipe, NULL);
+  stop_signal = 0;
+  return sig;
+}
+
+static int run_result(lua_State *L, int rc, int sig) {
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, "waiting for connections failed");
+    return 2;
+  }
+  lua_pushinteger(L, sig);
+  return 1;
+}
+
 static int l_run(lua_State *L) {
   server_box *b = check_server(L);
   call c;
-  struct sigaction sa, old_int, old_term, old_pipe;
+  signals sg;
   lua_Integer tick_ms = luaL_optinteger(L, 4, 0);
   int rc, sig;
   luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -251,32 +290,48 @@ static int l_run(lua_State *L) {
   c.tick = 3;
   c.req = NULL;
   c.res = NULL;
-
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  stop_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  sa.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &sa, &old_pipe);
+  signals_catch(&sg);
   b->running = 1;
   rc = ct_http_run(b->srv, lua_handler,
                    lua_isfunction(L, 3) ? lua_tick : NULL, &c,
                    (int)tick_ms, &stop_signal);
   b->running = 0;
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
-  sig = stop_signal;
-  stop_signal = 0;
-  if (rc != 0) {
-    luaL_pushfail(L);
-    lua_pushstring(L, "waiting for connections failed");
-    return 2;
-  }
-  lua_pushinteger(L, sig);
-  return 1;
+  sig = signals_restore(&sg);
+  return run_result(L, rc, sig);
+}
+
+/* ---------------------------------------------------------- the ceiling */
+
+typedef struct constant {
+  const char *body;
+  size_t len;
+} constant;
+
+static int constant_handler(void *ctx, const ct_http_request *req,
+                            ct_http_response *res) {
+  const constant *k = ctx;
+  (void)req;
+  if (ct_http_response_header(res, "Content-Type", "application/json") != 0)
+    return -1;
+  return ct_http_response_body(res, k->body, k->len);
+}
+
+/* server:run_constant(body): answers every request 200 with `body`, in
+ * C, the model and Lua bypassed: the HTTP layer's ceiling (make
+ * bench-server).  Returns as server:run does. */
+static int l_run_constant(lua_State *L) {
+  server_box *b = check_server(L);
+  constant k;
+  signals sg;
+  int rc, sig;
+  k.body = luaL_checklstring(L, 2, &k.len);
+  if (b->running) return luaL_error(L, "the server is already running");
+  signals_catch(&sg);
+  b->running = 1;
+  rc = ct_http_run(b->srv, constant_handler, NULL, &k, 0, &stop_signal);
+  b->running = 0;
+  sig = signals_restore(&sg);
+  return run_result(L, rc, sig);
 }
 
 static int l_close(lua_State *L) {
@@ -296,6 +351,7 @@ static const luaL_Reg server_methods[] = {
   { "close", l_close },
   { "ports", l_ports },
   { "run", l_run },
+  { "run_constant", l_run_constant },
   { NULL, NULL }
 };
 

@@ -43,21 +43,29 @@ S.ENV = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" .. S.ROOT ..
         "/lua/?.lua;" .. S.ROOT .. "/lua/?/init.lua;;' LUA_CPATH='" ..
         CPATH .. "' "
 
+-- Helper commands run without the preload of `make asan` (libasan and the
+-- module, which brings GnuTLS): coreutils and curl hang at exit in
+-- p11-kit's destructor under it.  `env` execs, so it never exits itself.
+local PLAIN = "env -u LD_PRELOAD "
+S.PLAIN = PLAIN
+
 function S.sleep(s)
-  os.execute("sleep " .. s)
+  os.execute(PLAIN .. "sleep " .. s)
 end
 
 local tmpdirs = {}
 
 --- A fresh temporary directory, removed by S.cleanup().
 function S.tmpdir()
-  local d = shell_out("mktemp -d"):gsub("\n$", "")
+  local d = shell_out(PLAIN .. "mktemp -d"):gsub("\n$", "")
   tmpdirs[#tmpdirs + 1] = d
   return d
 end
 
 function S.cleanup()
-  for _, d in ipairs(tmpdirs) do os.execute("rm -rf " .. S.quote(d)) end
+  for _, d in ipairs(tmpdirs) do
+    os.execute(PLAIN .. "rm -rf " .. S.quote(d))
+  end
   tmpdirs = {}
 end
 
@@ -158,7 +166,7 @@ end
 function S.curl(method, url, body, extra)
   local dir = S.tmpdir()
   -- curl runs without the sanitizer preload of `make asan`
-  local args = { "env -u LD_PRELOAD curl -sS --max-time 30 -X " .. method,
+  local args = { PLAIN .. "curl -sS --max-time 30 -X " .. method,
                  "-o " .. dir .. "/body", "-D " .. dir .. "/head",
                  "-w '%{http_code}'" }
   if body then
@@ -173,7 +181,7 @@ function S.curl(method, url, body, extra)
   local r = { status = tonumber(code), headers = h, names = names,
               body = S.slurp(dir .. "/body") or "",
               err = S.slurp(dir .. "/err") }
-  os.execute("rm -rf " .. S.quote(dir))
+  os.execute(PLAIN .. "rm -rf " .. S.quote(dir))
   return r
 end
 
