@@ -39,9 +39,15 @@ S.ROOT = shell_out("pwd"):gsub("\n$", "")
 local CORE = assert(package.searchpath("crosstenant.core", package.cpath))
 local CPATH = CORE:gsub("^%./", S.ROOT .. "/")
                   :gsub("crosstenant/core%.so$", "?.so")
+-- Under `make asan` the suite preloads libasan and the module; a server
+-- child keeps libasan only (it loads the ASan build of the module through
+-- LUA_CPATH): with the module preloaded, GnuTLS's p11-kit hangs in its
+-- destructor at exit (a freelocale deadlock) once TLS was used.
+local preload = os.getenv("LD_PRELOAD") or ""
+local asan = preload:match("%S*libasan[^%s]*")
 S.ENV = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" .. S.ROOT ..
         "/lua/?.lua;" .. S.ROOT .. "/lua/?/init.lua;;' LUA_CPATH='" ..
-        CPATH .. "' "
+        CPATH .. "' " .. (asan and ("LD_PRELOAD='" .. asan .. "' ") or "")
 
 -- Helper commands run without the preload of `make asan` (libasan and the
 -- module, which brings GnuTLS): coreutils and curl hang at exit in
@@ -62,7 +68,15 @@ function S.tmpdir()
   return d
 end
 
+local started = {}
+
+--- Kills (by pid) every server a failed test left running, then removes
+-- the temporary directories.
 function S.cleanup()
+  for _, srv in ipairs(started) do
+    if srv.pid then os.execute("kill -KILL " .. srv.pid .. " 2>/dev/null") end
+  end
+  started = {}
   for _, d in ipairs(tmpdirs) do
     os.execute(PLAIN .. "rm -rf " .. S.quote(d))
   end
@@ -105,6 +119,7 @@ function S.start(opts)
         else self.https_port = tonumber(port) end
       end
       self.base = urls[1]
+      started[#started + 1] = self
       return self
     end
     if S.slurp(dir .. "/rc") then
@@ -113,6 +128,8 @@ function S.start(opts)
     S.sleep(0.05)
     t = t + 0.05
   end
+  local pid = (S.slurp(dir .. "/pid") or ""):match("%d+")
+  if pid then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
   error("no `listening on` line within " .. limit .. " s: " ..
         (S.slurp(self.err) or ""))
 end
