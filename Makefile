@@ -143,8 +143,8 @@ deps:
 	@$(call ensure_pkgs,$(DEB_PACKAGES))
 
 # ---------------------------------------------------------------- node
-# The official Graph JavaScript clients of spec/15 and the hostile clients
-# of spec/16 run on node (20 on the image; Debian's nodejs and npm when
+# The official Graph JavaScript clients of spec/31 and the hostile clients
+# of spec/32 run on node (20 on the image; Debian's nodejs and npm when
 # `node` is missing).  `npm ci` installs the pinned packages of
 # spec/node/package-lock.json, only when node_modules is missing or older
 # than the lockfile.
@@ -184,7 +184,7 @@ asan: deps build/asan/crosstenant/core.so $(NODE_STAMP)
 	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	$(BUSTED) $(call BUSTED_ARGS,asan)
 
-# Servers that spec/16 starts (the hostile clients) run under valgrind too.
+# Servers that spec/32 starts (the hostile clients) run under valgrind too.
 valgrind: deps build/plain/crosstenant/core.so $(NODE_STAMP)
 	CT_SERVE_WRAP='$(VALGRIND) $(VALGRIND_FLAGS)' \
 	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) $(call BUSTED_ARGS,plain)

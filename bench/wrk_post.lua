@@ -26,5 +26,5 @@ function request()
     '{"@odata.type":"#microsoft.graph.crossTenantMigrationTask","id":"' ..
     id .. '","taskType":"user","lastUpdatedDateTime":"' .. LUT ..
     '","currentStatus":[{"@odata.type":"microsoft.graph.' ..
-    'crossTenantMigrationServiceStatusDetails"}]}')
+    'crossTenantMigrationServiceStatusDetails","service":"ODSP"}]}')
 end

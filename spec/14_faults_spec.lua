@@ -653,7 +653,7 @@ describe("throttling and transient faults", function()
       local pwd = h:read("l")
       h:close()
       local env = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" ..
-                  pwd .. "/lua/?.lua;" .. pwd .. "/lua/?/init.lua' " ..
+                  pwd .. "/lua/?.lua;" .. pwd .. "/lua/?/init.lua;;' " ..
                   "LUA_CPATH='" .. core:gsub("^%./", pwd .. "/")
                                        :gsub("crosstenant/core%.so$", "?.so")
                   .. "' "

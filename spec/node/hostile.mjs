@@ -1,4 +1,4 @@
-// Hostile clients against `crosstenant serve` (spec/16_hostile_spec.lua):
+// Hostile clients against `crosstenant serve` (spec/32_hostile_spec.lua):
 //
 //   node hostile.mjs PORT
 //

@@ -1,5 +1,5 @@
 // A whole cross-tenant migration driven by Microsoft's own JavaScript
-// clients against `crosstenant serve` (spec/15_node_clients_spec.lua):
+// clients against `crosstenant serve` (spec/31_node_clients_spec.lua):
 //
 //   node migrate.mjs BASE        BASE = http://127.0.0.1:PORT or
 //                                       https://localhost:PORT

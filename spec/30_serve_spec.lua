@@ -38,7 +38,8 @@ local function task_body(id)
   return '{"@odata.type":"#microsoft.graph.crossTenantMigrationTask",' ..
          '"id":"' .. id .. '","taskType":"user","lastUpdatedDateTime":' ..
          '"2025-11-06T11:26:00Z","currentStatus":[{"@odata.type":' ..
-         '"microsoft.graph.crossTenantMigrationServiceStatusDetails"}]}'
+         '"microsoft.graph.crossTenantMigrationServiceStatusDetails",' ..
+         '"service":"ODSP"}]}'
 end
 
 local function decode(s)
