@@ -295,6 +295,75 @@ describe("crosstenant serve", function()
     end)
   end)
 
+  describe("throttling and transient faults", function()
+    it("takes --throttle: past the budget, 429 with Retry-After", function()
+      local srv = S.start { args = "--quiet --throttle 2/600s" }
+      assert.are.equal(200, S.curl("GET", srv.base .. JOBS).status)
+      assert.are.equal(200, S.curl("GET", srv.base .. JOBS).status)
+      local r = S.curl("GET", srv.base .. JOBS)
+      local b = decode(r.body)
+      assert.are.same({ 429, "activityLimitReached", "throttledRequest" },
+                      { r.status, b.error.code, b.error.innerError.code })
+      assert.truthy(tonumber(r.headers["retry-after"]) > 0)
+      -- the control namespace is never throttled
+      assert.are.equal(200, S.curl("GET", srv.base ..
+                                   "/_crosstenant/health").status)
+      assert.are.equal(0, srv:stop())
+    end)
+
+    it("scripts faults through /_crosstenant/faults", function()
+      local srv = S.start { args = "--quiet --retry-after 3" }
+      local ctl = srv.base .. "/_crosstenant/faults"
+      local r = S.curl("POST", ctl, '{"status":503,"retry_after":5,' ..
+                       '"path":"/crossTenantMigrationJobs"}')
+      assert.are.same({ 201, '{"status":503,"retry_after":5,"times":1,' ..
+                        '"path":"/crossTenantMigrationJobs"}' },
+                      { r.status, r.body })
+      r = S.curl("GET", ctl)
+      assert.are.equal('{"value":[{"status":503,"retry_after":5,' ..
+                       '"times":1,"path":"/crossTenantMigrationJobs"}]}',
+                       r.body)
+      r = S.curl("GET", srv.base .. JOBS)
+      assert.are.same({ 503, "5", "serviceNotAvailable" },
+                      { r.status, r.headers["retry-after"],
+                        decode(r.body).error.code })
+      assert.are.equal('{"value":[]}', S.curl("GET", ctl).body)
+      -- the store's retry_after is the default of a scripted fault
+      r = S.curl("POST", ctl, '{"status":504,"method":"get"}')
+      assert.are.equal('{"status":504,"retry_after":3,"times":1,' ..
+                       '"method":"GET"}', r.body)
+      r = S.curl("POST", ctl, '{"status":500}')
+      assert.are.same({ 400, "Bad fault: field 'status' must be 429, 503 " ..
+                        "or 504." }, { r.status, decode(r.body).error.message })
+      r = S.curl("GET", srv.base .. "/_crosstenant/requests")
+      local j = decode(r.body).value
+      assert.are.same({ 1, 503 }, { #j, j[1].status })
+      assert.are.equal(0, srv:stop())
+    end)
+
+    it("refuses bad fault options with one line", function()
+      local dir = S.tmpdir()
+      for _, c in ipairs {
+        { "--throttle 5", "--throttle must be REQUESTS/SECONDS such as " ..
+          "100/10s, not '5'" },
+        { "--fault-rate 500=0.1", "option 'fault_rate' takes the statuses " ..
+          "429, 503 and 504 as keys, not 500" },
+        { "--fault-rate 429=x", "--fault-rate must be STATUS=RATE[,...] " ..
+          "such as 429=0.05,503=0.01, not '429=x'" },
+        { "--retry-after soon", "--retry-after must be a whole number of " ..
+          "seconds, not 'soon'" },
+      } do
+        local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant serve " .. c[1] ..
+                           " 2>" .. dir .. "/err")
+        local out = p:read("a")
+        local _, _, code = p:close()
+        assert.are.same({ 2, "", "crosstenant: " .. c[2] .. "\n" ..
+                          "Try 'crosstenant --help'.\n" },
+                        { code, out, S.slurp(dir .. "/err") })
+      end
+    end)
+  end)
+
   describe("HTTPS", function()
     it("serves https://localhost with a certificate of its local CA",
        function()

@@ -526,6 +526,41 @@ local function clock_arg(value)
   return value
 end
 
+-- --throttle N/Ss: a budget of N requests per S seconds a caller
+local function throttle_arg(value)
+  local n, per = value:match("^(%d+)/(%d+%.?%d*)s?$")
+  n, per = math.tointeger(tonumber(n)), tonumber(per)
+  if not n or not per then
+    return nil, "--throttle must be REQUESTS/SECONDS such as 100/10s, " ..
+                "not '" .. value .. "'"
+  end
+  return { requests = n, per = per }
+end
+
+-- --fault-rate 429=0.05,503=0.01: seeded transient faults by status
+local function fault_rate_arg(value)
+  local rates = {}
+  for item in (value .. ","):gmatch("([^,]*),") do
+    local st, r = item:match("^%s*(%d+)%s*=%s*([%d.]+)%s*$")
+    st, r = math.tointeger(tonumber(st)), tonumber(r)
+    if not st or not r then
+      return nil, "--fault-rate must be STATUS=RATE[,...] such as " ..
+                  "429=0.05,503=0.01, not '" .. value .. "'"
+    end
+    rates[st] = r
+  end
+  return rates
+end
+
+local function retry_after_arg(value)
+  local v = value:match("^%d+$") and math.tointeger(tonumber(value))
+  if not v then
+    return nil, "--retry-after must be a whole number of seconds, not '" ..
+                value .. "'"
+  end
+  return v
+end
+
 -- the options run and serve share: the store's
 local function store_options(cmd)
   cmd:option("--seed", "seed of the store's ids and failures",
@@ -609,6 +644,14 @@ scenario, if given, runs first with the store as `...` and the global
                "wall second, e.g. x3600)", "manual"):argname("MODE")
      :convert(clock_arg)
   store_options(serve)
+  serve:option("--throttle", "a budget of REQUESTS per SECONDS a caller " ..
+               "(e.g. 100/10s); past it, 429 with Retry-After")
+     :argname("N/Ss"):convert(throttle_arg)
+  serve:option("--fault-rate", "seeded transient faults by status, " ..
+               "e.g. 429=0.05,503=0.01 (429, 503, 504)")
+     :argname("S=R,..."):convert(fault_rate_arg)
+  serve:option("--retry-after", "the Retry-After of seeded faults, in " ..
+               "seconds (default 1)"):argname("N"):convert(retry_after_arg)
   serve:flag("-q --quiet", "no request log")
 
   local cert = p:command("cert", "make a local CA and a certificate " ..
@@ -643,7 +686,8 @@ function M.parse(argv)
     loose = r.loose, require_token = r.require_token, quiet = r.quiet,
     progress = r.progress, json = r.json, host = r.host, port = r.port,
     https_port = r.https_port, tls = r.tls, cert = r.cert, key = r.key,
-    clock = r.clock, dir = r.dir,
+    clock = r.clock, dir = r.dir, throttle = r.throttle,
+    fault_rate = r.fault_rate, retry_after = r.retry_after,
   }
   if not o.command then return nil, "missing command" end
   if o.command == "run" and not o.scenario then
@@ -779,14 +823,22 @@ function M.serve(o)
   end
   local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
                  failure_rate = o.failure_rate or 0, strict = not o.loose,
-                 require_token = o.require_token or false }
+                 require_token = o.require_token or false,
+                 throttle = o.throttle, fault_rate = o.fault_rate,
+                 retry_after = o.retry_after }
   local ok, graph = pcall(crosstenant.new, opts)
   if not ok then
-    local why = tostring(graph):match(
-      "option 'now' is not a DateTimeOffset %((.*)%)$")
-    stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
-                 opts.now, "'", why and (" (" .. why .. ")") or "", "\n",
-                 "Try 'crosstenant --help'.\n")
+    local msg = tostring(graph)
+    local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
+    if why then
+      stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
+                   opts.now, "' (", why, ")\n")
+    else
+      -- the store's own words for --throttle, --fault-rate, --retry-after
+      stderr:write("crosstenant: ", msg:match("crosstenant%.new: (.*)$") or
+                   msg, "\n")
+    end
+    stderr:write("Try 'crosstenant --help'.\n")
     return 2
   end
   if chunk then

@@ -260,6 +260,30 @@ ROUTES["/outcomes"] = {
   end,
 }
 
+local FAULT_KEYS = { "status", "retry_after", "times", "method", "path" }
+
+ROUTES["/faults"] = {
+  GET = function(self)
+    local parts = {}
+    for _, f in ipairs(self.graph:faults()) do
+      parts[#parts + 1] = ordered(f, FAULT_KEYS)
+    end
+    return json_answer(200, '{"value":[' .. table.concat(parts, ",") .. ']}')
+  end,
+  POST = function(self, body)
+    local t, s, b, h = object_body(self, body, true)
+    if not t then return s, b, h end
+    local ok, r = pcall(self.graph.fault, self.graph, t)
+    if not ok then
+      local why = tostring(r):match("^bad argument #1 to 'fault' %((.*)%)$")
+      return error_answer(self.graph, 400, "invalidRequest",
+                          "Bad fault: " .. (why or tostring(r)) .. ".")
+    end
+    local list = self.graph:faults()
+    return json_answer(201, ordered(list[#list], FAULT_KEYS))
+  end,
+}
+
 ROUTES["/reset"] = {
   POST = function(self, body)
     local _, s, b, h = object_body(self, body, false)
@@ -284,14 +308,21 @@ ROUTES["/requests"] = {
   end,
 }
 
+-- the wall clock in the model's ticks, for the fault windows: clients
+-- wait Retry-After in wall seconds, whatever the clock mode
+local function wall_ticks()
+  return math.floor(core.monotonic() * 10000000)
+end
+
 --- Replaces the store by an empty one made with the same options (its
--- observers and scripted outcomes go too).
+-- observers, scripted outcomes and scripted faults go too).
 function Server:reset()
   local g = self.graph
   local fresh = ct.new(g._opts)
   g._core:close()
   for k in pairs(g) do rawset(g, k, nil) end
   for k, v in pairs(fresh) do rawset(g, k, v) end
+  g._fault_now = wall_ticks
   self.wall = core.monotonic()
 end
 
@@ -429,6 +460,8 @@ function M.serve(graph, opts)
   if https_port then
     urls[#urls + 1] = "https://localhost:" .. https_port
   end
+  local fault_now = graph._fault_now
+  graph._fault_now = wall_ticks
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = core.monotonic(),
                               journal = { first = 1, n = 0 } }, Server)
@@ -437,6 +470,7 @@ function M.serve(graph, opts)
   local tick = rate > 0 and function() self:sync() end or nil
   local ok, rerr = srv:run(handler, tick, rate > 0 and M.TICK_MS or 0)
   srv:close()
+  graph._fault_now = fault_now
   if not ok then return nil, rerr end
   return true
 end
