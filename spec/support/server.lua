@@ -39,19 +39,18 @@ S.ROOT = shell_out("pwd"):gsub("\n$", "")
 local CORE = assert(package.searchpath("crosstenant.core", package.cpath))
 local CPATH = CORE:gsub("^%./", S.ROOT .. "/")
                   :gsub("crosstenant/core%.so$", "?.so")
--- Under `make asan` the suite preloads libasan and the module; a server
--- child keeps libasan only (it loads the ASan build of the module through
--- LUA_CPATH): with the module preloaded, GnuTLS's p11-kit hangs in its
--- destructor at exit (a freelocale deadlock) once TLS was used.
+-- Under `make asan` the suite preloads libasan (never the module: see the
+-- Makefile); a server child keeps libasan only, and loads the ASan build
+-- of the module through LUA_CPATH.
 local preload = os.getenv("LD_PRELOAD") or ""
 local asan = preload:match("%S*libasan[^%s]*")
 S.ENV = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" .. S.ROOT ..
         "/lua/?.lua;" .. S.ROOT .. "/lua/?/init.lua;;' LUA_CPATH='" ..
         CPATH .. "' " .. (asan and ("LD_PRELOAD='" .. asan .. "' ") or "")
 
--- Helper commands run without the preload of `make asan` (libasan and the
--- module, which brings GnuTLS): coreutils and curl hang at exit in
--- p11-kit's destructor under it.  `env` execs, so it never exits itself.
+-- Helper commands run without the preload of `make asan`: curl hangs at
+-- exit under libasan (p11-kit), mktemp reports leaks of its own.  `env`
+-- execs, so it never exits itself.
 local PLAIN = "env -u LD_PRELOAD "
 S.PLAIN = PLAIN
 
