@@ -250,10 +250,11 @@ static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
   }
   h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
   if (!h || !*h) {
-    snprintf(host, sizeof host, srv->host_v6 ? "[%s]:%d" : "%s:%d",
-             l->tls ? "localhost" : srv->host, l->port);
-    if (l->tls && srv->host_v6) snprintf(host, sizeof host, "localhost:%d",
-                                         l->port);
+    /* HTTP/1.0 without Host: the listener's address (HTTPS: the name the
+     * certificate is for) */
+    if (l->tls) snprintf(host, sizeof host, "localhost:%d", l->port);
+    else snprintf(host, sizeof host, srv->host_v6 ? "[%s]:%d" : "%s:%d",
+                  srv->host, l->port);
     h = host;
   }
   memset(&req, 0, sizeof req);

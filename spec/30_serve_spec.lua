@@ -153,6 +153,16 @@ describe("crosstenant serve", function()
       g:request("GET", JOBS .. "/nope", nil, {})   -- keep the twin in step
     end)
 
+    it("names its own address in links of a request without Host",
+       function()
+      local r = S.curl("GET", srv.base .. JOBS, nil, "--http1.0 -H 'Host:'")
+      assert.are.equal(200, r.status)
+      assert.are.equal(srv.base .. "/beta/$metadata#solutions/migrations/" ..
+                       "crossTenantMigrationJobs",
+                       decode(r.body)["@odata.context"])
+      g:request("GET", JOBS)   -- keep the twin in step
+    end)
+
     it("logs each request on stderr: method, target, status, ms", function()
       S.curl("GET", srv.base .. JOBS .. "?$top=2")
       g:request("GET", JOBS .. "?$top=2")
