@@ -21,7 +21,7 @@
 
 #include "ct_http.h"
 
-struct ct_http_response {
+struct ct_httpd_response {
   int status;
   char *hdr;                  /* "name\0value\0" pairs */
   size_t hlen, hcap;
@@ -46,22 +46,22 @@ typedef struct listener {
   struct MHD_Daemon *d;
   int port;
   int tls;
-  struct ct_http_server *srv;
+  struct ct_httpd_server *srv;
 } listener;
 
-struct ct_http_server {
+struct ct_httpd_server {
   listener l[2];              /* plain, HTTPS */
   int ep;                     /* epoll set of the daemons' descriptors */
   char host[256];             /* for a request without Host: host:port */
   int host_v6;
   FILE *log;
   size_t max_body;
-  /* set for the duration of ct_http_run */
-  ct_http_handler handler;
+  /* set for the duration of ct_httpd_run */
+  ct_httpd_handler handler;
   void *ctx;
 };
 
-double ct_http_monotonic(void) {
+double ct_httpd_monotonic(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -69,13 +69,13 @@ double ct_http_monotonic(void) {
 
 /* ---------------------------------------------------------- responses */
 
-int ct_http_response_status(ct_http_response *res, int status) {
+int ct_httpd_response_status(ct_httpd_response *res, int status) {
   if (status < 100 || status > 599) return -1;
   res->status = status;
   return 0;
 }
 
-int ct_http_response_header(ct_http_response *res, const char *name,
+int ct_httpd_response_header(ct_httpd_response *res, const char *name,
                             const char *value) {
   size_t nl = strlen(name), vl = strlen(value);
   if (nl == 0 || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
@@ -96,7 +96,7 @@ int ct_http_response_header(ct_http_response *res, const char *name,
   return 0;
 }
 
-int ct_http_response_body(ct_http_response *res, const char *data,
+int ct_httpd_response_body(ct_httpd_response *res, const char *data,
                           size_t len) {
   char *p = malloc(len ? len : 1);
   if (!p) { res->oom = 1; return -1; }
@@ -107,7 +107,7 @@ int ct_http_response_body(ct_http_response *res, const char *data,
   return 0;
 }
 
-static void response_free(ct_http_response *res) {
+static void response_free(ct_httpd_response *res) {
   free(res->hdr);
   free(res->body);
 }
@@ -129,17 +129,17 @@ static size_t error_body(char *buf, size_t n, const char *code,
 #define JSON_TYPE "application/json;odata.metadata=minimal;" \
                   "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 
-static void log_line(ct_http_server *srv, const char *method,
+static void log_line(ct_httpd_server *srv, const char *method,
                      const conn_req *r, int status) {
   if (!srv->log) return;
   fprintf(srv->log, "%s %.*s %d %.1f ms\n", method,
           (int)(r && r->target_len < 2000 ? r->target_len : 0),
           r && r->target ? r->target : "", status,
-          r ? (ct_http_monotonic() - r->start) * 1e3 : 0.0);
+          r ? (ct_httpd_monotonic() - r->start) * 1e3 : 0.0);
   fflush(srv->log);
 }
 
-static enum MHD_Result queue_error(ct_http_server *srv,
+static enum MHD_Result queue_error(ct_httpd_server *srv,
                                    struct MHD_Connection *c,
                                    const char *method, const conn_req *r,
                                    int status, const char *code,
@@ -168,7 +168,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   r->target = malloc(r->target_len + 1);
   if (!r->target) { free(r); return NULL; }
   memcpy(r->target, uri, r->target_len + 1);
-  r->start = ct_http_monotonic();
+  r->start = ct_httpd_monotonic();
   return r;
 }
 
@@ -187,7 +187,7 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 }
 
 typedef struct header_list {
-  ct_http_header *h;
+  ct_httpd_header *h;
   size_t n, cap;
   int oom;
 } header_list;
@@ -198,7 +198,7 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind,
   (void)kind;
   if (hl->n == hl->cap) {
     size_t cap = hl->cap ? hl->cap * 2 : 16;
-    ct_http_header *p = realloc(hl->h, cap * sizeof *p);
+    ct_httpd_header *p = realloc(hl->h, cap * sizeof *p);
     if (!p) { hl->oom = 1; return MHD_NO; }
     hl->h = p;
     hl->cap = cap;
@@ -210,7 +210,7 @@ static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind,
 }
 
 /* the handler's answer as an MHD response; NULL out of memory */
-static struct MHD_Response *to_mhd(ct_http_response *res) {
+static struct MHD_Response *to_mhd(ct_httpd_response *res) {
   struct MHD_Response *resp;
   size_t i = 0;
   resp = MHD_create_response_from_buffer_with_free_callback(
@@ -231,9 +231,9 @@ static struct MHD_Response *to_mhd(ct_http_response *res) {
 
 static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
                               const char *method, conn_req *r) {
-  ct_http_server *srv = l->srv;
-  ct_http_request req;
-  ct_http_response res;
+  ct_httpd_server *srv = l->srv;
+  ct_httpd_request req;
+  ct_httpd_response res;
   header_list hl;
   struct MHD_Response *resp;
   enum MHD_Result ok;
@@ -295,7 +295,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
                                  const char *version, const char *data,
                                  size_t *size, void **con_cls) {
   listener *l = cls;
-  ct_http_server *srv = l->srv;
+  ct_httpd_server *srv = l->srv;
   conn_req *r = *con_cls;
   (void)url;
   (void)version;
@@ -354,8 +354,8 @@ static void set_err(char *err, size_t n, const char *fmt, const char *a,
   if (err && n) snprintf(err, n, fmt, a, port);
 }
 
-static int open_listener(ct_http_server *srv, listener *l, int tls,
-                         int port, const ct_http_config *cfg,
+static int open_listener(ct_httpd_server *srv, listener *l, int tls,
+                         int port, const ct_httpd_config *cfg,
                          const struct addrinfo *ai, char *err,
                          size_t errlen) {
   unsigned flags = MHD_USE_EPOLL;
@@ -421,9 +421,9 @@ static int open_listener(ct_http_server *srv, listener *l, int tls,
   return 0;
 }
 
-ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
+ct_httpd_server *ct_httpd_open(const ct_httpd_config *cfg, char *err,
                              size_t errlen) {
-  ct_http_server *srv;
+  ct_httpd_server *srv;
   struct addrinfo hints, *ai = NULL;
   const char *host = cfg->host ? cfg->host : "127.0.0.1";
   int rc;
@@ -461,7 +461,7 @@ ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
   strcpy(srv->host, host);
   srv->host_v6 = ai->ai_family == AF_INET6;
   srv->log = cfg->log;
-  srv->max_body = cfg->max_body ? cfg->max_body : CT_HTTP_MAX_BODY;
+  srv->max_body = cfg->max_body ? cfg->max_body : CT_HTTPD_MAX_BODY;
   srv->ep = epoll_create1(EPOLL_CLOEXEC);
   if (srv->ep < 0) {
     set_err(err, errlen, "epoll_create1 failed%s%.0d", "", 0);
@@ -470,7 +470,7 @@ ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
     return NULL;
   }
   {
-    ct_http_config c = *cfg;
+    ct_httpd_config c = *cfg;
     if (!c.connection_limit) c.connection_limit = 1000;
     if (!c.timeout_s) c.timeout_s = 30;
     if ((c.port >= 0 && open_listener(srv, &srv->l[0], 0, c.port, &c, ai,
@@ -479,7 +479,7 @@ ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
                                             c.https_port, &c, ai, err,
                                             errlen) != 0)) {
       freeaddrinfo(ai);
-      ct_http_close(srv);
+      ct_httpd_close(srv);
       return NULL;
     }
   }
@@ -487,14 +487,14 @@ ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
   return srv;
 }
 
-int ct_http_port(const ct_http_server *srv, int tls) {
+int ct_httpd_port(const ct_httpd_server *srv, int tls) {
   const listener *l = &srv->l[tls ? 1 : 0];
   return l->d ? l->port : -1;
 }
 
 /* how long to wait: the daemons' own timeouts, the tick, and at most
  * half a second so that a signal that came just before the wait is seen */
-static int wait_ms(ct_http_server *srv, int tick_ms) {
+static int wait_ms(ct_httpd_server *srv, int tick_ms) {
   int ms = 500, i;
   if (tick_ms > 0 && tick_ms < ms) ms = tick_ms;
   for (i = 0; i < 2; i++) {
@@ -506,10 +506,10 @@ static int wait_ms(ct_http_server *srv, int tick_ms) {
   return ms;
 }
 
-int ct_http_run(ct_http_server *srv, ct_http_handler handler,
-                ct_http_tick tick, void *ctx, int tick_ms,
+int ct_httpd_run(ct_httpd_server *srv, ct_httpd_handler handler,
+                ct_httpd_tick tick, void *ctx, int tick_ms,
                 volatile sig_atomic_t *stop) {
-  double next_tick = ct_http_monotonic() + tick_ms / 1e3;
+  double next_tick = ct_httpd_monotonic() + tick_ms / 1e3;
   srv->handler = handler;
   srv->ctx = ctx;
   while (!*stop) {
@@ -521,9 +521,9 @@ int ct_http_run(ct_http_server *srv, ct_http_handler handler,
     /* let each daemon do its work: ready or not, its timeouts run too */
     for (i = 0; i < 2; i++)
       if (srv->l[i].d) MHD_run_wait(srv->l[i].d, 0);
-    if (tick && tick_ms > 0 && ct_http_monotonic() >= next_tick) {
+    if (tick && tick_ms > 0 && ct_httpd_monotonic() >= next_tick) {
       tick(ctx);
-      next_tick = ct_http_monotonic() + tick_ms / 1e3;
+      next_tick = ct_httpd_monotonic() + tick_ms / 1e3;
     }
   }
   srv->handler = NULL;
@@ -531,7 +531,7 @@ int ct_http_run(ct_http_server *srv, ct_http_handler handler,
   return 0;
 }
 
-void ct_http_close(ct_http_server *srv) {
+void ct_httpd_close(ct_httpd_server *srv) {
   int i;
   if (!srv) return;
   for (i = 0; i < 2; i++)

@@ -6,66 +6,66 @@
  * headers, body of at most max_body bytes), calls the handler once, and
  * sends what the handler put into the response.  Requests are answered
  * one at a time, in arrival order: libmicrohttpd runs with MHD_USE_EPOLL
- * and no thread of its own, driven by MHD_run_wait() from ct_http_run().
+ * and no thread of its own, driven by MHD_run_wait() from ct_httpd_run().
  *
  * The handler is the seam between HTTP and the model: today the Lua
  * binding (lserve.c) calls graph:request through lua_pcall; a C request
- * path can be plugged in as another ct_http_handler without Lua.
+ * path can be plugged in as another ct_httpd_handler without Lua.
  */
-#ifndef CT_HTTP_H
-#define CT_HTTP_H
+#ifndef CT_HTTPD_H
+#define CT_HTTPD_H
 
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
-#define CT_HTTP_MAX_BODY (1024u * 1024u)   /* bytes: 1 MiB */
+#define CT_HTTPD_MAX_BODY (1024u * 1024u)   /* bytes: 1 MiB */
 
-typedef struct ct_http_header {
+typedef struct ct_httpd_header {
   const char *name;
   const char *value;
-} ct_http_header;
+} ct_httpd_header;
 
 /* One complete request.  Every pointer is valid during the handler call
  * only.  Strings are NUL-terminated; target and body also carry their
  * length (the body may hold NUL bytes). */
-typedef struct ct_http_request {
+typedef struct ct_httpd_request {
   const char *method;         /* as sent: "GET", "POST", ... */
   const char *target;         /* raw request target: path and query */
   size_t target_len;
   const char *scheme;         /* "http" or "https" */
   const char *host;           /* the Host header, or the listener's */
-  const ct_http_header *headers;   /* in arrival order */
+  const ct_httpd_header *headers;   /* in arrival order */
   size_t nheaders;
   const char *body;           /* "" when none */
   size_t body_len;
-} ct_http_request;
+} ct_httpd_request;
 
 /* What the handler answers; opaque, filled with the functions below. */
-typedef struct ct_http_response ct_http_response;
+typedef struct ct_httpd_response ct_httpd_response;
 
 /* Sets the status (100..599); returns 0, or -1 when out of range. */
-int ct_http_response_status(ct_http_response *res, int status);
+int ct_httpd_response_status(ct_httpd_response *res, int status);
 /* Adds a header (name and value are copied; CR or LF in either is
  * refused); returns 0, or -1 on a bad header or out of memory. */
-int ct_http_response_header(ct_http_response *res, const char *name,
+int ct_httpd_response_header(ct_httpd_response *res, const char *name,
                             const char *value);
 /* Sets the body (copied); returns 0, or -1 out of memory. */
-int ct_http_response_body(ct_http_response *res, const char *data,
+int ct_httpd_response_body(ct_httpd_response *res, const char *data,
                           size_t len);
 
 /* Answers one request into `res`.  Returns 0 when `res` is the answer;
  * anything else makes the server answer 500 in Graph's error shape (and
  * log the failure).  A handler must not raise through the server: a
  * Lua handler runs under lua_pcall. */
-typedef int (*ct_http_handler)(void *ctx, const ct_http_request *req,
-                               ct_http_response *res);
+typedef int (*ct_httpd_handler)(void *ctx, const ct_httpd_request *req,
+                               ct_httpd_response *res);
 
 /* Called between requests, at least every tick_ms milliseconds while
- * ct_http_run waits (e.g. to run a model clock's due transitions). */
-typedef void (*ct_http_tick)(void *ctx);
+ * ct_httpd_run waits (e.g. to run a model clock's due transitions). */
+typedef void (*ct_httpd_tick)(void *ctx);
 
-typedef struct ct_http_config {
+typedef struct ct_httpd_config {
   const char *host;           /* listen address; NULL: 127.0.0.1 */
   int port;                   /* plain HTTP: 0 any free port, -1 none */
   int https_port;             /* HTTPS: 0 any free port, -1 none */
@@ -73,32 +73,32 @@ typedef struct ct_http_config {
   const char *key_pem;        /* HTTPS private key, PEM text */
   FILE *log;                  /* request log (method target status ms),
                                  NULL for none */
-  size_t max_body;            /* bytes; 0: CT_HTTP_MAX_BODY */
+  size_t max_body;            /* bytes; 0: CT_HTTPD_MAX_BODY */
   unsigned connection_limit;  /* 0: 1000 */
   unsigned timeout_s;         /* idle connection timeout; 0: 30 s */
-} ct_http_config;
+} ct_httpd_config;
 
-typedef struct ct_http_server ct_http_server;
+typedef struct ct_httpd_server ct_httpd_server;
 
 /* Opens the listeners of `cfg`.  Returns the server, or NULL with a
  * message in err[errlen] (address in use, bad address, bad TLS key...). */
-ct_http_server *ct_http_open(const ct_http_config *cfg, char *err,
+ct_httpd_server *ct_httpd_open(const ct_httpd_config *cfg, char *err,
                              size_t errlen);
 
 /* The port a listener is bound to (tls 0: plain, 1: HTTPS), -1 if none. */
-int ct_http_port(const ct_http_server *srv, int tls);
+int ct_httpd_port(const ct_httpd_server *srv, int tls);
 
 /* Serves until *stop becomes nonzero (a signal handler sets it; see
  * lserve.c).  `tick` may be NULL; tick_ms <= 0 means no tick.  Returns
  * 0, or -1 with errno set when waiting failed. */
-int ct_http_run(ct_http_server *srv, ct_http_handler handler,
-                ct_http_tick tick, void *ctx, int tick_ms,
+int ct_httpd_run(ct_httpd_server *srv, ct_httpd_handler handler,
+                ct_httpd_tick tick, void *ctx, int tick_ms,
                 volatile sig_atomic_t *stop);
 
 /* Closes the listeners and every connection; NULL is fine. */
-void ct_http_close(ct_http_server *srv);
+void ct_httpd_close(ct_httpd_server *srv);
 
 /* Seconds on a monotonic clock (for request timings and model clocks). */
-double ct_http_monotonic(void);
+double ct_httpd_monotonic(void);
 
 #endif

@@ -43,7 +43,7 @@ static void on_signal(int sig) {
 }
 
 typedef struct server_box {
-  ct_http_server *srv;
+  ct_httpd_server *srv;
   int running;
 } server_box;
 
@@ -81,7 +81,7 @@ static int opt_port(lua_State *L, const char *name) {
 }
 
 static int l_http_server(lua_State *L) {
-  ct_http_config cfg;
+  ct_httpd_config cfg;
   server_box *b;
   char err[256];
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -98,7 +98,7 @@ static int l_http_server(lua_State *L) {
   b->srv = NULL;
   b->running = 0;
   luaL_setmetatable(L, SERVER);
-  b->srv = ct_http_open(&cfg, err, sizeof err);
+  b->srv = ct_httpd_open(&cfg, err, sizeof err);
   if (!b->srv) {
     luaL_pushfail(L);
     lua_pushstring(L, err);
@@ -111,7 +111,7 @@ static int l_ports(lua_State *L) {
   server_box *b = check_server(L);
   int i;
   for (i = 0; i < 2; i++) {
-    int p = ct_http_port(b->srv, i);
+    int p = ct_httpd_port(b->srv, i);
     if (p < 0) luaL_pushfail(L);
     else lua_pushinteger(L, p);
   }
@@ -124,14 +124,14 @@ typedef struct call {
   lua_State *L;
   int handler;                /* stack indices in server:run's frame */
   int tick;
-  const ct_http_request *req;
-  ct_http_response *res;
+  const ct_httpd_request *req;
+  ct_httpd_response *res;
 } call;
 
 /* protected: handler at 1, the call at 2; fills the response */
 static int call_handler(lua_State *L) {
   call *c = lua_touserdata(L, 2);
-  const ct_http_request *req = c->req;
+  const ct_httpd_request *req = c->req;
   size_t i, len;
   const char *body;
   lua_Integer status;
@@ -157,13 +157,13 @@ static int call_handler(lua_State *L) {
   lua_pushlstring(L, req->body, req->body_len);
   lua_call(L, 6, 3);
   status = lua_tointegerx(L, -3, &isnum);
-  if (!isnum || ct_http_response_status(c->res, (int)status) != 0)
+  if (!isnum || ct_httpd_response_status(c->res, (int)status) != 0)
     return luaL_error(L, "the request handler returned a bad status");
   if (!lua_isnil(L, -2)) {
     body = lua_tolstring(L, -2, &len);
     if (!body) return luaL_error(L, "the request handler returned a body "
                                  "that is not a string");
-    if (ct_http_response_body(c->res, body, len) != 0)
+    if (ct_httpd_response_body(c->res, body, len) != 0)
       return luaL_error(L, "out of memory");
   }
   if (lua_istable(L, -1)) {
@@ -172,7 +172,7 @@ static int call_handler(lua_State *L) {
       if (lua_type(L, -2) == LUA_TSTRING &&
           (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
         lua_pushvalue(L, -1);
-        if (ct_http_response_header(c->res, lua_tostring(L, -3),
+        if (ct_httpd_response_header(c->res, lua_tostring(L, -3),
                                     lua_tostring(L, -1)) != 0)
           return luaL_error(L, "bad response header '%s'",
                             lua_tostring(L, -3));
@@ -199,8 +199,8 @@ static void report(lua_State *L, const char *what) {
 }
 
 /* the ct_http handler: the Lua handler, protected */
-static int lua_handler(void *ctx, const ct_http_request *req,
-                       ct_http_response *res) {
+static int lua_handler(void *ctx, const ct_httpd_request *req,
+                       ct_httpd_response *res) {
   call *c = ctx;
   lua_State *L = c->L;
   int base = lua_gettop(L);
@@ -292,7 +292,7 @@ static int l_run(lua_State *L) {
   c.res = NULL;
   signals_catch(&sg);
   b->running = 1;
-  rc = ct_http_run(b->srv, lua_handler,
+  rc = ct_httpd_run(b->srv, lua_handler,
                    lua_isfunction(L, 3) ? lua_tick : NULL, &c,
                    (int)tick_ms, &stop_signal);
   b->running = 0;
@@ -307,13 +307,13 @@ typedef struct constant {
   size_t len;
 } constant;
 
-static int constant_handler(void *ctx, const ct_http_request *req,
-                            ct_http_response *res) {
+static int constant_handler(void *ctx, const ct_httpd_request *req,
+                            ct_httpd_response *res) {
   const constant *k = ctx;
   (void)req;
-  if (ct_http_response_header(res, "Content-Type", "application/json") != 0)
+  if (ct_httpd_response_header(res, "Content-Type", "application/json") != 0)
     return -1;
-  return ct_http_response_body(res, k->body, k->len);
+  return ct_httpd_response_body(res, k->body, k->len);
 }
 
 /* server:run_constant(body): answers every request 200 with `body`, in
@@ -328,7 +328,7 @@ static int l_run_constant(lua_State *L) {
   if (b->running) return luaL_error(L, "the server is already running");
   signals_catch(&sg);
   b->running = 1;
-  rc = ct_http_run(b->srv, constant_handler, NULL, &k, 0, &stop_signal);
+  rc = ct_httpd_run(b->srv, constant_handler, NULL, &k, 0, &stop_signal);
   b->running = 0;
   sig = signals_restore(&sg);
   return run_result(L, rc, sig);
@@ -337,13 +337,13 @@ static int l_run_constant(lua_State *L) {
 static int l_close(lua_State *L) {
   server_box *b = luaL_checkudata(L, 1, SERVER);
   if (b->running) return luaL_error(L, "the server is running");
-  ct_http_close(b->srv);
+  ct_httpd_close(b->srv);
   b->srv = NULL;
   return 0;
 }
 
 static int l_monotonic(lua_State *L) {
-  lua_pushnumber(L, ct_http_monotonic());
+  lua_pushnumber(L, ct_httpd_monotonic());
   return 1;
 }
 

@@ -20,7 +20,7 @@ end
 -- the body's bytes and every header the twin answers, and returns both
 local function same(srv, g, method, target, body, extra, url)
   local r = S.curl(method, url or (srv.base .. target), body, extra)
-  local status, tbody, th = g:_request_at(srv.base .. "/", method, target,
+  local status, tbody, th = g:_request_at(srv.base, method, target,
                                           body, {})
   assert.are.equal(status, r.status)
   local want = type(tbody) == "table" and crosstenant.encode(tbody) or

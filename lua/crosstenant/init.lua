@@ -395,7 +395,8 @@ end
 --   now = "2025-11-06T09:00:00Z", timings = { sync = 3600 } }
 function M.new(opts)
   local g = new_store(opts, "new")   -- not a tail call: errors name the
-  return g                           -- caller's line
+  g._opts = opts                     -- caller's line; kept for a server's
+  return g                           -- reset
 end
 
 -- State that lasts ----------------------------------------------------------
@@ -1059,6 +1060,35 @@ function Graph:request(method, url, body, headers)
   setmetatable(rheaders, Headers)
   self:_flush()
   return status, rbody, rheaders
+end
+
+-- graph:request answered under another service root: `base` is
+-- "scheme://host[:port]" (graph:serve passes the server's own, from the
+-- request's Host), written into @odata.context, @odata.nextLink and
+-- Location, and the one an absolute request URL must name.  Internal.
+function Graph:_request_at(base, method, url, body, headers)
+  local now = self._fault_now
+  local status, rbody, rheaders = self._core:request(method, url, body,
+    headers, not self._require_token and self._tenant or nil, self._user,
+    base, now and now(), self._faults_off)
+  setmetatable(rheaders, Headers)
+  self:_flush()
+  return status, rbody, rheaders
+end
+
+--- Serves the store over HTTP and HTTPS until SIGINT or SIGTERM: every
+-- Graph path answers as `Graph:request` does, under the server's own
+-- base URL, beside a control namespace (`/_crosstenant/...`).
+-- @tparam[opt] table opts `host`, `port`, `https_port`, `tls`, `cert`,
+--   `key`, `clock` (`"manual"`, `"real"` or `"xN"`), `quiet`,
+--   `on_listen` (a function given the list of URLs once listening); see
+--   README.md, "Serving over HTTP"
+-- @treturn boolean true once stopped by a signal
+-- @return nil and a message when it can't listen or read a certificate
+-- @raise `graph:serve: unknown option 'x'`, ... for bad options
+-- @usage graph:serve { port = 0, on_listen = function(urls) print(urls[1]) end }
+function Graph:serve(opts)
+  return require("crosstenant.serve").serve(self, opts)
 end
 
 -- raise for a method's failure: an Error, a refused request, a reason

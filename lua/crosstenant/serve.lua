@@ -318,7 +318,9 @@ end
 -- observers, scripted outcomes and scripted faults go too).
 function Server:reset()
   local g = self.graph
-  local fresh = ct.new(g._opts)
+  local fresh = ct.new(g._opts or { tenant = g._tenant, user = g._user,
+                                    strict = g._strict,
+                                    require_token = g._require_token })
   g._core:close()
   for k in pairs(g) do rawset(g, k, nil) end
   for k, v in pairs(fresh) do rawset(g, k, v) end
@@ -358,7 +360,7 @@ function Server:answer(method, target, scheme, host, headers, body)
   local graph = self.graph
   self:sync()
   local time = graph:now()
-  local base = scheme .. "://" .. host .. "/"
+  local base = scheme .. "://" .. host
   local ok, status, rbody, rh = pcall(graph._request_at, graph, base, method,
                                       target, body ~= "" and body or nil,
                                       headers)
