@@ -110,12 +110,6 @@ end
 
 -- The answer helpers -----------------------------------------------------------
 
-local function copy_headers(h)
-  local out = {}
-  for k, v in pairs(h or {}) do out[k] = v end
-  return out
-end
-
 -- a Graph error from the control namespace or the server itself
 local function error_answer(graph, status, code, message, extra)
   local e = graph:_error({ status = status, code = code, message = message })
@@ -350,7 +344,18 @@ function Server:control(method, path, body)
   return fn(self, body)
 end
 
---- Answers one request: the ct_http handler (see csrc/lserve.c).
+-- one Graph request through the core's request path (ct_request.h), the
+-- body as the JSON text the core writes; observers see its changes
+local function graph_answer(graph, base, method, target, body, headers)
+  local now = graph._fault_now
+  local status, text, h = graph._core:request_text(method, target, body,
+    headers, not graph._require_token and graph._tenant or nil, graph._user,
+    base, now and now(), graph._faults_off)
+  graph:_flush()
+  return status, text, h
+end
+
+--- Answers one request: the ct_httpd handler (see csrc/lserve.c).
 function Server:answer(method, target, scheme, host, headers, body)
   local path = target:match("^[^?#]*")
   if path == CONTROL or path:sub(1, #CONTROL + 1) == CONTROL .. "/" then
@@ -361,19 +366,12 @@ function Server:answer(method, target, scheme, host, headers, body)
   self:sync()
   local time = graph:now()
   local base = scheme .. "://" .. host
-  local ok, status, rbody, rh = pcall(graph._request_at, graph, base, method,
-                                      target, body ~= "" and body or nil,
-                                      headers)
-  local out, h
+  local ok, status, out, h = pcall(graph_answer, graph, base, method,
+                                   target, body ~= "" and body or nil,
+                                   headers)
   if ok then
-    h = copy_headers(rh)
-    if type(rbody) == "table" then
-      out = ct.encode(rbody)
-      if h["Content-Type"] == "application/json" then
-        h["Content-Type"] = M.JSON_TYPE
-      end
-    else
-      out = rbody
+    if h["Content-Type"] == "application/json" then
+      h["Content-Type"] = M.JSON_TYPE
     end
   else
     io.stderr:write("crosstenant: error in ", method, " ", target, ": ",
