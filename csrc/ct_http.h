@@ -9,8 +9,11 @@
  * and no thread of its own, driven by MHD_run_wait() from ct_httpd_run().
  *
  * The handler is the seam between HTTP and the model: today the Lua
- * binding (lserve.c) calls graph:request through lua_pcall; a C request
- * path can be plugged in as another ct_httpd_handler without Lua.
+ * binding (lserve.c) calls a Lua function through lua_pcall, which asks
+ * the core's request path (ct_request.h) for the answer as JSON text; a
+ * C handler calling ct_request directly (req.base_url = scheme://host)
+ * can answer Graph paths without Lua.  The types are ct_httpd_* so as
+ * not to clash with ct_request.h's ct_http_request and ct_http_header.
  */
 #ifndef CT_HTTPD_H
 #define CT_HTTPD_H
