@@ -5,7 +5,9 @@
 **   core.http_server{ host=, port=, https_port=, cert=, key=, log= }
 **       -> server | nil, message
 **   server:ports()                 -> http port | nil, https port | nil
-**   server:run(handler, tick, tick_ms) -> signal number that stopped it
+**   server:run(handler, tick, tick_ms, ready) -> signal number that
+**                                  stopped it; ready() runs once the
+**                                  signals are caught
 **   server:run_constant(body)      the same, answering `body` to every
 **                                  request in C (the HTTP layer's ceiling)
 **   server:close()                 (also __gc and __close; idempotent)
@@ -283,14 +285,22 @@ static int l_run(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   luaL_argcheck(L, tick_ms >= 0 && tick_ms <= 3600000, 4,
                 "milliseconds from 0 to 3600000 expected");
+  if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TFUNCTION);
   if (b->running) return luaL_error(L, "the server is already running");
-  lua_settop(L, 4);
+  lua_settop(L, 5);
   c.L = L;
   c.handler = 2;
   c.tick = 3;
   c.req = NULL;
   c.res = NULL;
   signals_catch(&sg);
+  /* ready(): once SIGINT/SIGTERM are caught, so a signal sent as soon
+   * as the listening line is out stops the loop instead of Lua */
+  if (lua_isfunction(L, 5)) {
+    c.tick = 5;
+    lua_tick(&c);
+    c.tick = 3;
+  }
   b->running = 1;
   rc = ct_httpd_run(b->srv, lua_handler,
                    lua_isfunction(L, 3) ? lua_tick : NULL, &c,

@@ -56,8 +56,7 @@ describe("crosstenant serve", function()
       g = twin()
     end)
     teardown(function()
-      local rc = srv:stop()
-      assert.are.equal(0, rc)
+      S.stopped(srv)
     end)
 
     it("prints one listening line on stdout", function()
@@ -178,7 +177,7 @@ describe("crosstenant serve", function()
   describe("the control namespace", function()
     local srv
     setup(function() srv = S.start { args = "--quiet" } end)
-    teardown(function() assert.are.equal(0, srv:stop()) end)
+    teardown(function() S.stopped(srv) end)
 
     local function ctl(method, path, body)
       local r = S.curl(method, srv.base .. "/_crosstenant" .. path, body)
@@ -318,7 +317,7 @@ describe("crosstenant serve", function()
       -- the control namespace is never throttled
       assert.are.equal(200, S.curl("GET", srv.base ..
                                    "/_crosstenant/health").status)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
 
     it("scripts faults through /_crosstenant/faults", function()
@@ -348,7 +347,7 @@ describe("crosstenant serve", function()
       r = S.curl("GET", srv.base .. "/_crosstenant/requests")
       local j = decode(r.body).value
       assert.are.same({ 1, 503 }, { #j, j[1].status })
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
 
     it("refuses bad fault options with one line", function()
@@ -393,12 +392,12 @@ describe("crosstenant serve", function()
       assert.are.equal(0, r.status)
       -- plain HTTP still answers on its own port
       assert.are.equal(200, S.curl("GET", srv.urls[1] .. JOBS).status)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
       -- a second start reuses the certificate
       local cert = S.slurp(dir .. "/cert.pem")
       srv = S.start { args = "--https-port 0 --tls " .. dir, lines = 2 }
       assert.are.equal(cert, S.slurp(dir .. "/cert.pem"))
-      assert.are.equal(0, srv:stop("INT"))
+      S.stopped(srv, "INT")
     end)
 
     it("takes --cert and --key; `crosstenant cert DIR` makes them",
@@ -424,7 +423,7 @@ describe("crosstenant serve", function()
       local r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
                        "--cacert " .. dir .. "/ca.pem")
       assert.are.equal(200, r.status)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
   end)
 
@@ -467,7 +466,7 @@ describe("crosstenant serve", function()
       assert.are.equal("crosstenant: can't listen on 127.0.0.1 port " ..
                        srv.port .. ": the port is taken or the address is " ..
                        "not local\n", r.err)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
 
     it("runs the scenario first, with its arguments, then serves its store",
@@ -511,7 +510,7 @@ describe("crosstenant serve", function()
       assert.truthy(srv:log():find("observer broke", 1, true))
       r = S.curl("GET", srv.base .. JOBS .. "/" .. job.id)
       assert.are.equal(200, r.status)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
 
     it("moves the model clock with the wall clock with --clock x36000",
@@ -527,7 +526,7 @@ describe("crosstenant serve", function()
       local now = decode(S.curl("GET", srv.base .. "/_crosstenant/clock")
                          .body).now
       assert.truthy(now >= "2025-11-06T12:00:00Z", now)
-      assert.are.equal(0, srv:stop())
+      S.stopped(srv)
     end)
   end)
 end)

@@ -465,10 +465,13 @@ function M.serve(graph, opts)
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = core.monotonic(),
                               journal = { first = 1, n = 0 } }, Server)
-  if opts.on_listen then opts.on_listen(urls) end
   local function handler(...) return self:answer(...) end
   local tick = rate > 0 and function() self:sync() end or nil
-  local ok, rerr = srv:run(handler, tick, rate > 0 and M.TICK_MS or 0)
+  -- on_listen runs once SIGINT/SIGTERM stop the loop, not Lua
+  local on_listen = opts.on_listen
+  local ready = on_listen and function() on_listen(urls) end
+  local ok, rerr = srv:run(handler, tick, rate > 0 and M.TICK_MS or 0,
+                           ready)
   srv:close()
   graph._fault_now = fault_now
   if not ok then return nil, rerr end
