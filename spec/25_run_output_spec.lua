@@ -15,8 +15,9 @@ local ROOT = shell_out("pwd")
 local CORE = assert(package.searchpath("crosstenant.core", package.cpath))
 local CPATH = (CORE:gsub("^%./", ROOT .. "/")
                    :gsub("crosstenant/core%.so$", "?.so"))
+-- the tree's Lua first, then the default path (argparse, from Debian)
 local ENV = "env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='" .. ROOT ..
-            "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua' LUA_CPATH='" ..
+            "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;' LUA_CPATH='" ..
             CPATH .. "' "
 
 local temps = {}

@@ -237,7 +237,7 @@ ROUTES["/outcomes"] = {
     if not t then return s, b, h end
     local ok, r, err = pcall(self.graph.fail, self.graph, t)
     if not ok then
-      local why = tostring(r):match("^bad argument #1 to 'fail' %((.*)%)$")
+      local why = tostring(r):match("bad argument #1 to 'fail' %((.*)%)$")
       return error_answer(self.graph, 400, "invalidRequest",
                           "Bad outcome: " .. (why or tostring(r)) .. ".")
     end
@@ -269,7 +269,7 @@ ROUTES["/faults"] = {
     if not t then return s, b, h end
     local ok, r = pcall(self.graph.fault, self.graph, t)
     if not ok then
-      local why = tostring(r):match("^bad argument #1 to 'fault' %((.*)%)$")
+      local why = tostring(r):match("bad argument #1 to 'fault' %((.*)%)$")
       return error_answer(self.graph, 400, "invalidRequest",
                           "Bad fault: " .. (why or tostring(r)) .. ".")
     end
