@@ -27,6 +27,7 @@ struct ct_httpd_response {
   size_t hlen, hcap;
   char *body;
   size_t blen;
+  double delay;               /* seconds */
   int oom;
 };
 
@@ -40,6 +41,14 @@ typedef struct conn_req {
   int seen_headers;
   int too_large;
   double start;
+  /* a delayed answer: queued when the connection is resumed */
+  struct MHD_Response *pending;
+  unsigned pending_status;
+  double due;                 /* monotonic seconds */
+  char method[16];            /* for the log line, truncated */
+  struct MHD_Connection *conn;
+  struct conn_req *prev, *next;   /* in the server's suspended list */
+  int suspended;
 } conn_req;
 
 typedef struct listener {
@@ -56,6 +65,7 @@ struct ct_httpd_server {
   int host_v6;
   FILE *log;
   size_t max_body;
+  conn_req *suspended;        /* connections whose answer waits */
   /* set for the duration of ct_httpd_run */
   ct_httpd_handler handler;
   void *ctx;
@@ -104,6 +114,12 @@ int ct_httpd_response_body(ct_httpd_response *res, const char *data,
   free(res->body);
   res->body = p;
   res->blen = len;
+  return 0;
+}
+
+int ct_httpd_response_delay(ct_httpd_response *res, double seconds) {
+  if (!(seconds >= 0 && seconds <= CT_HTTPD_MAX_DELAY)) return -1;
+  res->delay = seconds;
   return 0;
 }
 
@@ -172,13 +188,23 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   return r;
 }
 
+static void unlink_suspended(ct_httpd_server *srv, conn_req *r) {
+  if (!r->suspended) return;
+  if (r->prev) r->prev->next = r->next;
+  else srv->suspended = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  r->suspended = 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c,
                          void **con_cls, enum MHD_RequestTerminationCode t) {
   conn_req *r = *con_cls;
-  (void)cls;
   (void)c;
   (void)t;
   if (r) {
+    unlink_suspended(cls, r);
+    if (r->pending) MHD_destroy_response(r->pending);
     free(r->target);
     free(r->body);
     free(r);
@@ -283,10 +309,39 @@ static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
     return queue_error(srv, c, method, r, 500, "generalException",
                        "The server is out of memory.");
   }
+  if (res.delay > 0) {
+    /* the answer waits with its connection suspended: the loop resumes
+     * it when due (resume_due), and on_access then queues it */
+    r->pending = resp;
+    r->pending_status = (unsigned)res.status;
+    r->due = ct_httpd_monotonic() + res.delay;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    r->conn = c;
+    r->prev = NULL;
+    r->next = srv->suspended;
+    if (srv->suspended) srv->suspended->prev = r;
+    srv->suspended = r;
+    r->suspended = 1;
+    response_free(&res);
+    MHD_suspend_connection(c);
+    return MHD_YES;
+  }
   ok = MHD_queue_response(c, (unsigned)res.status, resp);
   MHD_destroy_response(resp);
   log_line(srv, method, r, res.status);
   response_free(&res);
+  return ok;
+}
+
+/* a delayed answer, once its connection is resumed */
+static enum MHD_Result send_pending(ct_httpd_server *srv,
+                                    struct MHD_Connection *c, conn_req *r) {
+  struct MHD_Response *resp = r->pending;
+  enum MHD_Result ok;
+  r->pending = NULL;
+  ok = MHD_queue_response(c, r->pending_status, resp);
+  MHD_destroy_response(resp);
+  log_line(srv, r->method, r, (int)r->pending_status);
   return ok;
 }
 
@@ -300,6 +355,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
   (void)url;
   (void)version;
   if (!r) return MHD_NO;      /* out of memory in on_uri: drop it */
+  if (r->pending) return send_pending(srv, c, r);
   if (!r->seen_headers) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  "Content-Length");
@@ -358,7 +414,7 @@ static int open_listener(ct_httpd_server *srv, listener *l, int tls,
                          int port, const ct_httpd_config *cfg,
                          const struct addrinfo *ai, char *err,
                          size_t errlen) {
-  unsigned flags = MHD_USE_EPOLL;
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   struct sockaddr_storage sa;
   const union MHD_DaemonInfo *info;
   struct epoll_event ev;
@@ -492,11 +548,32 @@ int ct_httpd_port(const ct_httpd_server *srv, int tls) {
   return l->d ? l->port : -1;
 }
 
-/* how long to wait: the daemons' own timeouts, the tick, and at most
- * half a second so that a signal that came just before the wait is seen */
+/* resumes the suspended connections whose answer is due (all of them
+ * when `all`); on_access then queues their answers */
+static void resume_due(ct_httpd_server *srv, int all) {
+  double now = ct_httpd_monotonic();
+  conn_req *r = srv->suspended, *next;
+  for (; r; r = next) {
+    next = r->next;
+    if (all || r->due <= now) {
+      unlink_suspended(srv, r);
+      MHD_resume_connection(r->conn);
+    }
+  }
+}
+
+/* how long to wait: the daemons' own timeouts, the tick, the earliest
+ * delayed answer, and at most half a second so that a signal that came
+ * just before the wait is seen */
 static int wait_ms(ct_httpd_server *srv, int tick_ms) {
   int ms = 500, i;
+  const conn_req *r;
+  double now = ct_httpd_monotonic();
   if (tick_ms > 0 && tick_ms < ms) ms = tick_ms;
+  for (r = srv->suspended; r; r = r->next) {
+    double left = (r->due - now) * 1e3;
+    if (left < ms) ms = left <= 0 ? 0 : (int)left + 1;
+  }
   for (i = 0; i < 2; i++) {
     MHD_UNSIGNED_LONG_LONG t;
     if (srv->l[i].d && MHD_get_timeout(srv->l[i].d, &t) == MHD_YES &&
@@ -518,6 +595,7 @@ int ct_httpd_run(ct_httpd_server *srv, ct_httpd_handler handler,
     n = epoll_wait(srv->ep, ev, 2, wait_ms(srv, tick ? tick_ms : 0));
     if (n < 0 && errno != EINTR) return -1;
     if (*stop) break;
+    resume_due(srv, 0);
     /* let each daemon do its work: ready or not, its timeouts run too */
     for (i = 0; i < 2; i++)
       if (srv->l[i].d) MHD_run_wait(srv->l[i].d, 0);
@@ -534,6 +612,9 @@ int ct_httpd_run(ct_httpd_server *srv, ct_httpd_handler handler,
 void ct_httpd_close(ct_httpd_server *srv) {
   int i;
   if (!srv) return;
+  /* libmicrohttpd refuses to stop with suspended connections: resumed,
+   * they are closed with the daemon (their answers are dropped) */
+  resume_due(srv, 1);
   for (i = 0; i < 2; i++)
     if (srv->l[i].d) MHD_stop_daemon(srv->l[i].d);
   if (srv->ep >= 0) close(srv->ep);

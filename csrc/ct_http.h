@@ -7,6 +7,8 @@
  * sends what the handler put into the response.  Requests are answered
  * one at a time, in arrival order: libmicrohttpd runs with MHD_USE_EPOLL
  * and no thread of its own, driven by MHD_run_wait() from ct_httpd_run().
+ * An answer the handler delays (ct_httpd_response_delay) waits with its
+ * connection suspended; the loop's wait ends at the earliest one due.
  *
  * The handler is the seam between HTTP and the model: today the Lua
  * binding (lserve.c) calls a Lua function through lua_pcall, which asks
@@ -23,6 +25,7 @@
 #include <stdio.h>
 
 #define CT_HTTPD_MAX_BODY (1024u * 1024u)   /* bytes: 1 MiB */
+#define CT_HTTPD_MAX_DELAY 600.0             /* seconds an answer waits */
 
 typedef struct ct_httpd_header {
   const char *name;
@@ -56,6 +59,11 @@ int ct_httpd_response_header(ct_httpd_response *res, const char *name,
 /* Sets the body (copied); returns 0, or -1 out of memory. */
 int ct_httpd_response_body(ct_httpd_response *res, const char *data,
                           size_t len);
+/* Delays the answer by `seconds` of wall time (0 to CT_HTTPD_MAX_DELAY):
+ * the connection is suspended (MHD_suspend_connection), the others go
+ * on, and the loop resumes it and sends the answer once it is due.  No
+ * sleep anywhere.  Returns 0, or -1 when out of range. */
+int ct_httpd_response_delay(ct_httpd_response *res, double seconds);
 
 /* Answers one request into `res`.  Returns 0 when `res` is the answer;
  * anything else makes the server answer 500 in Graph's error shape (and

@@ -14,7 +14,9 @@
 **   core.monotonic()               -> seconds on a monotonic clock
 **
 ** handler(method, target, scheme, host, headers, body) returns status,
-** body (string or nil) and a table of response headers.  It runs under
+** body (string or nil), a table of response headers and, optionally, a
+** delay in seconds: the answer then waits with its connection suspended
+** while the others go on (ct_httpd_response_delay).  It runs under
 ** lua_pcall: a Lua error never unwinds through libmicrohttpd; it is
 ** written to stderr and the request is answered 500 in Graph's shape.
 **
@@ -157,7 +159,13 @@ static int call_handler(lua_State *L) {
     lua_setfield(L, -2, req->headers[i].name);
   }
   lua_pushlstring(L, req->body, req->body_len);
-  lua_call(L, 6, 3);
+  lua_call(L, 6, 4);
+  if (!lua_isnil(L, -1)) {
+    lua_Number delay = lua_tonumberx(L, -1, &isnum);
+    if (!isnum || ct_httpd_response_delay(c->res, (double)delay) != 0)
+      return luaL_error(L, "the request handler returned a bad delay");
+  }
+  lua_pop(L, 1);
   status = lua_tointegerx(L, -3, &isnum);
   if (!isnum || ct_httpd_response_status(c->res, (int)status) != 0)
     return luaL_error(L, "the request handler returned a bad status");

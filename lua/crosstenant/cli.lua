@@ -561,6 +561,28 @@ local function retry_after_arg(value)
   return v
 end
 
+-- --latency 20-200ms, 50ms, 0.1-0.5s: {min, max} in seconds
+local function latency_arg(value)
+  local function secs(n, unit)
+    n = tonumber(n)
+    return n and (unit == "ms" and n / 1000 or n)
+  end
+  local a, ua, b, ub = value:match("^(%d+%.?%d*)(m?s?)%-(%d+%.?%d*)(m?s)$")
+  if not a then
+    a, ub = value:match("^(%d+%.?%d*)(m?s)$")
+    b, ua = a, ub
+  end
+  if ua == "" then ua = ub end
+  local lo, hi = a and secs(a, ua), b and secs(b, ub)
+  if not lo or not hi or (ua ~= "ms" and ua ~= "s") or lo > hi or
+     hi > require("crosstenant.serve").MAX_LATENCY then
+    return nil, "--latency must be MIN-MAX or one duration in ms or s, " ..
+                "at most 600s, such as 20-200ms, 50ms or 0.1-0.5s, not '" ..
+                value .. "'"
+  end
+  return { lo, hi }
+end
+
 -- the options run and serve share: the store's
 local function store_options(cmd)
   cmd:option("--seed", "seed of the store's ids and failures",
@@ -652,6 +674,10 @@ scenario, if given, runs first with the store as `...` and the global
      :argname("S=R,..."):convert(fault_rate_arg)
   serve:option("--retry-after", "the Retry-After of seeded faults, in " ..
                "seconds (default 1)"):argname("N"):convert(retry_after_arg)
+  serve:option("--latency", "each Graph answer waits a seeded draw in " ..
+               "this range of wall time, e.g. 20-200ms, 50ms, 0.1-0.5s " ..
+               "(other connections go on)"):argname("MIN-MAX")
+     :convert(latency_arg)
   serve:flag("-q --quiet", "no request log")
 
   local cert = p:command("cert", "make a local CA and a certificate " ..
@@ -688,6 +714,7 @@ function M.parse(argv)
     https_port = r.https_port, tls = r.tls, cert = r.cert, key = r.key,
     clock = r.clock, dir = r.dir, throttle = r.throttle,
     fault_rate = r.fault_rate, retry_after = r.retry_after,
+    latency = r.latency,
   }
   if not o.command then return nil, "missing command" end
   if o.command == "run" and not o.scenario then
@@ -855,6 +882,7 @@ function M.serve(o)
   local served, err = graph:serve {
     host = o.host, port = o.port, https_port = o.https_port, tls = o.tls,
     cert = o.cert, key = o.key, clock = o.clock, quiet = o.quiet or false,
+    latency = o.latency,
     on_listen = function(urls)
       for _, url in ipairs(urls) do stdout:write("listening on ", url, "\n") end
       stdout:flush()

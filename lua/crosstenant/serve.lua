@@ -18,6 +18,8 @@ M.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
 M.CONTROL_TYPE = "application/json; charset=utf-8"
 --- Entries the request journal keeps (the oldest go first).
 M.JOURNAL_MAX = 10000
+--- The longest latency an answer can be given, in seconds.
+M.MAX_LATENCY = 600
 --- How often, in wall milliseconds, due transitions run in real and xN.
 M.TICK_MS = 1000
 
@@ -28,7 +30,7 @@ local CONTROL = "/_crosstenant"
 local OPTIONS = {
   host = "string", port = "number", https_port = "number", tls = "string",
   cert = "string", key = "string", clock = "string", on_listen = "function",
-  quiet = "boolean",
+  quiet = "boolean", latency = "table",
 }
 
 local function opt_error(msg)
@@ -108,6 +110,22 @@ function M.make_cert(dir)
   return true
 end
 
+--- The latency draws, in whole milliseconds: splitmix64 over the seed,
+-- each draw uniform in [min_ms, max_ms] (integers, inclusive).  Returns
+-- a function that gives the next draw; the same seed gives the same
+-- sequence.
+function M.latency_draws(seed, min_ms, max_ms)
+  local state = (seed or 0) ~ 0x2545f4914f6cdd1d
+  return function()
+    state = state + 0x9e3779b97f4a7c15
+    local z = state
+    z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
+    z = (z ~ (z >> 27)) * 0x94d049bb133111eb
+    z = z ~ (z >> 31)
+    return min_ms + (z >> 11) % (max_ms - min_ms + 1)
+  end
+end
+
 -- The answer helpers -----------------------------------------------------------
 
 -- a Graph error from the control namespace or the server itself
@@ -162,7 +180,8 @@ function Server:journal_add(entry)
 end
 
 local JOURNAL_KEYS = { "time", "method", "url", "status", "request-id",
-                       "client-request-id" }
+                       "client-request-id", "received", "latency",
+                       "throttled", "faulted", "retry-after" }
 
 -- the control namespace: route -> { METHOD = function(self, body) }
 local ROUTES = {}
@@ -365,6 +384,9 @@ function Server:answer(method, target, scheme, host, headers, body)
   local graph = self.graph
   self:sync()
   local time = graph:now()
+  -- wall seconds since the server started, to the millisecond
+  local received = math.floor((core.monotonic() - self.started) * 1000 +
+                              0.5) / 1000
   local base = scheme .. "://" .. host
   local ok, status, out, h = pcall(graph_answer, graph, base, method,
                                    target, body ~= "" and body or nil,
@@ -380,10 +402,20 @@ function Server:answer(method, target, scheme, host, headers, body)
                                   "The server failed to answer this " ..
                                   "request; see its log.")
   end
-  self:journal_add({ time = time, method = method, url = target,
-                     status = status, ["request-id"] = h["request-id"],
-                     ["client-request-id"] = h["client-request-id"] })
-  return status, out, h
+  -- a fault's answer carries Retry-After (whole seconds): 429 is
+  -- throttled, 503 and 504 faulted
+  local retry = tonumber(h["Retry-After"])
+  local delay = self.latency and self.latency() / 1000 or nil
+  self:journal_add({ time = time, received = received, method = method,
+                     url = target, status = status,
+                     ["request-id"] = h["request-id"],
+                     ["client-request-id"] = h["client-request-id"],
+                     latency = delay,
+                     throttled = retry and status == 429 or nil,
+                     faulted = retry and status ~= 429 or nil,
+                     ["retry-after"] = retry and math.tointeger(retry) or
+                                       retry })
+  return status, out, h, delay
 end
 
 --- Serves `graph` until SIGINT or SIGTERM.  opts (all optional):
@@ -394,7 +426,12 @@ end
 --   (strings: PEM file paths), clock ("manual" (default), "real" or "xN":
 --   N model seconds per wall second), quiet (boolean: no request log on
 --   stderr), on_listen (function(urls), called once listening, urls a
---   list of "http://127.0.0.1:PORT" / "https://localhost:PORT").
+--   list of "http://127.0.0.1:PORT" / "https://localhost:PORT"),
+--   latency ({min, max}, numbers of seconds, 0 <= min <= max <= 600:
+--   each Graph answer waits a draw in whole milliseconds from that range,
+--   seeded by the store's seed (0 when it has none); the control
+--   namespace is never delayed; the connection waits suspended, the
+--   others go on).
 -- Returns true once stopped by a signal; raises on bad options; returns
 -- nil + message when it can't listen or read the certificate.
 function M.serve(graph, opts)
@@ -427,6 +464,15 @@ function M.serve(graph, opts)
   end
   if opts.https_port and not (opts.tls or opts.cert) then
     opt_error("option 'https_port' needs 'tls' or 'cert' and 'key'")
+  end
+  local lat = opts.latency
+  if lat then
+    local lo, hi = lat[1], lat[2]
+    if type(lo) ~= "number" or type(hi) ~= "number" or lo < 0 or
+       lo > hi or hi > M.MAX_LATENCY or #lat ~= 2 or next(lat, #lat) then
+      opt_error("option 'latency' must be {min, max}: seconds, 0 <= min " ..
+                "<= max <= " .. M.MAX_LATENCY)
+    end
   end
   local cert_pem, key_pem
   if opts.https_port then
@@ -464,7 +510,13 @@ function M.serve(graph, opts)
   graph._fault_now = wall_ticks
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = core.monotonic(),
+                              started = core.monotonic(),
                               journal = { first = 1, n = 0 } }, Server)
+  if lat then
+    self.latency = M.latency_draws(graph._opts and graph._opts.seed,
+                                   math.floor(lat[1] * 1000 + 0.5),
+                                   math.floor(lat[2] * 1000 + 0.5))
+  end
   local function handler(...) return self:answer(...) end
   local tick = rate > 0 and function() self:sync() end or nil
   -- on_listen runs once SIGINT/SIGTERM stop the loop, not Lua
