@@ -192,3 +192,50 @@ describe("the request journal of crosstenant serve", function()
     S.stopped(srv)
   end)
 end)
+
+describe("crosstenant run's fault options", function()
+  teardown(S.cleanup)
+
+  -- crosstenant run ARGS; returns the exit status, stdout and stderr
+  local function run(args)
+    local dir = S.tmpdir()
+    local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant run " .. args ..
+                       " 2>" .. dir .. "/err")
+    local out = p:read("a")
+    local _, _, code = p:close()
+    return code, out, S.slurp(dir .. "/err")
+  end
+
+  it("take --fault-rate and --retry-after as serve does, seeded",
+     function()
+    local args = "--json --fault-rate 429=0.3,503=0.1 --retry-after 2 " ..
+                 "examples/04_throttling.lua"
+    local code, out, err = run(args)
+    assert.are.equal(0, code, err)
+    local q = assert(crosstenant.decode(out)).requests
+    -- the example's own four scripted refusals, and the seeded ones
+    assert.is_true(q.throttled > 2 and q.serviceNotAvailable > 1, out)
+    assert.are.equal(q.refused, q.throttled + q.serviceNotAvailable +
+                                q.gatewayTimeout)
+    local code2, out2 = run(args)
+    assert.are.same({ 0, out }, { code2, out2 })    -- the same sequence
+    code, out = run("--json examples/04_throttling.lua")
+    assert.are.equal(0, code)
+    assert.are.same({ refused = 4, throttled = 2, serviceNotAvailable = 1,
+                      gatewayTimeout = 1 },
+                    assert(crosstenant.decode(out)).requests)
+  end)
+
+  it("refuse bad fault options with one line", function()
+    for _, c in ipairs {
+      { "--throttle 5", "--throttle must be REQUESTS/SECONDS such as " ..
+        "100/10s, not '5'" },
+      { "--fault-rate 500=0.1", "option 'fault_rate' takes the statuses " ..
+        "429, 503 and 504 as keys, not 500" },
+    } do
+      assert.are.same({ 2, "", "crosstenant: " .. c[2] .. "\n" ..
+                        "Try 'crosstenant --help'.\n" },
+                      { run(c[1] .. " examples/04_throttling.lua") })
+    end
+  end)
+end)

@@ -598,6 +598,19 @@ local function store_options(cmd)
            "token")
 end
 
+-- the fault options run and serve share (the store's throttle,
+-- fault_rate and retry_after)
+local function fault_options(cmd)
+  cmd:option("--throttle", "a budget of REQUESTS per SECONDS a caller " ..
+             "(e.g. 100/10s); past it, 429 with Retry-After")
+     :argname("N/Ss"):convert(throttle_arg)
+  cmd:option("--fault-rate", "seeded transient faults by status, " ..
+             "e.g. 429=0.05,503=0.01 (429, 503, 504)")
+     :argname("S=R,..."):convert(fault_rate_arg)
+  cmd:option("--retry-after", "the Retry-After of seeded faults, in " ..
+             "seconds (default 1)"):argname("N"):convert(retry_after_arg)
+end
+
 local function make_parser(state)
   local p = argparse("crosstenant", "A local model of Microsoft Graph's " ..
                      "cross-tenant migration API.")
@@ -628,6 +641,7 @@ the script's first argument (`...`); the ARGs follow it.]])
   run:argument("script_args", "arguments for the script"):argname("ARG")
      :args("*")
   store_options(run)
+  fault_options(run)
   run:option("--progress", "auto: a live line on a terminal, plain lines " ..
              "otherwise; always: the live line; never: no progress", "auto")
      :argname("MODE"):convert(progress_arg)
@@ -666,14 +680,7 @@ scenario, if given, runs first with the store as `...` and the global
                "wall second, e.g. x3600)", "manual"):argname("MODE")
      :convert(clock_arg)
   store_options(serve)
-  serve:option("--throttle", "a budget of REQUESTS per SECONDS a caller " ..
-               "(e.g. 100/10s); past it, 429 with Retry-After")
-     :argname("N/Ss"):convert(throttle_arg)
-  serve:option("--fault-rate", "seeded transient faults by status, " ..
-               "e.g. 429=0.05,503=0.01 (429, 503, 504)")
-     :argname("S=R,..."):convert(fault_rate_arg)
-  serve:option("--retry-after", "the Retry-After of seeded faults, in " ..
-               "seconds (default 1)"):argname("N"):convert(retry_after_arg)
+  fault_options(serve)
   serve:option("--latency", "each Graph answer waits a seeded draw in " ..
                "this range of wall time, e.g. 20-200ms, 50ms, 0.1-0.5s " ..
                "(other connections go on)"):argname("MIN-MAX")
@@ -929,14 +936,22 @@ function M.main(argv)
 
   local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
                  failure_rate = o.failure_rate or 0, strict = not o.loose,
-                 require_token = o.require_token or false }
+                 require_token = o.require_token or false,
+                 throttle = o.throttle, fault_rate = o.fault_rate,
+                 retry_after = o.retry_after }
   local ok, graph = pcall(crosstenant.new, opts)
   if not ok then
-    local why = tostring(graph):match(
-      "option 'now' is not a DateTimeOffset %((.*)%)$")
-    stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
-                 opts.now, "'", why and (" (" .. why .. ")") or "", "\n",
-                 "Try 'crosstenant --help'.\n")
+    local msg = tostring(graph)
+    local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
+    if why or not msg:find("crosstenant.new: ", 1, true) then
+      stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
+                   opts.now, "'", why and (" (" .. why .. ")") or "", "\n")
+    else
+      -- the store's own words for --throttle, --fault-rate, --retry-after
+      stderr:write("crosstenant: ", msg:match("crosstenant%.new: (.*)$"),
+                   "\n")
+    end
+    stderr:write("Try 'crosstenant --help'.\n")
     return 2
   end
 
