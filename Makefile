@@ -31,9 +31,12 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -fPIC $(LUA_CFLAGS)
 LDFLAGS ?=
 # Never -llua5.4: the lua5.4 executable exports the API itself.
-# The core's own libraries (not Lua): SQLite for durable stores,
-# libmicrohttpd (HTTP and TLS) for graph:serve (csrc/ct_http.c).
-CORE_LIBS := -lsqlite3 -lmicrohttpd
+# The core's own library (not Lua): SQLite for durable stores.
+CORE_LIBS := -lsqlite3
+# The HTTP server is a module of its own, crosstenant.httpd: libmicrohttpd
+# pulls in GnuTLS and p11-kit, which crash LeakSanitizer's tracer at exit
+# in every process that loads them, so only `serve` loads them.
+HTTPD_LIBS := -lmicrohttpd
 SO_LDFLAGS = -shared $(LDFLAGS)
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -50,8 +53,9 @@ VALGRIND_FLAGS := -q --keep-debuginfo=yes --leak-check=full --error-exitcode=99 
                   --errors-for-leak-kinds=definite
 
 # ---------------------------------------------------------------- sources
-CSRC     := $(sort $(wildcard csrc/*.c))
-CORE_SRC := $(sort $(wildcard csrc/ct_*.c))
+HTTPD_SRC := csrc/ct_http.c csrc/lserve.c
+CSRC     := $(filter-out $(HTTPD_SRC),$(sort $(wildcard csrc/*.c)))
+CORE_SRC := $(filter-out $(HTTPD_SRC),$(sort $(wildcard csrc/ct_*.c)))
 HDRS     := $(sort $(wildcard csrc/*.h))
 CTESTS   := $(sort $(wildcard spec/c/test_*.c))
 ROCKSPEC := crosstenant-0.1.0-1.rockspec
@@ -80,6 +84,10 @@ build/$(1)/crosstenant/core.so: $(CSRC:csrc/%.c=build/$(1)/obj/%.o)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3) $$(CORE_LIBS)
 
+build/$(1)/crosstenant/httpd.so: $(HTTPD_SRC:csrc/%.c=build/$(1)/obj/%.o)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(SO_LDFLAGS) $(3) $$(HTTPD_LIBS)
+
 # The C tests link ct_util built with -DCT_ALLOC_TESTING: its allocator
 # then has the failure hook the out-of-memory tests use (ct_util.h).
 build/$(1)/obj/ct_util_alloctest.o: csrc/ct_util.c $(HDRS)
@@ -107,13 +115,14 @@ $(eval $(call flavour_rules,cov,$(COV_CFLAGS),--coverage))
 DEPS_GOALS := test demo demo-http check lint ctest ctest-asan asan valgrind \
               coverage rock doc
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
-$(foreach f,plain asan cov,$(CSRC:csrc/%.c=build/$(f)/obj/%.o)): | deps
+$(foreach f,plain asan cov,$(CSRC:csrc/%.c=build/$(f)/obj/%.o) \
+  $(HTTPD_SRC:csrc/%.c=build/$(f)/obj/%.o)): | deps
 endif
 
 .PHONY: all deps test ctest ctest-asan lint asan valgrind coverage rock \
         check demo demo-http doc clean node-deps
 
-all: build/plain/crosstenant/core.so
+all: build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so
 
 # ---------------------------------------------------------------- deps
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson \
@@ -161,7 +170,7 @@ $(NODE_STAMP): $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
 node-deps: $(NODE_STAMP)
 
 # ---------------------------------------------------------------- tests
-test: deps build/plain/crosstenant/core.so $(NODE_STAMP)
+test: deps build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so $(NODE_STAMP)
 	$(BUSTED) $(call BUSTED_ARGS,plain)
 
 # run_ctests(flavour, env): run every C test binary, fail if any failed.
@@ -183,20 +192,20 @@ ctest-asan: deps $(CTESTS:spec/c/%.c=build/asan/ctest/%)
 # destructor deadlocks at exit (freelocale) in every child process (the
 # command's specs, coreutils).  Loaded by require, it does not; leak stacks
 # through the module may then lose its symbols once Lua unloads it.
-asan: deps build/asan/crosstenant/core.so $(NODE_STAMP)
+asan: deps build/asan/crosstenant/core.so build/asan/crosstenant/httpd.so $(NODE_STAMP)
 	LD_PRELOAD="$(ASAN_RT)" \
 	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	$(BUSTED) $(call BUSTED_ARGS,asan)
 
 # Servers that spec/32 starts (the hostile clients) run under valgrind too.
-valgrind: deps build/plain/crosstenant/core.so $(NODE_STAMP)
+valgrind: deps build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so $(NODE_STAMP)
 	CT_SERVE_WRAP='$(VALGRIND) $(VALGRIND_FLAGS)' \
 	$(VALGRIND) $(VALGRIND_FLAGS) $(BUSTED) $(call BUSTED_ARGS,plain)
 
 # Coverage of the pure core (csrc/ct_*.c) by the busted suite and the
 # C unit tests together.  Extra gcovr flags: GCOVR_FLAGS=--fail-under-line=90
 GCOVR_FLAGS ?=
-coverage: deps build/cov/crosstenant/core.so $(NODE_STAMP) $(CTESTS:spec/c/%.c=build/cov/ctest/%)
+coverage: deps build/cov/crosstenant/core.so build/cov/crosstenant/httpd.so $(NODE_STAMP) $(CTESTS:spec/c/%.c=build/cov/ctest/%)
 	@$(call ensure_pkgs,gcovr)
 	@rm -f build/cov/obj/*.gcda
 	$(BUSTED) $(call BUSTED_ARGS,cov)
@@ -227,8 +236,11 @@ ROCKSPEC_LUA := local t = {}; assert(loadfile("$(ROCKSPEC)", "t", t))();
 ROCKSPEC_LUA += local got = t.build.modules["crosstenant.core"].sources;
 ROCKSPEC_LUA += table.sort(got); got = table.concat(got, " ");
 ROCKSPEC_LUA += local want = "$(CSRC)";
-ROCKSPEC_LUA += if got ~= want then io.stderr:write("rock: $(ROCKSPEC) lists\n  ",
-ROCKSPEC_LUA +=   got, "\nbut csrc/*.c is\n  ", want, "\n") os.exit(1) end
+ROCKSPEC_LUA += local h = t.build.modules["crosstenant.httpd"].sources;
+ROCKSPEC_LUA += table.sort(h); h = table.concat(h, " ");
+ROCKSPEC_LUA += if got ~= want or h ~= "$(HTTPD_SRC)" then
+ROCKSPEC_LUA +=   io.stderr:write("rock: $(ROCKSPEC) lists\n  ", got, "\n  ", h,
+ROCKSPEC_LUA +=   "\nbut csrc/*.c is\n  ", want, "\n  $(HTTPD_SRC)\n") os.exit(1) end
 rock: deps
 	@$(call ensure_pkgs,luarocks)
 	@$(LUA) -e '$(ROCKSPEC_LUA)'
@@ -258,12 +270,12 @@ check: deps
 	  $(SUBMAKE) $$step || exit 1; \
 	done
 
-demo: deps build/plain/crosstenant/core.so
+demo: deps build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so
 	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
 	  $(LUA) bin/crosstenant run examples/01_clean_migration.lua
 
 # examples/demo.lua: the HTTP API step by step, on its own store
-demo-http: deps build/plain/crosstenant/core.so
+demo-http: deps build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so
 	LUA_PATH='$(LPATH);;' LUA_CPATH='./build/plain/?.so;;' \
 	  $(LUA) examples/demo.lua
 
@@ -279,7 +291,7 @@ doc: deps
 # csrc/ and the module in crosstenant/.
 clean:
 	rm -rf build $(NODE_DIR)/node_modules
-	rm -f csrc/*.o crosstenant/core.so
+	rm -f csrc/*.o crosstenant/core.so crosstenant/httpd.so
 	@if [ -d crosstenant ]; then rmdir crosstenant 2>/dev/null || true; fi
 
 # ---------------------------------------------------------------- bench
@@ -289,7 +301,7 @@ clean:
 BENCH_ROUNDS ?= 7
 .PHONY: bench bench-server
 bench: deps
-	@$(SUBMAKE) build/plain/crosstenant/core.so build/bench/core_bench
+	@$(SUBMAKE) build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so build/bench/core_bench
 	$(LUA) bench/bench.lua --rounds=$(BENCH_ROUNDS)
 	./build/bench/core_bench $(BENCH_ROUNDS)
 
@@ -297,7 +309,7 @@ bench: deps
 # connections, loopback) next to the HTTP layer's ceiling, with RSS; see
 # bench/serve_bench.lua and docs/performance.md.
 BENCH_SERVER_SECONDS ?= 5
-bench-server: deps build/plain/crosstenant/core.so
+bench-server: deps build/plain/crosstenant/core.so build/plain/crosstenant/httpd.so
 	@$(call ensure_pkgs,wrk curl)
 	$(LUA) bench/serve_bench.lua --seconds=$(BENCH_SERVER_SECONDS)
 

@@ -33,7 +33,6 @@ build = {
             "csrc/ct_enums.c",
             "csrc/ct_fault.c",
             "csrc/ct_db.c",
-            "csrc/ct_http.c",
             "csrc/ct_json.c",
             "csrc/ct_life.c",
             "csrc/ct_map.c",
@@ -51,14 +50,19 @@ build = {
             "csrc/lfault.c",
             "csrc/lquery.c",
             "csrc/lrequest.c",
-            "csrc/lserve.c",
             "csrc/lstate.c",
             "csrc/lschema.c",
          },
          incdirs = { "csrc" },
-         -- SQLite for durable stores; libmicrohttpd (HTTP, and HTTPS
-         -- through GnuTLS) for graph:serve
-         libraries = { "sqlite3", "microhttpd" },
+         -- SQLite for durable stores
+         libraries = { "sqlite3" },
+      },
+      -- the HTTP server apart: only a process that serves loads
+      -- libmicrohttpd (HTTP, and HTTPS through GnuTLS)
+      ["crosstenant.httpd"] = {
+         sources = { "csrc/ct_http.c", "csrc/lserve.c" },
+         incdirs = { "csrc" },
+         libraries = { "microhttpd" },
       },
       crosstenant = "lua/crosstenant/init.lua",
       ["crosstenant.cli"] = "lua/crosstenant/cli.lua",

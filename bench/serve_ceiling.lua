@@ -8,11 +8,11 @@
 -- Prints `listening on http://127.0.0.1:PORT`; stops on SIGINT/SIGTERM.
 local dir = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "."
 dofile(dir .. "/util.lua")            -- the in-tree module paths
-local core = require "crosstenant.core"
+local httpd = require "crosstenant.httpd"
 local f = assert(io.open(assert(arg[1], "usage: BODY_FILE"), "rb"))
 local body = f:read("a")
 f:close()
-local srv = assert(core.http_server { host = "127.0.0.1", port = 0 })
+local srv = assert(httpd.http_server { host = "127.0.0.1", port = 0 })
 print("listening on http://127.0.0.1:" .. srv:ports())
 io.stdout:flush()
 srv:run_constant(body)

@@ -1530,7 +1530,6 @@ int luaopen_crosstenant_core(lua_State *L) {
   lct_query_open(L, 0);
   lct_state_open(L, 0);
   lct_schema_open(L);             /* the lists of Graph's names */
-  lct_serve_open(L);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
   return 1;

@@ -111,10 +111,4 @@ void lct_detach(box *b, int fold);
 */
 void lct_journal_check(lua_State *L, box *b);
 
-/*
-** lserve.c: adds http_server and monotonic to the module table on the
-** stack top, and registers the server userdata's metatable.
-*/
-void lct_serve_open(lua_State *L);
-
 #endif

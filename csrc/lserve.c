@@ -35,7 +35,6 @@
 #include "lauxlib.h"
 
 #include "ct_http.h"
-#include "lcore.h"
 
 #define SERVER "crosstenant.http_server"
 
@@ -379,7 +378,11 @@ static const luaL_Reg serve_funcs[] = {
   { NULL, NULL }
 };
 
-void lct_serve_open(lua_State *L) {
+/* crosstenant.httpd: a module apart from crosstenant.core, so that only a
+   process that serves loads libmicrohttpd (and GnuTLS, p11-kit) */
+LUAMOD_API int luaopen_crosstenant_httpd(lua_State *L);
+LUAMOD_API int luaopen_crosstenant_httpd(lua_State *L) {
+  luaL_checkversion(L);
   if (luaL_newmetatable(L, SERVER)) {
     luaL_newlib(L, server_methods);
     lua_setfield(L, -2, "__index");
@@ -389,5 +392,6 @@ void lct_serve_open(lua_State *L) {
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
-  luaL_setfuncs(L, serve_funcs, 0);
+  luaL_newlib(L, serve_funcs);
+  return 1;
 }

@@ -8,6 +8,7 @@
 -- request handler: a C request path can replace it later without Lua.
 local ct = require "crosstenant"
 local core = require "crosstenant.core"
+local httpd = require "crosstenant.httpd"   -- loads libmicrohttpd
 
 local M = {}
 
@@ -161,7 +162,7 @@ Server.__index = Server
 -- runs the transitions due by the wall clock (real and xN modes)
 function Server:sync()
   if self.rate == 0 then return end
-  local now = core.monotonic()
+  local now = httpd.monotonic()
   local d = (now - self.wall) * self.rate
   if d > 0 then
     self.wall = now
@@ -324,7 +325,7 @@ ROUTES["/requests"] = {
 -- the wall clock in the model's ticks, for the fault windows: clients
 -- wait Retry-After in wall seconds, whatever the clock mode
 local function wall_ticks()
-  return math.floor(core.monotonic() * 10000000)
+  return math.floor(httpd.monotonic() * 10000000)
 end
 
 --- Replaces the store by an empty one made with the same options (its
@@ -338,7 +339,7 @@ function Server:reset()
   for k in pairs(g) do rawset(g, k, nil) end
   for k, v in pairs(fresh) do rawset(g, k, v) end
   g._fault_now = wall_ticks
-  self.wall = core.monotonic()
+  self.wall = httpd.monotonic()
 end
 
 function Server:control(method, path, body)
@@ -385,7 +386,7 @@ function Server:answer(method, target, scheme, host, headers, body)
   self:sync()
   local time = graph:now()
   -- wall seconds since the server started, to the millisecond
-  local received = math.floor((core.monotonic() - self.started) * 1000 +
+  local received = math.floor((httpd.monotonic() - self.started) * 1000 +
                               0.5) / 1000
   local base = scheme .. "://" .. host
   local ok, status, out, h = pcall(graph_answer, graph, base, method,
@@ -490,7 +491,7 @@ function M.serve(graph, opts)
     key_pem, err = read_file(key, "key")
     if not key_pem then return nil, err end
   end
-  local srv, err = core.http_server {
+  local srv, err = httpd.http_server {
     host = opts.host or "127.0.0.1",
     port = opts.port or 8080,
     https_port = opts.https_port, cert = cert_pem, key = key_pem,
@@ -509,8 +510,8 @@ function M.serve(graph, opts)
   local fault_now = graph._fault_now
   graph._fault_now = wall_ticks
   local self = setmetatable({ graph = graph, rate = rate,
-                              wall = core.monotonic(),
-                              started = core.monotonic(),
+                              wall = httpd.monotonic(),
+                              started = httpd.monotonic(),
                               journal = { first = 1, n = 0 } }, Server)
   if lat then
     self.latency = M.latency_draws(graph._opts and graph._opts.seed,
