@@ -1,8 +1,10 @@
 /*
-** lserve.c -- crosstenant.core's HTTP server binding: a server userdata
-** over ct_http (csrc/ct_http.c) whose request handler is a Lua function.
+** lserve.c -- crosstenant.httpd, the HTTP server binding: a server
+** userdata over ct_http (csrc/ct_http.c) whose request handler is a Lua
+** function.  A module apart from crosstenant.core, so that only a process
+** that serves loads libmicrohttpd, GnuTLS and p11-kit.
 **
-**   core.http_server{ host=, port=, https_port=, cert=, key=, log= }
+**   httpd.http_server{ host=, port=, https_port=, cert=, key=, log= }
 **       -> server | nil, message
 **   server:ports()                 -> http port | nil, https port | nil
 **   server:run(handler, tick, tick_ms, ready) -> signal number that
@@ -11,7 +13,7 @@
 **   server:run_constant(body)      the same, answering `body` to every
 **                                  request in C (the HTTP layer's ceiling)
 **   server:close()                 (also __gc and __close; idempotent)
-**   core.monotonic()               -> seconds on a monotonic clock
+**   httpd.monotonic()              -> seconds on a monotonic clock
 **
 ** handler(method, target, scheme, host, headers, body) returns status,
 ** body (string or nil), a table of response headers and, optionally, a
