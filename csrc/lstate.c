@@ -176,6 +176,38 @@ static int s_fold(lua_State *L) {
   return 1;
 }
 
+/*
+** s:adopt(other) -> true | nil, message: the store becomes `other`'s
+** state (a server's reset, or a restored snapshot), `other` is closed.
+** With a file, the new state is folded into it first (one transaction):
+** when that fails, nothing changes and the message says why.  The
+** store's observers and its file stay.
+*/
+static int s_adopt(lua_State *L) {
+  box *b = lct_checkbox(L);
+  box *o = (box *)luaL_checkudata(L, 2, LCT_STORE);
+  ct_store *ns = o->s;
+  char msg[400];
+  if (ns == NULL) return luaL_argerror(L, 2, "the store is closed");
+  if (o == b) return luaL_argerror(L, 2, "the store itself");
+  if (o->db != NULL) return luaL_argerror(L, 2, "the store has a file");
+  if (b->db != NULL && ct_db_fold(b->db, ns, msg, sizeof msg) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  o->s = NULL;
+  ns->on_job = b->s->on_job;
+  ns->on_task = b->s->on_task;
+  ns->event_ud = b;
+  ns->on_change = b->s->on_change;
+  ns->change_ud = b->s->change_ud;
+  ct_store_free(b->s);
+  b->s = ns;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* s:journal_rows() -> rows in the journal since the last fold, or nil */
 static int s_journal_rows(lua_State *L) {
   box *b = lct_checkbox(L);
@@ -203,6 +235,7 @@ static int core_restore(lua_State *L) {
 }
 
 static const luaL_Reg state_methods[] = {
+  { "adopt", s_adopt },
   { "defaults", s_defaults },
   { "fold", s_fold },
   { "journal_rows", s_journal_rows },

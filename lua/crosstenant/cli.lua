@@ -685,6 +685,9 @@ scenario, if given, runs first with the store as `...` and the global
                "this range of wall time, e.g. 20-200ms, 50ms, 0.1-0.5s " ..
                "(other connections go on)"):argname("MIN-MAX")
      :convert(latency_arg)
+  serve:option("--data", "keep the store in DIR/store.db (resumed when " ..
+               "it exists; every acknowledged change committed) and the " ..
+               "snapshots in DIR/snapshots"):argname("DIR")
   serve:flag("-q --quiet", "no request log")
 
   local cert = p:command("cert", "make a local CA and a certificate " ..
@@ -721,7 +724,7 @@ function M.parse(argv)
     https_port = r.https_port, tls = r.tls, cert = r.cert, key = r.key,
     clock = r.clock, dir = r.dir, throttle = r.throttle,
     fault_rate = r.fault_rate, retry_after = r.retry_after,
-    latency = r.latency,
+    latency = r.latency, data = r.data,
   }
   if not o.command then return nil, "missing command" end
   if o.command == "run" and not o.scenario then
@@ -860,7 +863,25 @@ function M.serve(o)
                  require_token = o.require_token or false,
                  throttle = o.throttle, fault_rate = o.fault_rate,
                  retry_after = o.retry_after }
-  local ok, graph = pcall(crosstenant.new, opts)
+  local ok, graph, resumed
+  if o.data then
+    -- the store file: resumed when it exists (its own options hold; the
+    -- scenario ran when it was made), else made from the options
+    local path = o.data .. "/store.db"
+    local f = io.open(path, "rb")
+    resumed = f ~= nil
+    if f then f:close()
+    else os.execute("mkdir -p '" .. o.data:gsub("'", "'\\''") .. "'") end
+    local ferr
+    ok, graph, ferr = pcall(crosstenant.open, path, opts)
+    if ok and not graph then
+      stderr:write("crosstenant: ", ferr, "\n")
+      return 1
+    end
+    if ok then graph._opts = opts end
+  else
+    ok, graph = pcall(crosstenant.new, opts)
+  end
   if not ok then
     local msg = tostring(graph)
     local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
@@ -869,13 +890,13 @@ function M.serve(o)
                    opts.now, "' (", why, ")\n")
     else
       -- the store's own words for --throttle, --fault-rate, --retry-after
-      stderr:write("crosstenant: ", msg:match("crosstenant%.new: (.*)$") or
+      stderr:write("crosstenant: ", msg:match("crosstenant%.%a+: (.*)$") or
                    msg, "\n")
     end
     stderr:write("Try 'crosstenant --help'.\n")
     return 2
   end
-  if chunk then
+  if chunk and not resumed then
     -- the scenario's output goes to stderr: stdout carries the
     -- `listening on` lines
     local ran, serr = run_script(chunk, graph, o, stderr,
@@ -889,7 +910,7 @@ function M.serve(o)
   local served, err = graph:serve {
     host = o.host, port = o.port, https_port = o.https_port, tls = o.tls,
     cert = o.cert, key = o.key, clock = o.clock, quiet = o.quiet or false,
-    latency = o.latency,
+    latency = o.latency, data = o.data,
     on_listen = function(urls)
       for _, url in ipairs(urls) do stdout:write("listening on ", url, "\n") end
       stdout:flush()

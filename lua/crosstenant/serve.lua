@@ -31,7 +31,7 @@ local CONTROL = "/_crosstenant"
 local OPTIONS = {
   host = "string", port = "number", https_port = "number", tls = "string",
   cert = "string", key = "string", clock = "string", on_listen = "function",
-  quiet = "boolean", latency = "table",
+  quiet = "boolean", latency = "table", data = "string",
 }
 
 local function opt_error(msg)
@@ -302,7 +302,8 @@ ROUTES["/reset"] = {
   POST = function(self, body)
     local _, s, b, h = object_body(self, body, false)
     if s then return s, b, h end
-    self:reset()
+    local ok, err = self:reset()
+    if not ok then return self:failed(err) end
     return json_answer(200, ordered({ now = self.graph:now() }, { "now" }))
   end,
 }
@@ -322,29 +323,172 @@ ROUTES["/requests"] = {
   end,
 }
 
+-- Snapshots: POST /snapshots takes one, POST /snapshots/{id}/restore
+-- makes the served store that state, GET /snapshots lists them.  In
+-- memory, or with `data` in DIR/snapshots: ID.snap (the image) and
+-- index.json (the list), each written to a temporary file then renamed.
+
+local SNAPSHOT_KEYS = { "id", "createdDateTime", "now" }
+
+local function write_atomic(path, text)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if not ok or not cok then
+    os.remove(tmp)
+    return nil, werr or cerr
+  end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then
+    os.remove(tmp)
+    return nil, rerr
+  end
+  return true
+end
+
+-- the snapshot list kept in `dir`, or an empty one
+local function load_index(dir)
+  local text = read_file(dir .. "/index.json", "index")
+  local t = text and core.decode(text)
+  local list = {}
+  if type(t) == "table" and type(t.value) == "table" then
+    for _, e in ipairs(t.value) do
+      if type(e) == "table" and type(e.id) == "string" then
+        list[#list + 1] = { id = e.id, createdDateTime = e.createdDateTime,
+                            now = e.now }
+      end
+    end
+  end
+  return list
+end
+
+local function index_json(list)
+  local parts = {}
+  for _, e in ipairs(list) do parts[#parts + 1] = ordered(e, SNAPSHOT_KEYS) end
+  return '{"value":[' .. table.concat(parts, ",") .. ']}'
+end
+
+function Server:failed(err)
+  io.stderr:write("crosstenant: ", tostring(err), "\n")
+  return error_answer(self.graph, 500, "generalException",
+                      "The server could not keep this change: " ..
+                      tostring(err) .. ".")
+end
+
+-- a control request that takes no properties: nil, or an answer
+local function no_properties(self, body)
+  local t, s, b, h = object_body(self, body, false)
+  if not t then return s, b, h end
+  local k = next(t)
+  if k ~= nil then
+    return error_answer(self.graph, 400, "invalidRequest",
+                        "Unknown property '" .. tostring(k) ..
+                        "'; this request takes none.")
+  end
+  return nil
+end
+
+ROUTES["/snapshots"] = {
+  GET = function(self)
+    return json_answer(200, index_json(self.snapshots))
+  end,
+  POST = function(self, body)
+    local s, b, h = no_properties(self, body)
+    if s then return s, b, h end
+    local id = tostring(self.next_snapshot)
+    local e = { id = id, now = self.graph:now(),
+                createdDateTime = os.date("!%Y-%m-%dT%H:%M:%SZ") }
+    local image = self.graph:snapshot()
+    if self.snapdir then
+      local list = { table.unpack(self.snapshots) }
+      list[#list + 1] = e
+      local ok, err = write_atomic(self.snapdir .. "/" .. id .. ".snap",
+                                   image)
+      if ok then
+        ok, err = write_atomic(self.snapdir .. "/index.json",
+                               index_json(list))
+      end
+      if not ok then return self:failed(err) end
+    else
+      self.images[id] = image
+    end
+    self.next_snapshot = self.next_snapshot + 1
+    self.snapshots[#self.snapshots + 1] = e
+    return json_answer(201, ordered(e, SNAPSHOT_KEYS))
+  end,
+}
+
+-- POST /snapshots/{id}/restore
+local RESTORE = {
+  POST = function(self, body, id)
+    local found
+    for _, e in ipairs(self.snapshots) do
+      if e.id == id then found = e end
+    end
+    if not found then
+      return error_answer(self.graph, 404, "itemNotFound",
+                          "No snapshot '" .. id:sub(1, 100) .. "'.")
+    end
+    local s, b, h = no_properties(self, body)
+    if s then return s, b, h end
+    local image, err = self.images[id], nil
+    if not image then
+      image, err = read_file(self.snapdir .. "/" .. id .. ".snap",
+                             "snapshot")
+    end
+    local g
+    if image then g, err = ct.restore(image) end
+    if not g then return self:failed("snapshot '" .. id .. "': " .. err) end
+    local ok, rerr = self:replace(g)
+    if not ok then return self:failed(rerr) end
+    return 204, nil, {}
+  end,
+}
+
 -- the wall clock in the model's ticks, for the fault windows: clients
 -- wait Retry-After in wall seconds, whatever the clock mode
 local function wall_ticks()
   return math.floor(httpd.monotonic() * 10000000)
 end
 
+-- the served store becomes `fresh`'s state (fresh is used up); with a
+-- store file, folded into it before this returns.  true, or nil + message
+-- (nothing changed)
+function Server:replace(fresh)
+  local g = self.graph
+  local c, opts = g._core, g._opts
+  local ok, err = c:adopt(fresh._core)
+  if not ok then return nil, err end
+  c:record(false)
+  for k in pairs(g) do rawset(g, k, nil) end
+  for k, v in pairs(fresh) do rawset(g, k, v) end
+  g._core, g._opts = c, fresh._opts or opts
+  g._fault_now = wall_ticks
+  self.wall = httpd.monotonic()
+  return true
+end
+
 --- Replaces the store by an empty one made with the same options (its
--- observers, scripted outcomes and scripted faults go too).
+-- observers, scripted outcomes and scripted faults go too).  With a
+-- store file, the file holds the empty store before this returns.
+-- Returns true, or nil + message (the store is as it was).
 function Server:reset()
   local g = self.graph
   local fresh = ct.new(g._opts or { tenant = g._tenant, user = g._user,
                                     strict = g._strict,
                                     require_token = g._require_token })
-  g._core:close()
-  for k in pairs(g) do rawset(g, k, nil) end
-  for k, v in pairs(fresh) do rawset(g, k, v) end
-  g._fault_now = wall_ticks
-  self.wall = httpd.monotonic()
+  return self:replace(fresh)
 end
 
 function Server:control(method, path, body)
   local sub = path:sub(#CONTROL + 1)
-  local r = ROUTES[sub]
+  local r, arg = ROUTES[sub], nil
+  if not r then
+    arg = sub:match("^/snapshots/([^/]+)/restore$")
+    if arg then r = RESTORE end
+  end
   if not r then
     return error_answer(self.graph, 404, "itemNotFound",
                         "No control endpoint '" .. path:sub(1, 200) ..
@@ -361,7 +505,7 @@ function Server:control(method, path, body)
                         "allowed on " .. path .. "; it takes " .. allow .. ".",
                         { Allow = allow })
   end
-  return fn(self, body)
+  return fn(self, body, arg)
 end
 
 -- one Graph request through the core's request path (ct_request.h), the
@@ -433,6 +577,9 @@ end
 --   seeded by the store's seed (0 when it has none); the control
 --   namespace is never delayed; the connection waits suspended, the
 --   others go on).
+--   data (string: a directory; the control namespace's snapshots are
+--   kept in DATA/snapshots instead of memory; a store from
+--   crosstenant.open(DATA .. "/store.db") makes the store itself last).
 -- Returns true once stopped by a signal; raises on bad options; returns
 -- nil + message when it can't listen or read the certificate.
 function M.serve(graph, opts)
@@ -507,16 +654,34 @@ function M.serve(graph, opts)
   if https_port then
     urls[#urls + 1] = "https://localhost:" .. https_port
   end
+  local snapdir
+  if opts.data then
+    snapdir = opts.data .. "/snapshots"
+    local f = io.open(snapdir .. "/index.json", "rb")
+    if f then f:close()
+    elseif not os.execute("mkdir -p " .. shell_quote(snapdir)) then
+      srv:close()
+      return nil, "can't make the directory '" .. snapdir .. "'"
+    end
+  end
   local fault_now = graph._fault_now
   graph._fault_now = wall_ticks
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = httpd.monotonic(),
                               started = httpd.monotonic(),
-                              journal = { first = 1, n = 0 } }, Server)
+                              journal = { first = 1, n = 0 },
+                              snapdir = snapdir, images = {},
+                              snapshots = snapdir and load_index(snapdir)
+                                          or {} }, Server)
   if lat then
     self.latency = M.latency_draws(graph._opts and graph._opts.seed,
                                    math.floor(lat[1] * 1000 + 0.5),
                                    math.floor(lat[2] * 1000 + 0.5))
+  end
+  self.next_snapshot = 1
+  for _, e in ipairs(self.snapshots) do
+    local n = math.tointeger(tonumber(e.id))
+    if n and n >= self.next_snapshot then self.next_snapshot = n + 1 end
   end
   local function handler(...) return self:answer(...) end
   local tick = rate > 0 and function() self:sync() end or nil
