@@ -221,12 +221,12 @@ describe("crosstenant serve --data under kill -9", function()
         for _, j in ipairs(list.value) do ids[#ids + 1] = j.id end
       end
       local ops = {}
-      for i = 1, 30 do
+      for i = 1, 100 do
         local k, op = rand(10), nil
-        if k < 4 then
+        if k < 3 then
           op = { "POST", JOBS, body_of(F.job_body {
                    displayName = "r" .. round .. "-" .. i }) }
-        elseif k < 5 then
+        elseif k < 4 then
           op = { "POST", JOBS, '{"displayName":"half"' }   -- refused
         elseif k < 8 and #ids > 0 then
           op = { "POST", JOBS .. "/" .. ids[rand(#ids) + 1] .. "/validate" }
@@ -261,7 +261,7 @@ describe("crosstenant serve --data under kill -9", function()
       os.execute("( " .. S.PLAIN .. "curl " .. table.concat(args, " ") ..
                  " >" .. dir .. "/codes 2>/dev/null; echo >" .. dir ..
                  "/done ) >/dev/null 2>&1 &")
-      S.sleep(string.format("%.3f", 0.01 + rand(120) / 1000))
+      S.sleep(string.format("%.3f", 0.005 + rand(60) / 1000))
       srv:stop("KILL")
       local t = 0
       while not S.slurp(dir .. "/done") and t < 30 do
