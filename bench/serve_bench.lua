@@ -8,7 +8,9 @@
 -- GET: a 20-task page (.../{id}/users); POST: .../users with the seed's
 -- body, a new user each time (bench/wrk_post.lua).  The ceiling answers
 -- the same bytes as the GET.  Prints req/s, the ratios to the ceiling
--- beside their targets (GET >= 0.5x, POST >= 0.4x), and the server's RSS
+-- beside their targets (GET >= 0.5x, POST >= 0.4x), POST with --data
+-- (every answer after its commit) against the same in memory (>= 0.5x),
+-- and the server's RSS
 -- sampled around the runs: flat over GET runs (nothing is kept per
 -- request), and over POSTs growing by the store's own new users.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -124,6 +126,15 @@ local m_post, n_post = wrk("crosstenant serve POST .../users", post ..
                            "x/users", ids)
 local rss3 = rss(model_pid)
 m_get = math.max(m_get, m_get2)
+-- the same server with --data: every POST committed to DIR/store.db
+-- before its answer (a new store, seeded the same way)
+local ids2 = tmp .. "/ids2"
+local _, durable = start("durable", LUA .. "bin/crosstenant serve " ..
+                         "--port 0 --quiet --data " .. tmp .. "/data " ..
+                         "bench/serve_seed.lua -- " .. ids2)
+local d_post = wrk("serve --data POST .../users", durable ..
+                   "/beta/solutions/migrations/crossTenantMigrationJobs/" ..
+                   "x/users", ids2)
 
 io.write("\n")
 io.write(string.format("  GET  %.2fx the ceiling (target >= 0.5x)%s\n",
@@ -132,6 +143,9 @@ io.write(string.format("  GET  %.2fx the ceiling (target >= 0.5x)%s\n",
 io.write(string.format("  POST %.2fx the ceiling (target >= 0.4x)%s\n",
                        m_post / c_post, m_post / c_post >= 0.4 and ""
                        or "  BELOW TARGET"))
+io.write(string.format("  POST with --data %.2fx the same in memory " ..
+                       "(target >= 0.5x)%s\n", d_post / m_post,
+                       d_post / m_post >= 0.5 and "" or "  BELOW TARGET"))
 io.write(string.format("  RSS of the server: %d KiB after warm-up, %d " ..
                        "and %d KiB after each GET run (%+d KiB)\n", rss0,
                        rss1, rss2, rss2 - rss1))
