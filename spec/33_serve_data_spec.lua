@@ -94,6 +94,45 @@ describe("crosstenant serve --data", function()
     g:close()
   end)
 
+  it("answers 500 and acknowledges nothing once a write fails", function()
+    -- a file size limit (SIGXFSZ ignored: the write fails with EFBIG)
+    -- makes the journal's WAL unwritable after a few commits
+    local data = S.tmpdir() .. "/d"
+    local limit = "sh -c 'trap \"\" XFSZ; ulimit -f 160; exec \"$0\" " ..
+                  "\"$@\"' "
+    local srv = S.start { args = "-q --data " .. S.quote(data),
+                          prefix = limit }
+    local made, r = 0, nil
+    for i = 1, 400 do
+      r = S.curl("POST", srv.base .. JOBS, body_of(F.job_body {
+                   displayName = "j" .. i,
+                   resources = F.users(3, string.format("%08x", i)) }))
+      if r.status ~= 201 then break end
+      made = made + 1
+    end
+    assert.is_true(made > 0)
+    assert_error(r, 500, "generalException",
+                 "The request handler failed; see the server log.")
+    -- the store is closed: nothing more is acknowledged
+    r = S.curl("GET", srv.base .. JOBS)
+    assert.are.equal(500, r.status)
+    assert.are.equal("generalException", decode(r.body).error.code)
+    r = S.curl("POST", srv.base .. "/_crosstenant/clock/advance",
+               '{"by":"PT1H"}')
+    assert.are.equal(500, r.status)
+    assert.matches("could not be written to the store's file",
+                   srv:log(), 1, true)
+    srv:stop("KILL")
+    -- without the limit: every acknowledged job, not the refused one
+    srv = start(data)
+    local jobs, now = state_of(srv)
+    local list = decode("{" .. jobs).value
+    assert.are.equal(made, #list)
+    assert.are.equal("j" .. made, list[#list].displayName)
+    assert.are.equal("2025-11-06T09:00:00Z", now)
+    S.stopped(srv)
+  end)
+
   it("refuses a store file that is not one, exit 1", function()
     local data = S.tmpdir()
     S.spew(data .. "/store.db", "not a database at all, just text\n")

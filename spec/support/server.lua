@@ -93,14 +93,16 @@ Server.__index = Server
 --- Starts `crosstenant serve --port 0 <args>` and waits (at most
 -- `wait` seconds) for its `listening on` lines.  opts: args (shell
 -- text), lines (listeners to wait for, default 1), wrap (run under
--- CT_SERVE_WRAP), wait (seconds).  Returns the server: urls, port,
+-- CT_SERVE_WRAP), prefix (a command put before lua5.4, after the
+-- environment), wait (seconds).  Returns the server: urls, port,
 -- https_port, dir, pid.
 function S.start(opts)
   opts = opts or {}
   local dir = S.tmpdir()
   local self = setmetatable({ dir = dir, out = dir .. "/out",
                               err = dir .. "/err" }, Server)
-  local wrap = opts.wrap and os.getenv("CT_SERVE_WRAP") or ""
+  local wrap = (opts.prefix or "") ..
+               (opts.wrap and os.getenv("CT_SERVE_WRAP") or "")
   local cmd = S.ENV .. wrap .. " lua5.4 bin/crosstenant serve --port 0 " ..
               (opts.args or "")
   -- the subshell waits for the server and writes its exit status
