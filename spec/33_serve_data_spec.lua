@@ -264,7 +264,8 @@ describe("crosstenant serve --data under kill -9", function()
       end
       local ops = {}
       for i = 1, 100 do
-        local k, op = rand(10)
+        local k = rand(10)
+        local op
         if k < 3 then
           op = { "POST", JOBS, body_of(F.job_body {
                    displayName = "r" .. round .. "-" .. i }) }
