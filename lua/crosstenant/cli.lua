@@ -827,6 +827,30 @@ end
 --- The command: `argv` as the launcher's `arg`; returns the exit code.
 -- Serving ---------------------------------------------------------------------
 
+-- the scenario file compiled, or nil and the exit code after saying why
+-- on stderr (2: can't be read, 1: doesn't compile)
+local function load_scenario(path)
+  local chunk, lerr = loadfile(path)
+  if chunk then return chunk end
+  local f = io.open(path, "r")
+  if not f then
+    io.stderr:write("crosstenant: can't read scenario '", path, "'\n")
+    return nil, 2
+  end
+  f:close()
+  io.stderr:write("crosstenant: ", lerr, "\n")
+  return nil, 1
+end
+
+-- crosstenant.new's options from the parsed command line (run and serve)
+local function store_options_of(o)
+  return { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
+           failure_rate = o.failure_rate or 0, strict = not o.loose,
+           require_token = o.require_token or false,
+           throttle = o.throttle, fault_rate = o.fault_rate,
+           retry_after = o.retry_after }
+end
+
 --- `crosstenant cert DIR`: the exit code.
 function M.cert(o)
   local ok, err = require("crosstenant.serve").make_cert(o.dir)
@@ -845,24 +869,11 @@ function M.serve(o)
   local stdout, stderr = io.stdout, io.stderr
   local chunk
   if o.scenario then
-    local lerr
-    chunk, lerr = loadfile(o.scenario)
-    if not chunk then
-      local f = io.open(o.scenario, "r")
-      if not f then
-        stderr:write("crosstenant: can't read scenario '", o.scenario, "'\n")
-        return 2
-      end
-      f:close()
-      stderr:write("crosstenant: ", lerr, "\n")
-      return 1
-    end
+    local code
+    chunk, code = load_scenario(o.scenario)
+    if not chunk then return code end
   end
-  local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
-                 failure_rate = o.failure_rate or 0, strict = not o.loose,
-                 require_token = o.require_token or false,
-                 throttle = o.throttle, fault_rate = o.fault_rate,
-                 retry_after = o.retry_after }
+  local opts = store_options_of(o)
   local ok, graph, resumed
   if o.data then
     -- the store file: resumed when it exists (its own options hold; the
@@ -943,23 +954,10 @@ function M.main(argv)
   if o.command == "serve" then return M.serve(o) end
   if o.command == "cert" then return M.cert(o) end
 
-  local chunk, lerr = loadfile(o.scenario)
-  if not chunk then
-    local f = io.open(o.scenario, "r")
-    if not f then
-      stderr:write("crosstenant: can't read scenario '", o.scenario, "'\n")
-      return 2
-    end
-    f:close()
-    stderr:write("crosstenant: ", lerr, "\n")
-    return 1
-  end
+  local chunk, code = load_scenario(o.scenario)
+  if not chunk then return code end
 
-  local opts = { seed = o.seed or M.DEFAULT_SEED, now = o.now or M.DEFAULT_NOW,
-                 failure_rate = o.failure_rate or 0, strict = not o.loose,
-                 require_token = o.require_token or false,
-                 throttle = o.throttle, fault_rate = o.fault_rate,
-                 retry_after = o.retry_after }
+  local opts = store_options_of(o)
   local ok, graph = pcall(crosstenant.new, opts)
   if not ok then
     local msg = tostring(graph)
