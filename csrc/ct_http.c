@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -345,6 +346,26 @@ static enum MHD_Result send_pending(ct_httpd_server *srv,
   return ok;
 }
 
+/* RFC 9112 3.2: 400 for an HTTP/1.1 request without Host, with two, or
+ * with one that is not host[:port] -- its value is written into links */
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+  (void)kind;
+  (void)value;
+  if (strcasecmp(key, "Host") == 0) ++*(int *)cls;
+  return MHD_YES;
+}
+
+static int host_ok(struct MHD_Connection *c, const char *version) {
+  int n = 0;
+  const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+  MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+  if (n > 1) return 0;
+  if (!h || !*h) return strcmp(version, MHD_HTTP_VERSION_1_1) != 0;
+  return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "0123456789-._~!$&'()*+,;=:[]%") == strlen(h);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
                                  const char *url, const char *method,
                                  const char *version, const char *data,
@@ -353,13 +374,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
   ct_httpd_server *srv = l->srv;
   conn_req *r = *con_cls;
   (void)url;
-  (void)version;
   if (!r) return MHD_NO;      /* out of memory in on_uri: drop it */
   if (r->pending) return send_pending(srv, c, r);
   if (!r->seen_headers) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  "Content-Length");
     r->seen_headers = 1;
+    if (!host_ok(c, version))
+      return queue_error(srv, c, method, r, 400, "invalidRequest",
+                         "The Host header is missing, repeated or not "
+                         "host[:port].");
     if (cl) {
       char *end;
       unsigned long long n;

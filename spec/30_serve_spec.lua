@@ -162,6 +162,22 @@ describe("crosstenant serve", function()
       g:request("GET", JOBS)   -- keep the twin in step
     end)
 
+    it("refuses 400 an HTTP/1.1 Host that is absent or not host[:port]",
+       function()
+      -- its value would be written into Location and @odata links
+      for _, extra in ipairs { "-H 'Host;'", "-H 'Host: evil.test/x?'",
+                               "-H 'Host: a\"b'", "-H 'Host: a b'" } do
+        local r = S.curl("GET", srv.base .. JOBS, nil, extra)
+        assert.are.equal(400, r.status, extra)
+        local e = decode(r.body).error
+        assert.are.equal("invalidRequest", e.code)
+        assert.are.equal("The Host header is missing, repeated or not " ..
+                         "host[:port].", e.message)
+      end
+      -- refused before the store: the next request is the twin's next
+      assert.are.equal(200, same(srv, g, "GET", JOBS).status)
+    end)
+
     it("logs each request on stderr: method, target, status, ms", function()
       S.curl("GET", srv.base .. JOBS .. "?$top=2")
       g:request("GET", JOBS .. "?$top=2")
