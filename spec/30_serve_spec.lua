@@ -210,6 +210,20 @@ describe("crosstenant serve", function()
                       { r.status, b })
     end)
 
+    it("answers an absolute target that names the server", function()
+      local url = srv.base .. "/_crosstenant/health"
+      local r = S.curl("GET", srv.base .. "/", nil,
+                       "--request-target " .. S.quote(url))
+      assert.are.same({ 200, '{"status":"ok","now":"2025-11-06T09:00:00Z"}' },
+                      { r.status, r.body })
+      -- another host's control path is not the server's: a Graph 404
+      r = S.curl("GET", srv.base .. "/", nil, "--request-target " ..
+                 S.quote("http://example.com/_crosstenant/health"))
+      assert.are.equal(404, r.status)
+      assert.truthy(decode(r.body).error.message:find(
+                      "Unknown host or scheme", 1, true))
+    end)
+
     it("advances the clock by a duration or seconds", function()
       local r, b = ctl("POST", "/clock/advance", '{"by":"PT2H"}')
       assert.are.same({ 200, '{"now":"2025-11-06T11:00:00Z","events":0}',

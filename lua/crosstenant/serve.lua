@@ -522,6 +522,11 @@ end
 --- Answers one request: the ct_httpd handler (see csrc/lserve.c).
 function Server:answer(method, target, scheme, host, headers, body)
   local path = target:match("^[^?#]*")
+  local base = scheme .. "://" .. host
+  -- an absolute target naming the server reaches the control namespace too
+  if path:sub(1, #base + 1):lower() == base:lower() .. "/" then
+    path = path:sub(#base + 1)
+  end
   if path == CONTROL or path:sub(1, #CONTROL + 1) == CONTROL .. "/" then
     self:sync()
     return self:control(method, path, body)
@@ -532,7 +537,6 @@ function Server:answer(method, target, scheme, host, headers, body)
   -- wall seconds since the server started, to the millisecond
   local received = math.floor((httpd.monotonic() - self.started) * 1000 +
                               0.5) / 1000
-  local base = scheme .. "://" .. host
   local ok, status, out, h = pcall(graph_answer, graph, base, method,
                                    target, body ~= "" and body or nil,
                                    headers)
