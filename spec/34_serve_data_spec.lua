@@ -230,6 +230,12 @@ describe("/_crosstenant/snapshots", function()
     assert.are.equal("2025-11-06T09:00:00Z", now2)
     local r = S.curl("GET", srv.base .. SNAPS)
     assert.are.same({ value = { snap } }, decode(r.body))
+    -- a damaged snapshot file is a 500 that says so; the store goes on
+    S.spew(data .. "/snapshots/1.snap", "garbage")
+    assert_error(S.curl("POST", srv.base .. SNAPS .. "/1/restore"), 500,
+                 "generalException", "The server could not read the " ..
+                 "snapshot: snapshot '1': not a crosstenant snapshot.")
+    assert.are.equal(jobs, (state_of(srv)))
     -- the next id goes on
     r = S.curl("POST", srv.base .. SNAPS)
     assert.are.equal("2", decode(r.body).id)

@@ -370,11 +370,11 @@ local function index_json(list)
   return '{"value":[' .. table.concat(parts, ",") .. ']}'
 end
 
-function Server:failed(err)
+function Server:failed(err, what)
   io.stderr:write("crosstenant: ", tostring(err), "\n")
   return error_answer(self.graph, 500, "generalException",
-                      "The server could not keep this change: " ..
-                      tostring(err) .. ".")
+                      (what or "The server could not keep this change") ..
+                      ": " .. tostring(err) .. ".")
 end
 
 -- a control request that takes no properties: nil, or an answer
@@ -440,7 +440,10 @@ local RESTORE = {
     end
     local g
     if image then g, err = ct.restore(image) end
-    if not g then return self:failed("snapshot '" .. id .. "': " .. err) end
+    if not g then
+      return self:failed("snapshot '" .. id .. "': " .. err,
+                         "The server could not read the snapshot")
+    end
     local ok, rerr = self:replace(g)
     if not ok then return self:failed(rerr) end
     return 204, nil, {}
