@@ -254,38 +254,6 @@ static void bench_task_create(int preparsed) {
   for (k = 0; k < NJOBS; k++) free(jobs[k]);
 }
 
-/* a tree as JSON text, members in the tree's order: the floor's writer */
-static void write_tree(ct_buf *b, const ct_jval *v) {
-  size_t i;
-  switch (v->kind) {
-    case CT_JNULL: ct_buf_adds(b, "null"); break;
-    case CT_JFALSE: ct_buf_adds(b, "false"); break;
-    case CT_JTRUE: ct_buf_adds(b, "true"); break;
-    case CT_JINT: ct_buf_json_int(b, v->u.i); break;
-    case CT_JNUM: ct_buf_json_number(b, v->u.d); break;
-    case CT_JSTR: ct_buf_json_string(b, v->u.s, v->len); break;
-    case CT_JARR:
-    case CT_JEMPTY:
-      ct_buf_addc(b, '[');
-      for (i = 0; i < v->len; i++) {
-        if (i > 0) ct_buf_addc(b, ',');
-        write_tree(b, &v->u.items[i]);
-      }
-      ct_buf_addc(b, ']');
-      break;
-    case CT_JOBJ:
-      ct_buf_addc(b, '{');
-      for (i = 0; i < v->len; i++) {
-        if (i > 0) ct_buf_addc(b, ',');
-        ct_buf_json_string(b, v->u.items[i].key, v->u.items[i].keylen);
-        ct_buf_addc(b, ':');
-        write_tree(b, &v->u.items[i]);
-      }
-      ct_buf_addc(b, '}');
-      break;
-  }
-}
-
 /*
 ** The core's request path alone, JSON text in, JSON text out:
 ** ct_request on POST .../users with the seed task text (10 jobs, 1,999
@@ -364,7 +332,7 @@ static void bench_request(void) {
       sink += parse(&a, texts[i])->len;
       ct_arena_free(&a);
       out.len = 0;
-      write_tree(&out, trees[i]);
+      ct_buf_json_tree(&out, trees[i]);  /* the floor's writer */
       sink += out.len;
     }
     tf[r] = (cpu() - t0) / N * 1e9;

@@ -93,39 +93,6 @@ int ct_change_noop(const ct_store *s, const ct_change *op) {
 
 /* ---------- encode ---------- */
 
-static void json_value(ct_buf *b, const ct_jval *v) {
-  size_t i;
-  switch (v->kind) {
-    case CT_JNULL: ct_buf_adds(b, "null"); break;
-    case CT_JFALSE: ct_buf_adds(b, "false"); break;
-    case CT_JTRUE: ct_buf_adds(b, "true"); break;
-    case CT_JINT: ct_buf_json_int(b, v->u.i); break;
-    case CT_JNUM: ct_buf_json_number(b, v->u.d); break;
-    case CT_JSTR: ct_buf_json_string(b, v->u.s, v->len); break;
-    case CT_JARR:
-      ct_buf_addc(b, '[');
-      for (i = 0; i < v->len; i++) {
-        if (i > 0) ct_buf_addc(b, ',');
-        json_value(b, &v->u.items[i]);
-      }
-      ct_buf_addc(b, ']');
-      break;
-    case CT_JOBJ:
-      ct_buf_addc(b, '{');
-      for (i = 0; i < v->len; i++) {
-        if (i > 0) ct_buf_addc(b, ',');
-        ct_buf_json_string(b, v->u.items[i].key, v->u.items[i].keylen);
-        ct_buf_addc(b, ':');
-        json_value(b, &v->u.items[i]);
-      }
-      ct_buf_addc(b, '}');
-      break;
-    default:                       /* CT_JEMPTY: read back as empty */
-      ct_buf_adds(b, "[]");
-      break;
-  }
-}
-
 static void member(ct_buf *b, const char *name) {
   ct_buf_addc(b, ',');
   ct_buf_json_string(b, name, strlen(name));
@@ -197,7 +164,7 @@ void ct_change_encode(const ct_store *s, const ct_change *op, const ct_change_re
     if (op->kind == CT_CH_JOB_CREATE || op->kind == CT_CH_JOB_UPDATE ||
         op->kind == CT_CH_TASK_CREATE) {
       member(b, "body");
-      json_value(b, op->body);
+      ct_buf_json_tree(b, op->body);
     }
   }
   member(b, "requests");

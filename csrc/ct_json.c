@@ -1077,3 +1077,36 @@ void ct_buf_json_number(ct_buf *b, double v)
   }
   ct_buf_add(b, out, (size_t)o);
 }
+
+void ct_buf_json_tree(ct_buf *b, const ct_jval *v) {
+  size_t i;
+  switch (v->kind) {
+    case CT_JNULL: ct_buf_adds(b, "null"); break;
+    case CT_JFALSE: ct_buf_adds(b, "false"); break;
+    case CT_JTRUE: ct_buf_adds(b, "true"); break;
+    case CT_JINT: ct_buf_json_int(b, v->u.i); break;
+    case CT_JNUM: ct_buf_json_number(b, v->u.d); break;
+    case CT_JSTR: ct_buf_json_string(b, v->u.s, v->len); break;
+    case CT_JARR:
+      ct_buf_addc(b, '[');
+      for (i = 0; i < v->len; i++) {
+        if (i > 0) ct_buf_addc(b, ',');
+        ct_buf_json_tree(b, &v->u.items[i]);
+      }
+      ct_buf_addc(b, ']');
+      break;
+    case CT_JOBJ:
+      ct_buf_addc(b, '{');
+      for (i = 0; i < v->len; i++) {
+        if (i > 0) ct_buf_addc(b, ',');
+        ct_buf_json_string(b, v->u.items[i].key, v->u.items[i].keylen);
+        ct_buf_addc(b, ':');
+        ct_buf_json_tree(b, &v->u.items[i]);
+      }
+      ct_buf_addc(b, '}');
+      break;
+    default:                       /* CT_JEMPTY: read back as empty */
+      ct_buf_adds(b, "[]");
+      break;
+  }
+}

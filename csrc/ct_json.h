@@ -112,6 +112,8 @@ void ct_buf_json_int(ct_buf *b, int64_t v);
    integral values within 2^53 print without ".0" is NOT wanted: they
    print as e.g. "1.0" so that a float stays a float */
 void ct_buf_json_number(ct_buf *b, double v);
+/* a tree as JSON text, members in the tree's order; CT_JEMPTY as [] */
+void ct_buf_json_tree(ct_buf *b, const ct_jval *v);
 
 /* 1 if the n bytes are valid UTF-8 (same rules as the parser), else 0 */
 int ct_utf8_valid(const char *s, size_t n);
