@@ -8,10 +8,12 @@
 ** data the model rejects returns nil plus an error table
 ** { status = 400, code = "invalidRequest", inner = ..., message = ... }.
 */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lua.h"
@@ -1478,11 +1480,54 @@ static int core_stdout_restore(lua_State *L) {
   return 1;
 }
 
+/* mkdir(2) of `p`, or 0 when it is a directory already; else errno */
+static int make_one(const char *p) {
+  struct stat st;
+  int e;
+  if (mkdir(p, 0777) == 0) return 0;
+  e = errno;
+  if (stat(p, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+  return e;
+}
+
+/*
+** mkdir(path) -> true, or nil + the system's reason ("Not a directory",
+** "Permission denied"): makes the directory `path` and the missing ones
+** above it (mode 0777 less the umask), as `mkdir -p` does but without a
+** child process writing its own message.  An existing directory is
+** true; an existing file of another kind is "Not a directory".
+*/
+static int core_mkdir(lua_State *L) {
+  size_t n, i;
+  const char *path = luaL_checklstring(L, 1, &n);
+  char *p;
+  int e = 0;
+  luaL_argcheck(L, n > 0 && strlen(path) == n, 1,
+                "not a path (empty, or with a zero byte)");
+  p = (char *)lua_newuserdatauv(L, n + 1, 0);
+  memcpy(p, path, n + 1);
+  for (i = 1; i <= n && e == 0; i++) {
+    if (i < n && p[i] != '/') continue;
+    if (i < n && p[i - 1] == '/') continue;      /* "a//b" */
+    p[i] = '\0';
+    e = make_one(p);
+    p[i] = path[i];
+  }
+  if (e != 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, strerror(e));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
   { "decode", core_decode },
   { "duration_parse", core_duration_parse },
   { "encode", core_encode },
   { "guid", core_guid },
+  { "mkdir", core_mkdir },
   { "new", core_new },
   { "stdout_restore", core_stdout_restore },
   { "stdout_to_stderr", core_stdout_to_stderr },

@@ -672,7 +672,9 @@ scenario, if given, runs first with the store as `...` and the global
      :convert(port_arg("--https-port"))
   serve:option("--tls", "use DIR/cert.pem + DIR/key.pem, creating a " ..
                "local CA (DIR/ca.pem) and a certificate for localhost, " ..
-               "127.0.0.1 and ::1 there when absent"):argname("DIR")
+               "127.0.0.1 and ::1 there when absent (from DIR/ca.pem " ..
+               "and its key DIR/ca-key.pem when both are there)")
+     :argname("DIR")
   serve:option("--cert", "a certificate of your own (PEM)"):argname("FILE")
   serve:option("--key", "its private key (PEM)"):argname("FILE")
   serve:option("--clock", "manual (time moves only when told), real " ..
@@ -695,7 +697,10 @@ scenario, if given, runs first with the store as `...` and the global
   cert:summary("Makes a local CA and a certificate for localhost.")
   cert:description([[
 Makes DIR/ca.pem (a local CA), DIR/cert.pem and DIR/key.pem (a
-certificate it signed for localhost, 127.0.0.1 and ::1) with openssl.]])
+certificate it signed for localhost, 127.0.0.1 and ::1) with openssl.
+With DIR/ca.pem and its key DIR/ca-key.pem there, makes only cert.pem
+and key.pem, signed by that CA.  Overwrites nothing: a DIR holding
+cert.pem or key.pem, or ca.pem without ca-key.pem, is refused (exit 1).]])
   cert:usage("Usage: crosstenant cert DIR")
   cert:add_help(false)
   cert:flag("-h --help", "show this help and exit")
@@ -851,15 +856,37 @@ local function store_options_of(o)
            retry_after = o.retry_after }
 end
 
+-- crosstenant.new or .open raised `err` on the store's options from the
+-- command line: one line and the usage hint on stderr; the exit code (2)
+local function options_refused(err, opts)
+  local msg = tostring(err)
+  local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
+  if why then
+    io.stderr:write("crosstenant: --now must be an ISO 8601 date-time, ",
+                    "not '", opts.now, "' (", why, ")\n")
+  else
+    -- the store's own words for --throttle, --fault-rate, --retry-after
+    io.stderr:write("crosstenant: ", msg:match("crosstenant%.%a+: (.*)$") or
+                    msg, "\n")
+  end
+  io.stderr:write("Try 'crosstenant --help'.\n")
+  return 2
+end
+
 --- `crosstenant cert DIR`: the exit code.
 function M.cert(o)
-  local ok, err = require("crosstenant.serve").make_cert(o.dir)
-  if not ok then
+  local state, err = require("crosstenant.serve").make_cert(o.dir)
+  if not state then
     io.stderr:write("crosstenant: ", err, "\n")
     return 1
   end
-  io.stdout:write("made ", o.dir, "/ca.pem, ", o.dir, "/cert.pem and ",
-                  o.dir, "/key.pem\n")
+  if state == "issue" then
+    io.stdout:write("made ", o.dir, "/cert.pem and ", o.dir, "/key.pem ",
+                    "from ", o.dir, "/ca.pem\n")
+  else
+    io.stdout:write("made ", o.dir, "/ca.pem, ", o.dir, "/cert.pem and ",
+                    o.dir, "/key.pem\n")
+  end
   return 0
 end
 
@@ -873,6 +900,16 @@ function M.serve(o)
     chunk, code = load_scenario(o.scenario)
     if not chunk then return code end
   end
+  local serve = require "crosstenant.serve"
+  if o.tls and o.https_port then
+    -- a TLS directory that can't be used is refused before anything is
+    -- made: the store file, the scenario's effects
+    local state, terr = serve.tls_state(o.tls)
+    if not state then
+      stderr:write("crosstenant: ", terr, "\n")
+      return 1
+    end
+  end
   local opts = store_options_of(o)
   local ok, graph, resumed
   if o.data then
@@ -882,7 +919,13 @@ function M.serve(o)
     local f = io.open(path, "rb")
     resumed = f ~= nil
     if f then f:close()
-    else os.execute("mkdir -p '" .. o.data:gsub("'", "'\\''") .. "'") end
+    else
+      local made, merr = serve.mkdir(o.data)
+      if not made then
+        stderr:write("crosstenant: ", merr, "\n")
+        return 1
+      end
+    end
     local ferr
     ok, graph, ferr = pcall(crosstenant.open, path, opts)
     if ok and not graph then
@@ -893,20 +936,7 @@ function M.serve(o)
   else
     ok, graph = pcall(crosstenant.new, opts)
   end
-  if not ok then
-    local msg = tostring(graph)
-    local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
-    if why then
-      stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
-                   opts.now, "' (", why, ")\n")
-    else
-      -- the store's own words for --throttle, --fault-rate, --retry-after
-      stderr:write("crosstenant: ", msg:match("crosstenant%.%a+: (.*)$") or
-                   msg, "\n")
-    end
-    stderr:write("Try 'crosstenant --help'.\n")
-    return 2
-  end
+  if not ok then return options_refused(graph, opts) end
   if chunk and not resumed then
     -- the scenario's output goes to stderr: stdout carries the
     -- `listening on` lines
@@ -959,20 +989,7 @@ function M.main(argv)
 
   local opts = store_options_of(o)
   local ok, graph = pcall(crosstenant.new, opts)
-  if not ok then
-    local msg = tostring(graph)
-    local why = msg:match("option 'now' is not a DateTimeOffset %((.*)%)$")
-    if why or not msg:find("crosstenant.new: ", 1, true) then
-      stderr:write("crosstenant: --now must be an ISO 8601 date-time, not '",
-                   opts.now, "'", why and (" (" .. why .. ")") or "", "\n")
-    else
-      -- the store's own words for --throttle, --fault-rate, --retry-after
-      stderr:write("crosstenant: ", msg:match("crosstenant%.new: (.*)$"),
-                   "\n")
-    end
-    stderr:write("Try 'crosstenant --help'.\n")
-    return 2
-  end
+  if not ok then return options_refused(graph, opts) end
 
   local pstream = o.json and stderr or stdout
   local mode = o.quiet and "never" or o.progress

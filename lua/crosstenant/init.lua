@@ -143,10 +143,12 @@ local function clean(s)
 end
 
 -- Builds the Graph error body and the error object for a core error,
--- with the request's client-request-id, if any.
-function Graph:_error(err, client_request_id)
+-- with the request's client-request-id, if any, and the store's next
+-- request id unless `request_id` is given (the server's control
+-- namespace has a sequence of its own).
+function Graph:_error(err, client_request_id, request_id)
   -- like Graph, client-request-id is the request-id when none was sent
-  local request_id = self._core:request_id()
+  request_id = request_id or self._core:request_id()
   local now = self._core:now()
   local inner = {
     -- as Graph writes it: UTC, whole seconds, no offset

@@ -68,47 +68,126 @@ local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
---- Makes a local CA (DIR/ca.pem) and a certificate it signed for
--- localhost, 127.0.0.1 and ::1 (DIR/cert.pem, key DIR/key.pem) with
--- Debian's `openssl` command; DIR is created when absent.  The CA's key
--- is thrown away once it signed, so the CA signs nothing else.
--- Returns true, or nil + message.
-function M.make_cert(dir)
-  local q = shell_quote
-  local ext = dir .. "/cert.ext"
-  local f = io.open(ext, "w")
-  if not f then
-    os.execute("mkdir -p " .. q(dir))
-    f = io.open(ext, "w")
+--- Makes the directory `dir` and the missing ones above it (as `mkdir
+-- -p`, without a child process).  Returns true, or nil + "can't make the
+-- directory 'DIR' (REASON)".
+function M.mkdir(dir)
+  local ok, why = core.mkdir(dir)
+  if ok then return true end
+  return nil, "can't make the directory '" .. dir .. "' (" .. why .. ")"
+end
+
+-- the certificate files of a TLS directory
+local TLS_FILES = { "cert.pem", "key.pem", "ca.pem", "ca-key.pem" }
+
+--- What the TLS directory `dir` (`graph:serve{tls=}`, `--tls DIR`,
+-- `crosstenant cert DIR`) holds: "use" (cert.pem and key.pem: served as
+-- they are), "issue" (ca.pem and its key ca-key.pem, no cert.pem or
+-- key.pem: a certificate is issued from that CA), "make" (none of the
+-- four, or no directory: a new CA and certificate are made).  Anything
+-- else is refused, since making a new CA would overwrite or ignore the
+-- user's: returns nil + a one-line message naming what is missing.
+function M.tls_state(dir)
+  local has = {}
+  for _, name in ipairs(TLS_FILES) do
+    has[name] = exists(dir .. "/" .. name)
   end
-  if not f then return nil, "can't write to the directory '" .. dir .. "'" end
+  local where = "the TLS directory '" .. dir .. "' "
+  if has["cert.pem"] ~= has["key.pem"] then
+    local got = has["cert.pem"] and "cert.pem" or "key.pem"
+    local lacks = has["cert.pem"] and "key.pem" or "cert.pem"
+    return nil, where .. "has " .. got .. " but no " .. lacks ..
+                "; it needs both, or neither to have them made"
+  end
+  if has["cert.pem"] then return "use" end
+  if has["ca.pem"] and not has["ca-key.pem"] then
+    return nil, where .. "has ca.pem but not its key ca-key.pem, so no " ..
+                "certificate can be issued from it; add ca-key.pem, or " ..
+                "cert.pem and key.pem"
+  end
+  if has["ca-key.pem"] and not has["ca.pem"] then
+    return nil, where .. "has ca-key.pem but no ca.pem; add the CA's " ..
+                "certificate as ca.pem, or remove ca-key.pem"
+  end
+  return has["ca.pem"] and "issue" or "make"
+end
+
+--- Makes the certificate of a TLS directory with Debian's `openssl`
+-- command: DIR/cert.pem (for localhost, 127.0.0.1 and ::1) and its key
+-- DIR/key.pem, signed by the CA DIR/ca.pem with its key DIR/ca-key.pem
+-- when both are there (they are left as they are), else by a new local
+-- CA written to DIR/ca.pem whose key is thrown away once it signed (so
+-- that CA signs nothing else).  DIR is made when absent.  A directory
+-- that holds cert.pem or key.pem already, or ca.pem without ca-key.pem
+-- (M.tls_state), is refused and left as it is; so is one where openssl
+-- fails (what it wrote is removed).
+-- Returns the state it started from ("make" or "issue"), or nil + a
+-- one-line message.
+function M.make_cert(dir)
+  local state, serr = M.tls_state(dir)
+  if not state then return nil, serr end
+  if state == "use" then
+    return nil, "the TLS directory '" .. dir .. "' has cert.pem and " ..
+                "key.pem already; remove them to make new ones"
+  end
+  local ok, err = M.mkdir(dir)
+  if not ok then return nil, err end
+  local q = shell_quote
+  local ca, ca_key = dir .. "/ca.pem", dir .. "/ca-key.pem"
+  local cert, key = dir .. "/cert.pem", dir .. "/key.pem"
+  local ext, csr = os.tmpname(), os.tmpname()
+  local f = io.open(ext, "w")
+  if not f then return nil, "can't write the temporary file '" .. ext .. "'" end
   f:write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n",
           "basicConstraints=critical,CA:FALSE\n",
           "keyUsage=critical,digitalSignature,keyEncipherment\n",
           "extendedKeyUsage=serverAuth\n")
   f:close()
   local ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-  local cmd = table.concat({
-    "openssl req -x509 " .. ec .. "-keyout " .. q(dir .. "/ca-key.pem") ..
-      " -out " .. q(dir .. "/ca.pem") .. " -days 3650" ..
+  local steps = {}
+  if state == "make" then
+    steps[1] = "openssl req -x509 " .. ec .. "-keyout " .. q(ca_key) ..
+      " -out " .. q(ca) .. " -days 3650" ..
       " -subj '/CN=crosstenant local CA'" ..
       " -addext 'basicConstraints=critical,CA:TRUE'" ..
-      " -addext 'keyUsage=critical,keyCertSign,cRLSign'",
-    "openssl req " .. ec .. "-keyout " .. q(dir .. "/key.pem") ..
-      " -out " .. q(dir .. "/cert.csr") .. " -subj '/CN=localhost'",
-    "openssl x509 -req -in " .. q(dir .. "/cert.csr") .. " -CA " ..
-      q(dir .. "/ca.pem") .. " -CAkey " .. q(dir .. "/ca-key.pem") ..
-      " -set_serial 0x" .. string.format("%08x", os.time()) ..
-      " -days 825 -extfile " .. q(ext) .. " -out " .. q(dir .. "/cert.pem"),
-  }, " && ")
-  local ok = os.execute("(umask 077 && " .. cmd .. ") >/dev/null 2>&1")
-  os.remove(dir .. "/ca-key.pem")
-  os.remove(dir .. "/cert.csr")
-  os.remove(ext)
-  if not ok then
-    return nil, "openssl could not make a certificate in '" .. dir .. "'"
+      " -addext 'keyUsage=critical,keyCertSign,cRLSign'"
   end
-  return true
+  steps[#steps + 1] = "openssl req " .. ec .. "-keyout " .. q(key) ..
+    " -out " .. q(csr) .. " -subj '/CN=localhost'"
+  -- -passin: a CA key with a pass phrase fails instead of prompting
+  steps[#steps + 1] = "openssl x509 -req -in " .. q(csr) .. " -CA " ..
+    q(ca) .. " -CAkey " .. q(ca_key) .. " -passin pass:" ..
+    " -set_serial 0x" .. string.format("%08x", os.time()) ..
+    " -days 825 -extfile " .. q(ext) .. " -out " .. q(cert)
+  ok = os.execute("(umask 077 && " .. table.concat(steps, " && ") ..
+                  ") </dev/null >/dev/null 2>&1")
+  os.remove(ext)
+  os.remove(csr)
+  if state == "make" then os.remove(ca_key) end
+  if not ok then
+    os.remove(cert)
+    os.remove(key)
+    if state == "make" then
+      os.remove(ca)
+      return nil, "openssl could not make a certificate in '" .. dir .. "'"
+    end
+    return nil, "openssl could not issue a certificate from '" .. ca ..
+                "' with the key '" .. ca_key .. "'"
+  end
+  return state
+end
+
+-- splitmix64 over `seed` (0 when nil) xor `salt`: a function that gives
+-- the next 64-bit draw
+local function splitmix(seed, salt)
+  local state = (seed or 0) ~ salt
+  return function()
+    state = state + 0x9e3779b97f4a7c15
+    local z = state
+    z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
+    z = (z ~ (z >> 27)) * 0x94d049bb133111eb
+    return z ~ (z >> 31)
+  end
 end
 
 --- The latency draws, in whole milliseconds: splitmix64 over the seed,
@@ -116,14 +195,25 @@ end
 -- a function that gives the next draw; the same seed gives the same
 -- sequence.
 function M.latency_draws(seed, min_ms, max_ms)
-  local state = (seed or 0) ~ 0x2545f4914f6cdd1d
+  local draw = splitmix(seed, 0x2545f4914f6cdd1d)
   return function()
-    state = state + 0x9e3779b97f4a7c15
-    local z = state
-    z = (z ~ (z >> 30)) * 0xbf58476d1ce4e5b9
-    z = (z ~ (z >> 27)) * 0x94d049bb133111eb
-    z = z ~ (z >> 31)
-    return min_ms + (z >> 11) % (max_ms - min_ms + 1)
+    return min_ms + (draw() >> 11) % (max_ms - min_ms + 1)
+  end
+end
+
+--- The request ids of the control namespace's answers: version 4 GUIDs
+-- (lower case, as Graph writes request-id) from splitmix64 over the
+-- seed, a sequence apart from the store's, so control calls leave the
+-- request ids of Graph answers as a store that never saw them would
+-- give.  Returns a function that gives the next id; the same seed gives
+-- the same sequence.
+function M.control_request_ids(seed)
+  local draw = splitmix(seed, 0x6a09e667f3bcc909)
+  return function()
+    local a, b = draw(), draw()
+    return string.format("%08x-%04x-4%03x-%04x-%012x", a >> 32,
+                         (a >> 16) & 0xffff, a & 0xfff,
+                         ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffff)
   end
 end
 
@@ -158,6 +248,17 @@ end
 
 local Server = {}
 Server.__index = Server
+
+-- a control request's refusal, in Graph's error shape, with the ids of
+-- the control request being answered (self.ids, set by Server:control)
+function Server:refuse(status, code, message, extra)
+  local ids = self.ids
+  local e = self.graph:_error({ status = status, code = code,
+                                message = message }, ids.client, ids.request)
+  local h = { ["Content-Type"] = M.JSON_TYPE }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return status, ct.encode(e.body), h
+end
 
 -- runs the transitions due by the wall clock (real and xN modes)
 function Server:sync()
@@ -205,16 +306,16 @@ ROUTES["/clock"] = {
 local function object_body(self, body, required)
   if body == "" or body:match("^%s*$") then
     if required then
-      return nil, error_answer(self.graph, 400, "invalidRequest",
-                               "This request needs a JSON object body.")
+      return nil, self:refuse(400, "invalidRequest",
+                              "This request needs a JSON object body.")
     end
     return {}
   end
   local t, err = core.decode(body)
   if type(t) ~= "table" or (t[1] ~= nil) then
-    return nil, error_answer(self.graph, 400, "invalidRequest",
-                             "The body is not a JSON object" ..
-                             (err and (": " .. tostring(err)) or "") .. ".")
+    return nil, self:refuse(400, "invalidRequest",
+                            "The body is not a JSON object" ..
+                            (err and (": " .. tostring(err)) or "") .. ".")
   end
   return t
 end
@@ -225,23 +326,23 @@ ROUTES["/clock/advance"] = {
     if not t then return s, b, h end
     for k in pairs(t) do
       if k ~= "by" then
-        return error_answer(self.graph, 400, "invalidRequest",
-                            "Unknown property '" .. tostring(k) ..
-                            "'; advance takes 'by'.")
+        return self:refuse(400, "invalidRequest",
+                           "Unknown property '" .. tostring(k) ..
+                           "'; advance takes 'by'.")
       end
     end
     local by = t.by
     if type(by) ~= "string" and type(by) ~= "number" then
-      return error_answer(self.graph, 400, "invalidRequest",
-                          "'by' must be an ISO 8601 duration such as " ..
-                          "\"PT2H\" or a number of seconds.")
+      return self:refuse(400, "invalidRequest",
+                         "'by' must be an ISO 8601 duration such as " ..
+                         "\"PT2H\" or a number of seconds.")
     end
     local ok, n = pcall(self.graph.advance, self.graph, by, false)
     if not ok then
       local why = tostring(n):match("%((.*)%)$") or tostring(n)
-      return error_answer(self.graph, 400, "invalidRequest",
-                          "'by' is not a duration the clock can move: " ..
-                          why .. ".")
+      return self:refuse(400, "invalidRequest",
+                         "'by' is not a duration the clock can move: " ..
+                         why .. ".")
     end
     return json_answer(200, ordered({ now = self.graph:now(), events = n },
                                     { "now", "events" }))
@@ -258,11 +359,11 @@ ROUTES["/outcomes"] = {
     local ok, r, err = pcall(self.graph.fail, self.graph, t)
     if not ok then
       local why = tostring(r):match("bad argument #1 to 'fail' %((.*)%)$")
-      return error_answer(self.graph, 400, "invalidRequest",
-                          "Bad outcome: " .. (why or tostring(r)) .. ".")
+      return self:refuse(400, "invalidRequest",
+                         "Bad outcome: " .. (why or tostring(r)) .. ".")
     end
     if not r then
-      return error_answer(self.graph, err.status, err.code, err.message)
+      return self:refuse(err.status, err.code, err.message)
     end
     local phase = t.phase or "validate"
     local out = { user = t.user, service = t.service, phase = phase,
@@ -290,8 +391,8 @@ ROUTES["/faults"] = {
     local ok, r = pcall(self.graph.fault, self.graph, t)
     if not ok then
       local why = tostring(r):match("bad argument #1 to 'fault' %((.*)%)$")
-      return error_answer(self.graph, 400, "invalidRequest",
-                          "Bad fault: " .. (why or tostring(r)) .. ".")
+      return self:refuse(400, "invalidRequest",
+                         "Bad fault: " .. (why or tostring(r)) .. ".")
     end
     local list = self.graph:faults()
     return json_answer(201, ordered(list[#list], FAULT_KEYS))
@@ -372,9 +473,9 @@ end
 
 function Server:failed(err, what)
   io.stderr:write("crosstenant: ", tostring(err), "\n")
-  return error_answer(self.graph, 500, "generalException",
-                      (what or "The server could not keep this change") ..
-                      ": " .. tostring(err) .. ".")
+  return self:refuse(500, "generalException",
+                     (what or "The server could not keep this change") ..
+                     ": " .. tostring(err) .. ".")
 end
 
 -- a control request that takes no properties: nil, or an answer
@@ -383,9 +484,9 @@ local function no_properties(self, body)
   if not t then return s, b, h end
   local k = next(t)
   if k ~= nil then
-    return error_answer(self.graph, 400, "invalidRequest",
-                        "Unknown property '" .. tostring(k) ..
-                        "'; this request takes none.")
+    return self:refuse(400, "invalidRequest",
+                       "Unknown property '" .. tostring(k) ..
+                       "'; this request takes none.")
   end
   return nil
 end
@@ -428,8 +529,8 @@ local RESTORE = {
       if e.id == id then found = e end
     end
     if not found then
-      return error_answer(self.graph, 404, "itemNotFound",
-                          "No snapshot '" .. id:sub(1, 100) .. "'.")
+      return self:refuse(404, "itemNotFound",
+                         "No snapshot '" .. id:sub(1, 100) .. "'.")
     end
     local s, b, h = no_properties(self, body)
     if s then return s, b, h end
@@ -485,7 +586,8 @@ function Server:reset()
   return self:replace(fresh)
 end
 
-function Server:control(method, path, body)
+-- the control namespace's answer, without its request ids
+function Server:control_answer(method, path, body)
   local sub = path:sub(#CONTROL + 1)
   local r, arg = ROUTES[sub], nil
   if not r then
@@ -493,9 +595,9 @@ function Server:control(method, path, body)
     if arg then r = RESTORE end
   end
   if not r then
-    return error_answer(self.graph, 404, "itemNotFound",
-                        "No control endpoint '" .. path:sub(1, 200) ..
-                        "'; see README.md, \"Serving over HTTP\".")
+    return self:refuse(404, "itemNotFound",
+                       "No control endpoint '" .. path:sub(1, 200) ..
+                       "'; see README.md, \"Serving over HTTP\".")
   end
   local fn = r[method]
   if not fn then
@@ -503,12 +605,29 @@ function Server:control(method, path, body)
     for m in pairs(r) do allow[#allow + 1] = m end
     table.sort(allow)
     allow = table.concat(allow, ", ")
-    return error_answer(self.graph, 405, "notSupported",
-                        "The method '" .. method:sub(1, 40) .. "' is not " ..
-                        "allowed on " .. path .. "; it takes " .. allow .. ".",
-                        { Allow = allow })
+    return self:refuse(405, "notSupported",
+                       "The method '" .. method:sub(1, 40) .. "' is not " ..
+                       "allowed on " .. path .. "; it takes " .. allow .. ".",
+                       { Allow = allow })
   end
   return fn(self, body, arg)
+end
+
+--- Answers a request to the control namespace: status, body, headers.
+-- Every answer carries request-id, from the server's own sequence
+-- (M.control_request_ids), and client-request-id: the one the client
+-- sent, else the request-id (as Graph's answers do).
+function Server:control(method, path, body, headers)
+  local client
+  for k, v in pairs(headers or {}) do
+    if k:lower() == "client-request-id" then client = v end
+  end
+  self.ids = { request = self.control_id(), client = client }
+  local status, out, h = self:control_answer(method, path, body)
+  h["request-id"] = self.ids.request
+  h["client-request-id"] = client or self.ids.request
+  self.ids = nil
+  return status, out, h
 end
 
 -- one Graph request through the core's request path (ct_request.h), the
@@ -532,7 +651,7 @@ function Server:answer(method, target, scheme, host, headers, body)
   end
   if path == CONTROL or path:sub(1, #CONTROL + 1) == CONTROL .. "/" then
     self:sync()
-    return self:control(method, path, body)
+    return self:control(method, path, body, headers)
   end
   local graph = self.graph
   self:sync()
@@ -574,7 +693,9 @@ end
 --   host (string, default "127.0.0.1"), port (integer, plain HTTP,
 --   default 8080, 0 = any free port), https_port (integer, 0 = any free
 --   port; needs tls or cert and key), tls (string: a directory with
---   cert.pem and key.pem, made with a local CA when absent), cert and key
+--   cert.pem and key.pem; when both are absent they are made, from
+--   ca.pem and ca-key.pem if there, else with a new local CA; see
+--   M.tls_state for what is refused), cert and key
 --   (strings: PEM file paths), clock ("manual" (default), "real" or "xN":
 --   N model seconds per wall second), quiet (boolean: no request log on
 --   stderr), on_listen (function(urls), called once listening, urls a
@@ -588,7 +709,8 @@ end
 --   kept in DATA/snapshots instead of memory; a store from
 --   crosstenant.open(DATA .. "/store.db") makes the store itself last).
 -- Returns true once stopped by a signal; raises on bad options; returns
--- nil + message when it can't listen or read the certificate.
+-- nil + message when it can't listen, make a directory, or make or read
+-- the certificate (nothing on disk changed by a refused TLS directory).
 function M.serve(graph, opts)
   if opts ~= nil and type(opts) ~= "table" then
     opt_error("options must be a table")
@@ -634,7 +756,9 @@ function M.serve(graph, opts)
     local cert, key = opts.cert, opts.key
     if opts.tls then
       cert, key = opts.tls .. "/cert.pem", opts.tls .. "/key.pem"
-      if not exists(cert) or not exists(key) then
+      local state, serr = M.tls_state(opts.tls)
+      if not state then return nil, serr end
+      if state ~= "use" then
         local ok, err = M.make_cert(opts.tls)
         if not ok then return nil, err end
       end
@@ -664,11 +788,10 @@ function M.serve(graph, opts)
   local snapdir
   if opts.data then
     snapdir = opts.data .. "/snapshots"
-    local f = io.open(snapdir .. "/index.json", "rb")
-    if f then f:close()
-    elseif not os.execute("mkdir -p " .. shell_quote(snapdir)) then
+    local made, merr = M.mkdir(snapdir)
+    if not made then
       srv:close()
-      return nil, "can't make the directory '" .. snapdir .. "'"
+      return nil, merr
     end
   end
   local fault_now = graph._fault_now
@@ -680,6 +803,7 @@ function M.serve(graph, opts)
                               snapdir = snapdir, images = {},
                               snapshots = snapdir and load_index(snapdir)
                                           or {} }, Server)
+  self.control_id = M.control_request_ids(graph._opts and graph._opts.seed)
   if lat then
     self.latency = M.latency_draws(graph._opts and graph._opts.seed,
                                    math.floor(lat[1] * 1000 + 0.5),
