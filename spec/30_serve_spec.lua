@@ -334,6 +334,83 @@ describe("crosstenant serve", function()
     end)
   end)
 
+  describe("request ids of the control namespace", function()
+    local srv
+    setup(function() srv = S.start { args = "--quiet" } end)
+    teardown(function() S.stopped(srv) end)
+
+    it("come from the server's own sequence, not the store's", function()
+      -- the server's store has seed 1, as the twin
+      local ids = require("crosstenant.serve").control_request_ids(1)
+      local g = twin()
+      local ctl = srv.base .. "/_crosstenant"
+      -- a success, a refusal, a 404, a 405 and a 204, before any Graph call
+      local r = S.curl("GET", ctl .. "/health")
+      local id = ids()
+      assert.are.same({ 200, id, id },
+                      { r.status, r.headers["request-id"],
+                        r.headers["client-request-id"] })
+      r = S.curl("POST", ctl .. "/clock/advance", '{"by":true}')
+      id = ids()
+      local e = decode(r.body).error
+      assert.are.same({ 400, "invalidRequest", "'by' must be an ISO 8601 " ..
+                        "duration such as \"PT2H\" or a number of seconds.",
+                        id, id, id, id, JSON_TYPE },
+                      { r.status, e.code, e.message, r.headers["request-id"],
+                        r.headers["client-request-id"],
+                        e.innerError["request-id"],
+                        e.innerError["client-request-id"],
+                        r.headers["content-type"] })
+      r = S.curl("GET", ctl .. "/nothing")
+      assert.are.same({ 404, ids() }, { r.status, r.headers["request-id"] })
+      r = S.curl("PUT", ctl .. "/clock")
+      id = ids()
+      assert.are.same({ 405, "GET", id, id },
+                      { r.status, r.headers.allow, r.headers["request-id"],
+                        decode(r.body).error.innerError["request-id"] })
+      r = S.curl("DELETE", ctl .. "/requests")
+      id = ids()
+      assert.are.same({ 204, "", id, id },
+                      { r.status, r.body, r.headers["request-id"],
+                        r.headers["client-request-id"] })
+      -- the Graph answers' ids are those of a twin that saw none of them
+      r = same(srv, g, "GET", JOBS .. "/nope")
+      assert.are.equal(404, r.status)
+      r = same(srv, g, "GET", JOBS)
+      assert.are.equal(200, r.status)
+      -- and the control sequence went on where it was
+      r = S.curl("GET", ctl .. "/clock")
+      assert.are.equal(ids(), r.headers["request-id"])
+    end)
+
+    it("echo the client-request-id sent, in the headers and the error",
+       function()
+      local ctl = srv.base .. "/_crosstenant"
+      local r = S.curl("GET", ctl .. "/health", nil,
+                       "-H 'client-request-id: tool-7'")
+      assert.are.equal(200, r.status)
+      assert.are.equal("tool-7", r.headers["client-request-id"])
+      assert.truthy(r.headers["request-id"]:match(
+        "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x+$"))
+      assert.are_not.equal("tool-7", r.headers["request-id"])
+      r = S.curl("POST", ctl .. "/outcomes", '{"user":"x","service":"ODSP"}',
+                 "-H 'Client-Request-Id: tool-8'")
+      local e = decode(r.body).error
+      assert.are.same({ 400, "Bad outcome: field 'user' must be a user's " ..
+                        "GUID.", "tool-8", "tool-8",
+                        r.headers["request-id"] },
+                      { r.status, e.message, r.headers["client-request-id"],
+                        e.innerError["client-request-id"],
+                        e.innerError["request-id"] })
+      r = S.curl("DELETE", ctl .. "/requests", nil,
+                 "-H 'client-request-id: tool-9'")
+      assert.are.same({ 204, "tool-9" },
+                      { r.status, r.headers["client-request-id"] })
+      -- control requests are never journaled
+      assert.are.equal('{"value":[]}', S.curl("GET", ctl .. "/requests").body)
+    end)
+  end)
+
   describe("throttling and transient faults", function()
     it("takes --throttle: past the budget, 429 with Retry-After", function()
       local srv = S.start { args = "--quiet --throttle 2/600s" }
@@ -457,6 +534,158 @@ describe("crosstenant serve", function()
     end)
   end)
 
+  describe("a TLS directory of the user's", function()
+    -- `crosstenant ARGS`, which must exit at once (bounded all the same)
+    local function run(args)
+      local dir = S.tmpdir()
+      local p = io.popen(S.ENV .. "timeout 60 lua5.4 bin/crosstenant " ..
+                         args .. " 2>" .. dir .. "/err")
+      local out = p:read("a")
+      local _, _, code = p:close()
+      return { code = code, out = out, err = S.slurp(dir .. "/err") }
+    end
+
+    -- the files of `dir`, name -> bytes
+    local function files(dir)
+      local p = io.popen(S.PLAIN .. "ls -A " .. S.quote(dir))
+      local t = {}
+      for name in p:lines() do t[name] = S.slurp(dir .. "/" .. name) end
+      p:close()
+      return t
+    end
+
+    -- a CA of the user's in `dir`: ca.pem and its key ca-key.pem
+    local function user_ca(dir)
+      assert(os.execute(S.PLAIN .. "openssl req -x509 -newkey ec " ..
+        "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " .. dir ..
+        "/ca-key.pem -out " .. dir .. "/ca.pem -days 30 " ..
+        "-subj '/CN=a user CA' -addext 'basicConstraints=critical,CA:TRUE' " ..
+        "-addext 'keyUsage=critical,keyCertSign,cRLSign' >/dev/null 2>&1"))
+    end
+
+    -- `openssl verify` of dir/cert.pem against dir/ca.pem, and its SAN
+    local function verified(dir)
+      local p = io.popen(S.PLAIN .. "openssl x509 -noout -ext " ..
+                         "subjectAltName -in " .. dir .. "/cert.pem && " ..
+                         S.PLAIN .. "openssl verify -CAfile " .. dir ..
+                         "/ca.pem " .. dir .. "/cert.pem 2>&1")
+      local out = p:read("a")
+      p:close()
+      return out:find("DNS:localhost, IP Address:127.0.0.1, " ..
+                      "IP Address:0:0:0:0:0:0:0:1", 1, true) ~= nil and
+             out:find(dir .. "/cert.pem: OK\n", 1, true) ~= nil
+    end
+
+    it("is refused, with one line and nothing written, when a new CA " ..
+       "would overwrite or ignore the user's", function()
+      local CA_NO_KEY = "has ca.pem but not its key ca-key.pem, so no " ..
+        "certificate can be issued from it; add ca-key.pem, or cert.pem " ..
+        "and key.pem"
+      local cases = {
+        { { "ca.pem" }, CA_NO_KEY },
+        { { "ca.pem", "ca-key.pem", "cert.pem" }, "has cert.pem but no " ..
+          "key.pem; it needs both, or neither to have them made" },
+        { { "key.pem" }, "has key.pem but no cert.pem; it needs both, or " ..
+          "neither to have them made" },
+        { { "ca-key.pem" }, "has ca-key.pem but no ca.pem; add the CA's " ..
+          "certificate as ca.pem, or remove ca-key.pem" },
+      }
+      for _, c in ipairs(cases) do
+        local dir = S.tmpdir()
+        for _, name in ipairs(c[1]) do
+          S.spew(dir .. "/" .. name, "the user's " .. name .. "\n")
+        end
+        local before = files(dir)
+        local want = "crosstenant: the TLS directory '" .. dir .. "' " ..
+                     c[2] .. "\n"
+        -- refused before the store file is made
+        local data = S.tmpdir() .. "/data"
+        local r = run("serve --port 0 --https-port 0 --tls " .. dir ..
+                      " --data " .. data)
+        assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+        assert.are.same(before, files(dir))
+        assert.is_nil(io.open(data, "rb"))
+        r = run("cert " .. dir)
+        assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+        assert.are.same(before, files(dir))
+        -- graph:serve, before it listens (in a child: a server that
+        -- did listen would block)
+        local script = S.tmpdir() .. "/serve.lua"
+        S.spew(script, "local g = require('crosstenant').new {}\n" ..
+               "print(g:serve { port = 0, https_port = 0, tls = arg[1] })\n")
+        local p = io.popen(S.ENV .. "timeout 60 lua5.4 " .. script .. " " ..
+                           dir .. " 2>&1")
+        local out = p:read("a")
+        p:close()
+        assert.are.equal("nil\t" .. want:match("^crosstenant: (.*)$"), out)
+        assert.are.same(before, files(dir))
+      end
+    end)
+
+    it("issues the certificate from ca.pem and ca-key.pem", function()
+      local dir = S.tmpdir()
+      user_ca(dir)
+      local ca = files(dir)
+      local srv = S.start { args = "-q --https-port 0 --tls " .. dir,
+                            lines = 2 }
+      local r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
+                       "--cacert " .. dir .. "/ca.pem")
+      assert.are.equal(200, r.status)
+      S.stopped(srv)
+      local now = files(dir)
+      assert.are.same({ ca["ca.pem"], ca["ca-key.pem"] },
+                      { now["ca.pem"], now["ca-key.pem"] })
+      assert.truthy(now["cert.pem"] and now["key.pem"])
+      assert.is_true(verified(dir))
+      -- `crosstenant cert` overwrites nothing
+      r = run("cert " .. dir)
+      assert.are.same({ 1, "", "crosstenant: the TLS directory '" .. dir ..
+                        "' has cert.pem and key.pem already; remove them " ..
+                        "to make new ones\n" }, { r.code, r.out, r.err })
+      assert.are.same(now, files(dir))
+      -- and issues from the user's CA too
+      os.remove(dir .. "/cert.pem")
+      os.remove(dir .. "/key.pem")
+      r = run("cert " .. dir)
+      assert.are.same({ 0, "made " .. dir .. "/cert.pem and " .. dir ..
+                        "/key.pem from " .. dir .. "/ca.pem\n", "" },
+                      { r.code, r.out, r.err })
+      assert.are.same({ ca["ca.pem"], ca["ca-key.pem"] },
+                      { files(dir)["ca.pem"], files(dir)["ca-key.pem"] })
+      assert.is_true(verified(dir))
+    end)
+
+    it("is left as it was when openssl can't issue from it", function()
+      local dir, other = S.tmpdir(), S.tmpdir()
+      user_ca(dir)
+      user_ca(other)
+      -- a key that is not the CA's
+      S.spew(dir .. "/ca-key.pem", S.slurp(other .. "/ca-key.pem"))
+      local before = files(dir)
+      local want = "crosstenant: openssl could not issue a certificate " ..
+                   "from '" .. dir .. "/ca.pem' with the key '" .. dir ..
+                   "/ca-key.pem'\n"
+      local r = run("serve --port 0 --https-port 0 --tls " .. dir)
+      assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+      assert.are.same(before, files(dir))
+      r = run("cert " .. dir)
+      assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+      assert.are.same(before, files(dir))
+    end)
+
+    it("that can't be made is one line of ours, exit 1", function()
+      local file = S.tmpdir() .. "/file"
+      S.spew(file, "a regular file\n")
+      local want = "crosstenant: can't make the directory '" .. file ..
+                   "/tls' (Not a directory)\n"
+      local r = run("serve --port 0 --https-port 0 --tls " .. file .. "/tls")
+      assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+      r = run("cert " .. file .. "/tls")
+      assert.are.same({ 1, "", want }, { r.code, r.out, r.err })
+      assert.are.equal("a regular file\n", S.slurp(file))
+    end)
+  end)
+
   describe("the command", function()
     local function run(args)
       local dir = S.tmpdir()
@@ -480,6 +709,10 @@ describe("crosstenant serve", function()
           "model seconds per wall second, e.g. x3600), not 'fast'" },
         { "serve --colour", "unknown option '--colour'" },
         { "cert", "missing DIR" },
+        { "serve --now yesterday", "--now must be an ISO 8601 date-time, " ..
+          "not 'yesterday' (invalid format)" },
+        { "serve --throttle 0/1s", "option 'throttle.requests' must be a " ..
+          "whole number of 1 or more" },
       }
       for _, c in ipairs(cases) do
         local r = run(c[1])

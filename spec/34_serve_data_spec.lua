@@ -141,6 +141,35 @@ describe("crosstenant serve --data", function()
     S.stopped(srv)
   end)
 
+  it("says in one line of its own why DIR can't be made, exit 1",
+     function()
+    local function run(args)
+      local dir = S.tmpdir()
+      local p = io.popen(S.ENV .. "timeout 60 lua5.4 bin/crosstenant " ..
+                         "serve --port 0 -q " .. args .. " 2>" .. dir ..
+                         "/err")
+      local out = p:read("a")
+      local _, _, code = p:close()
+      return { code, out, S.slurp(dir .. "/err") }
+    end
+    local file = S.tmpdir() .. "/file"
+    S.spew(file, "a regular file\n")
+    -- under a regular file: no `mkdir: ...` line before ours
+    assert.are.same({ 1, "", "crosstenant: can't make the directory '" ..
+                      file .. "/data' (Not a directory)\n" },
+                    run("--data " .. S.quote(file .. "/data")))
+    assert.are.same({ 1, "", "crosstenant: can't make the directory '" ..
+                      file .. "' (Not a directory)\n" },
+                    run("--data " .. S.quote(file)))
+    assert.are.equal("a regular file\n", S.slurp(file))
+    -- its snapshots directory taken by a file
+    local data = S.tmpdir()
+    S.spew(data .. "/snapshots", "not a directory\n")
+    assert.are.same({ 1, "", "crosstenant: can't make the directory '" ..
+                      data .. "/snapshots' (Not a directory)\n" },
+                    run("--data " .. S.quote(data)))
+  end)
+
   it("refuses a store file that is not one, exit 1", function()
     local data = S.tmpdir()
     S.spew(data .. "/store.db", "not a database at all, just text\n")
