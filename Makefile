@@ -94,7 +94,8 @@ build/$(1)/obj/ct_util_alloctest.o: csrc/ct_util.c $(HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $(2) -DCT_ALLOC_TESTING -Icsrc -c $$< -o $$@
 
-build/$(1)/ctest/%: spec/c/%.c $(CTEST_OBJ:%=build/$(1)/obj/%.o) $(HDRS)
+build/$(1)/ctest/%: spec/c/%.c spec/c/check.h \
+    $(CTEST_OBJ:%=build/$(1)/obj/%.o) $(HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $(2) -DCT_ALLOC_TESTING -Icsrc -o $$@ $$< \
 	  $(CTEST_OBJ:%=build/$(1)/obj/%.o) $$(LDFLAGS) $(3) \

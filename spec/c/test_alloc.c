@@ -18,6 +18,7 @@
 ** Prints one line per failed check, then "N passed, N failed"; exits
 ** non-zero when anything failed.
 */
+#include "check.h"
 #include "ct_json.h"
 #include "ct_request.h"
 #include "ct_store.h"
@@ -26,22 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
 
 #define NOW "2025-11-06T09:00:00Z"
 #define TARGET "87654321-4321-4321-4321-210987654321"
@@ -632,6 +617,5 @@ int main(void)
   test_no_allocation(t);
   test_advance(t);
   ct_arena_free(&arena);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

@@ -11,6 +11,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include "check.h"
 #include "ct_db.h"
 #include "ct_json.h"
 #include "ct_change.h"
@@ -23,31 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
-
-static void check_msg(tally *t, int line, const char *got, const char *want)
-{
-  int ok = strcmp(got, want) == 0;
-  check(t, ok, line, "message as expected");
-  if (!ok) printf("  want: %s\n  got:  %s\n", want, got);
-}
-
-#define CHECK_MSG(got, want) check_msg(t, __LINE__, (got), (want))
 
 #define TARGET "87654321-4321-4321-4321-210987654321"
 #define SOURCE "12345678-1234-1234-1234-123456789012"
@@ -424,6 +400,5 @@ int main(void)
   test_save(t);
   ct_arena_free(&arena);
   rmdir(dir);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

@@ -4,28 +4,13 @@
 ** the store.  Prints one line per failed check, then "N passed, N
 ** failed"; exits non-zero when anything failed.
 */
+#include "check.h"
 #include "ct_fault.h"
 #include "ct_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
 
 #define SEC 10000000LL
 #define T0 (1762419600LL * SEC)         /* 2025-11-06T09:00:00Z */
@@ -358,6 +343,5 @@ int main(void)
   test_rates(t);
   test_one_draw(t);
   test_store(t);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

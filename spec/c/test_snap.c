@@ -11,6 +11,7 @@
 ** memory" and leak nothing.
 ** Prints one line per failed check, then "N passed, N failed".
 */
+#include "check.h"
 #include "ct_json.h"
 #include "ct_life.h"
 #include "ct_snap.h"
@@ -56,31 +57,6 @@ void *__wrap_realloc(void *p, size_t n)
 }
 
 /* ---------- tally ---------- */
-
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
-
-static void check_msg(tally *t, int line, const char *got, const char *want)
-{
-  int ok = strcmp(got, want) == 0;
-  check(t, ok, line, "message as expected");
-  if (!ok) printf("  want: %s\n  got:  %s\n", want, got);
-}
-
-#define CHECK_MSG(got, want) check_msg(t, __LINE__, (got), (want))
 
 static uint64_t next_rand(uint64_t *x)
 {
@@ -753,6 +729,5 @@ int main(void)
   test_out_of_memory(t);
   test_delete_many(t);
   ct_arena_free(&arena);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

@@ -10,6 +10,7 @@
 ** Prints one line per failed check, then "N passed, N failed"; exits
 ** non-zero when anything failed.
 */
+#include "check.h"
 #include "ct_json.h"
 #include "ct_life.h"
 #include "ct_query.h"
@@ -21,21 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
 /* a check on an error: status and the exact message */
 /* the statuses a job runs in, as the 409 messages list them */
 #define RUNSTATES "submitted, validateSubmitted, validateProcessing, " \
@@ -1518,6 +1504,5 @@ int main(void)
   test_pending_faults(t);
   ct_arena_free(&arena);
   ct_store_free(NULL);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

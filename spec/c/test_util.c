@@ -3,6 +3,7 @@
 ** Prints one line per failed check, then "N passed, N failed"; exits
 ** non-zero when anything failed.
 */
+#include "check.h"
 #include "ct_json.h"
 #include "ct_util.h"
 
@@ -12,22 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct tally {
-  int pass, fail;
-} tally;
-
-static void check(tally *t, int ok, int line, const char *what)
-{
-  if (ok) {
-    t->pass++;
-  } else {
-    t->fail++;
-    printf("FAIL line %d: %s\n", line, what);
-  }
-}
-
-#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
 
 /* print up to 70 bytes of s, non-printables as \xNN */
 static void show(const char *s, size_t n)
@@ -1629,6 +1614,5 @@ int main(void)
   test_duration(t);
   test_civil(t);
   test_fuzz(t);
-  printf("%d passed, %d failed\n", t->pass, t->fail);
-  return t->fail ? 1 : 0;
+  return tally_report(t);
 }

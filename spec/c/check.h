@@ -1,0 +1,47 @@
+/*
+** check.h -- the scaffolding every C test shares: a tally of passed and
+** failed checks, CHECK(cond) and CHECK_MSG(got, want) (both need a
+** `tally *t` in scope; a failure prints its line), and tally_report for
+** main's last line, "N passed, N failed", and its exit status.
+*/
+#ifndef CT_SPEC_CHECK_H
+#define CT_SPEC_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct tally {
+  int pass, fail;
+} tally;
+
+static inline void check(tally *t, int ok, int line, const char *what)
+{
+  if (ok) {
+    t->pass++;
+  } else {
+    t->fail++;
+    printf("FAIL line %d: %s\n", line, what);
+  }
+}
+
+#define CHECK(c) check(t, (c) != 0, __LINE__, #c)
+
+/* got and want are the same string; prints both when not */
+static inline void check_msg(tally *t, int line, const char *got,
+                             const char *want)
+{
+  int ok = strcmp(got, want) == 0;
+  check(t, ok, line, "message as expected");
+  if (!ok) printf("  want: %s\n  got:  %s\n", want, got);
+}
+
+#define CHECK_MSG(got, want) check_msg(t, __LINE__, (got), (want))
+
+/* prints "N passed, N failed"; the exit status: 1 when any failed */
+static inline int tally_report(const tally *t)
+{
+  printf("%d passed, %d failed\n", t->pass, t->fail);
+  return t->fail ? 1 : 0;
+}
+
+#endif
