@@ -856,6 +856,12 @@ local function store_options_of(o)
            retry_after = o.retry_after }
 end
 
+-- a command that could not do its work: one line on stderr; exit code 1
+local function failed(err)
+  io.stderr:write("crosstenant: ", tostring(err), "\n")
+  return 1
+end
+
 -- crosstenant.new or .open raised `err` on the store's options from the
 -- command line: one line and the usage hint on stderr; the exit code (2)
 local function options_refused(err, opts)
@@ -876,10 +882,7 @@ end
 --- `crosstenant cert DIR`: the exit code.
 function M.cert(o)
   local state, err = require("crosstenant.serve").make_cert(o.dir)
-  if not state then
-    io.stderr:write("crosstenant: ", err, "\n")
-    return 1
-  end
+  if not state then return failed(err) end
   if state == "issue" then
     io.stdout:write("made ", o.dir, "/cert.pem and ", o.dir, "/key.pem ",
                     "from ", o.dir, "/ca.pem\n")
@@ -905,10 +908,7 @@ function M.serve(o)
     -- a TLS directory that can't be used is refused before anything is
     -- made: the store file, the scenario's effects
     local state, terr = serve.tls_state(o.tls)
-    if not state then
-      stderr:write("crosstenant: ", terr, "\n")
-      return 1
-    end
+    if not state then return failed(terr) end
   end
   local opts = store_options_of(o)
   local ok, graph, resumed
@@ -921,17 +921,11 @@ function M.serve(o)
     if f then f:close()
     else
       local made, merr = serve.mkdir(o.data)
-      if not made then
-        stderr:write("crosstenant: ", merr, "\n")
-        return 1
-      end
+      if not made then return failed(merr) end
     end
     local ferr
     ok, graph, ferr = pcall(crosstenant.open, path, opts)
-    if ok and not graph then
-      stderr:write("crosstenant: ", ferr, "\n")
-      return 1
-    end
+    if ok and not graph then return failed(ferr) end
     if ok then graph._opts = opts end
   else
     ok, graph = pcall(crosstenant.new, opts)
@@ -958,10 +952,7 @@ function M.serve(o)
     end,
   }
   graph:close()
-  if not served then
-    stderr:write("crosstenant: ", err, "\n")
-    return 1
-  end
+  if not served then return failed(err) end
   return 0
 end
 
