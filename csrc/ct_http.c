@@ -70,6 +70,10 @@ struct ct_httpd_server {
   /* set for the duration of ct_httpd_run */
   ct_httpd_handler handler;
   void *ctx;
+  /* who writes the errors the server answers itself; NULL: own_error */
+  ct_httpd_error on_error;
+  void *error_ctx;
+  uint64_t rng;               /* fresh_guid's state */
 };
 
 double ct_httpd_monotonic(void) {
@@ -129,22 +133,89 @@ static void response_free(ct_httpd_response *res) {
   free(res->body);
 }
 
-/* Graph's error shape, for the answers the server gives itself */
-static size_t error_body(char *buf, size_t n, const char *code,
-                         const char *message) {
-  char date[32];
-  time_t t = time(NULL);
-  struct tm tm;
-  int w;
-  gmtime_r(&t, &tm);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  w = snprintf(buf, n, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
-               "\"innerError\":{\"date\":\"%s\"}}}", code, message, date);
-  return w < 0 ? 0 : (size_t)w < n ? (size_t)w : n - 1;
-}
-
+/* what Graph writes as Content-Type on a JSON body */
 #define JSON_TYPE "application/json;odata.metadata=minimal;" \
                   "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+/* a fresh version 4 GUID (splitmix64 over the server's own state; not
+   the store's sequence, which a request the server refuses never
+   reaches), lower case, 36 characters and a NUL */
+static uint64_t next_random(ct_httpd_server *srv) {
+  uint64_t z = (srv->rng += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static void fresh_guid(ct_httpd_server *srv, char out[37]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char b[16];
+  uint64_t hi = next_random(srv), lo = next_random(srv);
+  int i, k = 0;
+  for (i = 0; i < 8; i++) {
+    b[i] = (unsigned char)(hi >> (8 * i));
+    b[8 + i] = (unsigned char)(lo >> (8 * i));
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);     /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[k++] = '-';
+    out[k++] = hex[b[i] >> 4];
+    out[k++] = hex[b[i] & 15];
+  }
+  out[k] = '\0';
+}
+
+/* s as a JSON string's contents: ", \ and control characters escaped,
+   bytes past ASCII as '?' (always valid UTF-8); returns the end */
+static char *json_ascii(char *out, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      *out++ = '\\';
+      *out++ = (char)c;
+    } else if (c < 0x20) {
+      out += sprintf(out, "\\u%04x", c);
+    } else {
+      *out++ = c < 0x80 ? (char)c : '?';
+    }
+  }
+  return out;
+}
+
+/* Graph's error shape, written here when no store can write it (the
+   ceiling's listener, a closed store): innerError.date is the wall
+   clock, whole seconds, without an offset, as the store's errors are
+   written.  Fills res; -1 out of memory. */
+static int own_error(ct_httpd_response *res, int status, const char *code,
+                     const char *message, const char *crid,
+                     const char *id) {
+  char date[32], *buf, *p;
+  time_t t = time(NULL);
+  struct tm tm;
+  size_t n = strlen(code) + strlen(message) + 200 +
+             (crid ? 6 * strlen(crid) : 36);
+  int rc;
+  gmtime_r(&t, &tm);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  buf = malloc(n);
+  if (!buf) return -1;
+  p = buf + sprintf(buf, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+                    "\"innerError\":{\"date\":\"%s\",\"request-id\":\"%s\","
+                    "\"client-request-id\":\"", code, message, date, id);
+  p = crid ? json_ascii(p, crid) : p + sprintf(p, "%s", id);
+  p += sprintf(p, "\"}}}");
+  res->status = status;
+  rc = ct_httpd_response_body(res, buf, (size_t)(p - buf));
+  free(buf);
+  if (rc != 0 ||
+      ct_httpd_response_header(res, "Content-Type", JSON_TYPE) != 0 ||
+      ct_httpd_response_header(res, "request-id", id) != 0 ||
+      ct_httpd_response_header(res, "client-request-id",
+                               crid ? crid : id) != 0)
+    return -1;
+  return 0;
+}
 
 static void log_line(ct_httpd_server *srv, const char *method,
                      const conn_req *r, int status) {
@@ -156,22 +227,48 @@ static void log_line(ct_httpd_server *srv, const char *method,
   fflush(srv->log);
 }
 
+static struct MHD_Response *to_mhd(ct_httpd_response *res);
+
+/* an answer the server gives itself (413, the Host 400, 500): Graph's
+   error, written by the store through the error hook when there is one,
+   with a fresh request-id and the client-request-id echoed */
 static enum MHD_Result queue_error(ct_httpd_server *srv,
                                    struct MHD_Connection *c,
                                    const char *method, const conn_req *r,
                                    int status, const char *code,
                                    const char *message) {
-  char buf[512];
-  size_t n = error_body(buf, sizeof buf, code, message);
-  struct MHD_Response *resp = MHD_create_response_from_buffer(
-      n, buf, MHD_RESPMEM_MUST_COPY);
+  ct_httpd_response res;
+  struct MHD_Response *resp;
   enum MHD_Result ok;
+  char id[37];
+  const char *crid = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "client-request-id");
+  fresh_guid(srv, id);
+  memset(&res, 0, sizeof res);
+  res.status = status;
+  if (!srv->on_error ||
+      srv->on_error(srv->error_ctx, status, code, message, crid, id,
+                    &res) != 0 || res.oom || res.status != status) {
+    response_free(&res);
+    memset(&res, 0, sizeof res);
+    if (own_error(&res, status, code, message, crid, id) != 0) {
+      response_free(&res);
+      return MHD_NO;
+    }
+  }
+  resp = to_mhd(&res);
+  response_free(&res);
   if (!resp) return MHD_NO;
-  MHD_add_response_header(resp, "Content-Type", JSON_TYPE);
   ok = MHD_queue_response(c, (unsigned)status, resp);
   MHD_destroy_response(resp);
   log_line(srv, method, r, status);
   return ok;
+}
+
+void ct_httpd_set_error(ct_httpd_server *srv, ct_httpd_error fn,
+                        void *ctx) {
+  srv->on_error = fn;
+  srv->error_ctx = ctx;
 }
 
 /* ---------------------------------------------------------- requests */
@@ -542,6 +639,12 @@ ct_httpd_server *ct_httpd_open(const ct_httpd_config *cfg, char *err,
   srv->host_v6 = ai->ai_family == AF_INET6;
   srv->log = cfg->log;
   srv->max_body = cfg->max_body ? cfg->max_body : CT_HTTPD_MAX_BODY;
+  {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    srv->rng = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+               ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)srv;
+  }
   srv->ep = epoll_create1(EPOLL_CLOEXEC);
   if (srv->ep < 0) {
     set_err(err, errlen, "epoll_create1 failed%s%.0d", "", 0);

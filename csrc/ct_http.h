@@ -72,6 +72,18 @@ int ct_httpd_response_delay(ct_httpd_response *res, double seconds);
 typedef int (*ct_httpd_handler)(void *ctx, const ct_httpd_request *req,
                                ct_httpd_response *res);
 
+/* Writes into `res` the Graph error the server answers itself (413 for
+ * a body over the limit, 400 for a bad Host, 500 when the handler
+ * failed): `status`, `code`, `message`, the fresh `request_id` (36
+ * characters) and the client-request-id sent (NULL: none).  Returns 0,
+ * or anything else to let the server write it alone (with the wall
+ * clock as innerError.date). */
+typedef int (*ct_httpd_error)(void *ctx, int status, const char *code,
+                              const char *message,
+                              const char *client_request_id,
+                              const char *request_id,
+                              ct_httpd_response *res);
+
 /* Called between requests, at least every tick_ms milliseconds while
  * ct_httpd_run waits (e.g. to run a model clock's due transitions). */
 typedef void (*ct_httpd_tick)(void *ctx);
@@ -105,6 +117,11 @@ int ct_httpd_port(const ct_httpd_server *srv, int tls);
 int ct_httpd_run(ct_httpd_server *srv, ct_httpd_handler handler,
                 ct_httpd_tick tick, void *ctx, int tick_ms,
                 volatile sig_atomic_t *stop);
+
+/* Who writes the errors the server answers itself (see ct_httpd_error);
+ * fn NULL: the server alone. */
+void ct_httpd_set_error(ct_httpd_server *srv, ct_httpd_error fn,
+                        void *ctx);
 
 /* Closes the listeners and every connection; NULL is fine. */
 void ct_httpd_close(ct_httpd_server *srv);

@@ -165,9 +165,9 @@ typedef struct query {
 ** request id (as the Lua layer did: a refusal inside an operation draws
 ** a second id after the one the request drew).  Returns -1.
 */
-int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
-               const char *msg, size_t n) {
-               ct_http_response *res = q->res;
+static int fail_id(rq *q, int status, const char *code, const char *inner,
+                   const char *msg, size_t n, const char *id) {
+  ct_http_response *res = q->res;
   ct_result *r = &res->r;
   ct_guid g;
   ct_time t;
@@ -181,8 +181,13 @@ int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
   r->inner = inner;
   r->message.len = 0;
   add_clean(&r->message, msg, n);
-  ct_store_request_id(q->s, &g);
-  ct_guid_format(&g, r->request_id);
+  if (id != NULL) {
+    memcpy(r->request_id, id, 36);
+    r->request_id[36] = '\0';
+  } else {
+    ct_store_request_id(q->s, &g);
+    ct_guid_format(&g, r->request_id);
+  }
   memcpy(res->request_id, r->request_id, sizeof r->request_id);
   /* whole seconds, floored; written without the offset, as Graph does */
   t.ticks = now - ((now % CT_TICKS_PER_SEC) + CT_TICKS_PER_SEC) %
@@ -201,6 +206,11 @@ int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
     ct_buf_add(&res->client_request_id, r->request_id, 36);
   }
   return -1;
+}
+
+int ct_rq_fail(rq *q, int status, const char *code, const char *inner,
+               const char *msg, size_t n) {
+  return fail_id(q, status, code, inner, msg, n, NULL);
 }
 
 static int fail_err(rq *q, const ct_err *e) {
@@ -970,4 +980,32 @@ int ct_request(ct_store *s, const ct_http_request *req,
   res->r.shape = CT_R_NONE;
   res->content_type = NULL;
   return -1;
+}
+
+int ct_request_error(ct_store *s, int status, const char *code,
+                     const char *message, const char *crid,
+                     size_t crid_len, const char *request_id,
+                     ct_http_response *res) {
+  rq q;
+  ct_http_request req;
+  ct_http_response_reset(res);
+  memset(&q, 0, sizeof q);
+  memset(&req, 0, sizeof req);
+  q.s = s;
+  q.req = &req;
+  q.res = res;
+  if (crid != NULL) {
+    q.crid.p = crid;
+    q.crid.n = crid_len;
+  }
+  fail_id(&q, status, code, NULL, message, strlen(message), request_id);
+  ct_response_write(res, &res->body);
+  if (res->client_request_id.oom || res->r.message.oom ||
+      res->r.client_request_id.oom || res->body.oom) {
+    res->status = 500;
+    res->r.shape = CT_R_NONE;
+    res->content_type = NULL;
+    return -1;
+  }
+  return status;
 }

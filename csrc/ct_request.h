@@ -213,6 +213,23 @@ void ct_response_write(const ct_http_response *res, ct_buf *out);
 int ct_request(ct_store *s, const ct_http_request *req,
                ct_http_response *res);
 
+/*
+** A Graph error the front end answers itself, written as every refusal
+** of the request path is (body text in res->body, headers in res): for
+** a request refused before it reaches the store (a body over the limit,
+** a bad Host) or that failed (500).  `request_id`: the 36 characters of
+** the id to use, or NULL to draw one from the store's sequence as a
+** refusal does; `crid` (crid_len bytes) the client-request-id sent, or
+** NULL (it is then the request id).  innerError.date is the store's
+** clock, whole seconds, no offset.  The store is not changed (but for
+** the id drawn when request_id is NULL).  Returns `status`, or -1 when
+** out of memory.
+*/
+int ct_request_error(ct_store *s, int status, const char *code,
+                     const char *message, const char *crid,
+                     size_t crid_len, const char *request_id,
+                     ct_http_response *res);
+
 /* The header names a response carries, for front ends that write them */
 #define CT_H_REQUEST_ID "request-id"
 #define CT_H_CLIENT_REQUEST_ID "client-request-id"

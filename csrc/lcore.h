@@ -110,5 +110,8 @@ void lct_detach(box *b, int fold);
 ** would differ); else does nothing.
 */
 void lct_journal_check(lua_State *L, box *b);
+/* lct_journal_check without Lua: when a change could not be journaled,
+   closes the store (b->jmsg says why) and returns 1; else 0 */
+int lct_journal_close(box *b);
 
 #endif

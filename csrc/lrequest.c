@@ -12,6 +12,8 @@
 
 #include "ct_request.h"
 #include "ct_schema.h"
+#include "ct_serve.h"
+#include "ct_util.h"
 #include "lcore.h"
 
 /*
@@ -467,8 +469,97 @@ static int s_op(lua_State *L) {
   return 2;
 }
 
+/* ---------- the server's C entry (ct_serve.h) ---------- */
+
+/* the box's call for a C caller: no Lua, so no nested call can start;
+   NULL when out of memory or when one is under way */
+static call *c_call(box *b) {
+  call *c = b->call;
+  if (c == NULL) {
+    c = b->call = (call *)calloc(1, sizeof *c);
+    if (c == NULL) return NULL;
+    ct_arena_init(&c->a);
+    ct_http_response_init(&c->res);
+    c->own = 1;
+  }
+  if (c->busy) return NULL;
+  ct_arena_reset(&c->a);
+  ct_http_response_reset(&c->res);
+  c->busy = 1;
+  return c;
+}
+
+static int api_ready(void *store) {
+  box *b = (box *)store;
+  return b->s != NULL && !b->record && (b->call == NULL || !b->call->busy);
+}
+
+static const ct_http_response *api_answer(void *store, ct_http_request *req,
+                                          int *rc, char *err,
+                                          size_t errlen) {
+  box *b = (box *)store;
+  call *c;
+  *rc = -1;
+  if (b->s == NULL || (c = c_call(b)) == NULL) return NULL;
+  req->scratch = &c->a;
+  *rc = ct_request(b->s, req, &c->res);
+  if (lct_journal_close(b)) {
+    snprintf(err, errlen, "crosstenant: a change could not be written to "
+             "the store's file (%s); the store is closed", b->jmsg);
+    *rc = -2;
+  }
+  return &c->res;
+}
+
+static const ct_http_response *api_error(void *store, int status,
+                                         const char *code,
+                                         const char *message,
+                                         const char *crid, size_t crid_len,
+                                         const char *request_id) {
+  box *b = (box *)store;
+  call *c;
+  if (b->s == NULL || (c = c_call(b)) == NULL) return NULL;
+  if (ct_request_error(b->s, status, code, message, crid, crid_len,
+                       request_id, &c->res) < 0)
+    return NULL;
+  return &c->res;
+}
+
+static void api_done(void *store) {
+  box *b = (box *)store;
+  if (b->call != NULL && b->call->busy) call_end(b->call);
+}
+
+static size_t api_now_text(void *store, char out[29]) {
+  box *b = (box *)store;
+  ct_time t;
+  if (b->s == NULL) return 0;
+  t.ticks = b->s->now;
+  t.digits = t.ticks % CT_TICKS_PER_SEC != 0 ? 7 : 0;
+  return ct_time_format(&t, out);
+}
+
+static const ct_serve_api serve_api = {
+  CT_SERVE_API_VERSION, sizeof(ct_serve_api),
+  api_ready, api_answer, api_error, api_done, api_now_text,
+  ct_guid_parse, ct_buf_add, ct_buf_free, ct_buf_json_string,
+  ct_buf_json_int, ct_buf_json_number
+};
+
+/* s:serve_api() -> the C entry of the server (light userdata to a
+   static const ct_serve_api), the store's box (light userdata): see
+   ct_serve.h.  The caller keeps `s` referenced while it uses the box. */
+static int s_serve_api(lua_State *L) {
+  box *b = lct_checkbox(L);
+  /* a light userdata is a void *: the table stays const (read only) */
+  lua_pushlightuserdata(L, (void *)(uintptr_t)&serve_api);
+  lua_pushlightuserdata(L, b);
+  return 2;
+}
+
 static const luaL_Reg request_methods[] = {
   { "op", s_op },
+  { "serve_api", s_serve_api },
   { "request", s_request },
   { "request_text", s_request_text },
   { NULL, NULL }

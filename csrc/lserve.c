@@ -13,7 +13,27 @@
 **   server:run_constant(body)      the same, answering `body` to every
 **                                  request in C (the HTTP layer's ceiling)
 **   server:close()                 (also __gc and __close; idempotent)
+**   server:graph{ api=, store=, core=, tenant=, upn=, c_path=, started= }
+**                                  the store Graph requests go to in C
+**   server:journal_add(json)       appends an entry (a JSON object's text)
+**   server:journal_json()          -> '{"value":[entries...]}'
+**   server:journal_clear()
 **   httpd.monotonic()              -> seconds on a monotonic clock
+**   httpd.JOURNAL_MAX              entries the journal keeps
+**
+** The C path.  Once server:graph{} named the store (api and store: the
+** two light userdata of core's s:serve_api(), see ct_serve.h; core: the
+** store's userdata, kept referenced here), and c_path is true, a Graph
+** request is answered in C: ct_request through the core's table, under
+** base_url scheme://Host, the default caller (tenant, upn; none when
+** tenant is nil: a token is required), the wall clock for faults, the
+** Content-Type Graph writes, and an entry in the journal.  The Lua
+** handler answers instead (and journals through journal_add) whatever
+** only Lua can do: the control namespace /_crosstenant, a store with
+** Lua observers (s:record(true)), a request with a header name repeated
+** exactly (Lua folds the values), and every request when c_path is
+** false (serve.lua: the real and xN clocks, --latency).  Both paths
+** answer the same bytes and share one journal, in arrival order.
 **
 ** handler(method, target, scheme, host, headers, body) returns status,
 ** body (string or nil), a table of response headers and, optionally, a
@@ -29,14 +49,17 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
 
 #include "ct_http.h"
+#include "ct_serve.h"
 
 #define SERVER "crosstenant.http_server"
 
@@ -47,9 +70,41 @@ static void on_signal(int sig) {
   stop_signal = sig;
 }
 
+/* What Graph writes as Content-Type on a JSON body (serve.lua's
+   M.JSON_TYPE) */
+#define JSON_TYPE "application/json;odata.metadata=minimal;" \
+                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+#define JOURNAL_MAX 10000     /* entries; the oldest go first */
+
+/* the request journal: a ring of entries, each a JSON object's text */
+typedef struct jentry {
+  char *p;
+  size_t n;
+} jentry;
+
+typedef struct journal {
+  jentry *e;                  /* JOURNAL_MAX slots, or NULL while empty */
+  size_t first, count;
+} journal;
+
+/* the store the C path answers from (server:graph{}) */
+typedef struct graph_conf {
+  const ct_serve_api *api;    /* NULL: no store named yet */
+  void *store;
+  int c_path;                 /* 0: every request takes the Lua path */
+  int has_caller;             /* 0: a token is required */
+  ct_caller caller;
+  char *upn;                  /* caller.upn's memory */
+  double started;             /* monotonic seconds, for `received` */
+  ct_buf entry;               /* scratch for one journal entry */
+} graph_conf;
+
 typedef struct server_box {
   ct_httpd_server *srv;
   int running;
+  graph_conf graph;
+  journal j;
 } server_box;
 
 static server_box *check_server(lua_State *L) {
@@ -99,9 +154,8 @@ static int l_http_server(lua_State *L) {
   lua_getfield(L, 1, "log");
   cfg.log = lua_toboolean(L, -1) ? stderr : NULL;
   lua_pop(L, 1);
-  b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->srv = NULL;
-  b->running = 0;
+  b = lua_newuserdatauv(L, sizeof *b, 1);   /* uservalue: the store */
+  memset(b, 0, sizeof *b);
   luaL_setmetatable(L, SERVER);
   b->srv = ct_httpd_open(&cfg, err, sizeof err);
   if (!b->srv) {
@@ -123,9 +177,160 @@ static int l_ports(lua_State *L) {
   return 2;
 }
 
+/* ---------------------------------------------------------- the journal */
+
+static void journal_clear(journal *j) {
+  size_t i;
+  if (j->e)
+    for (i = 0; i < j->count; i++) free(j->e[(j->first + i) % JOURNAL_MAX].p);
+  free(j->e);
+  j->e = NULL;
+  j->first = j->count = 0;
+}
+
+/* appends a copy of the n bytes at p; -1 out of memory (nothing kept) */
+static int journal_add(journal *j, const char *p, size_t n) {
+  char *copy;
+  size_t slot;
+  if (!j->e && !(j->e = calloc(JOURNAL_MAX, sizeof *j->e))) return -1;
+  if (!(copy = malloc(n ? n : 1))) return -1;
+  memcpy(copy, p, n);
+  if (j->count == JOURNAL_MAX) {
+    slot = j->first;
+    free(j->e[slot].p);
+    j->first = (j->first + 1) % JOURNAL_MAX;
+  } else {
+    slot = (j->first + j->count++) % JOURNAL_MAX;
+  }
+  j->e[slot].p = copy;
+  j->e[slot].n = n;
+  return 0;
+}
+
+static server_box *check_open(lua_State *L) {
+  return luaL_checkudata(L, 1, SERVER);
+}
+
+/* server:journal_add(json): an entry the Lua path wrote */
+static int l_journal_add(lua_State *L) {
+  server_box *b = check_open(L);
+  size_t n;
+  const char *p = luaL_checklstring(L, 2, &n);
+  if (journal_add(&b->j, p, n) != 0) return luaL_error(L, "not enough memory");
+  return 0;
+}
+
+/* server:journal_json() -> {"value":[...]}, oldest first */
+static int l_journal_json(lua_State *L) {
+  server_box *b = check_open(L);
+  luaL_Buffer out;
+  size_t i;
+  luaL_buffinit(L, &out);
+  luaL_addstring(&out, "{\"value\":[");
+  for (i = 0; i < b->j.count; i++) {
+    const jentry *e = &b->j.e[(b->j.first + i) % JOURNAL_MAX];
+    if (i > 0) luaL_addchar(&out, ',');
+    luaL_addlstring(&out, e->p, e->n);
+  }
+  luaL_addstring(&out, "]}");
+  luaL_pushresult(&out);
+  return 1;
+}
+
+static int l_journal_clear(lua_State *L) {
+  journal_clear(&check_open(L)->j);
+  return 0;
+}
+
+/* ---------------------------------------------------------- the store */
+
+static void graph_release(graph_conf *g) {
+  if (g->api) g->api->buf_free(&g->entry);
+  free(g->upn);
+  memset(g, 0, sizeof *g);
+}
+
+/* the errors the listener answers itself, written by the store: its
+   clock, its error body; -1 when there is no store to write them */
+static int graph_error(void *ctx, int status, const char *code,
+                       const char *message, const char *crid,
+                       const char *request_id, ct_httpd_response *res) {
+  server_box *b = ctx;
+  graph_conf *g = &b->graph;
+  const ct_http_response *r;
+  int rc = -1;
+  if (!g->api) return -1;
+  r = g->api->error(g->store, status, code, message, crid,
+                    crid ? strlen(crid) : 0, request_id);
+  if (r && r->body.p &&
+      ct_httpd_response_status(res, r->status) == 0 &&
+      ct_httpd_response_header(res, "Content-Type", JSON_TYPE) == 0 &&
+      ct_httpd_response_header(res, "request-id", r->request_id) == 0 &&
+      ct_httpd_response_header(res, "client-request-id",
+                               r->client_request_id.p
+                               ? r->client_request_id.p : "") == 0 &&
+      ct_httpd_response_body(res, r->body.p, r->body.len) == 0)
+    rc = 0;
+  g->api->done(g->store);
+  return rc;
+}
+
+/* server:graph{ api =, store =, core =, tenant =, upn =, c_path =,
+   started = }: the store Graph requests go to (see the top) */
+static int l_graph(lua_State *L) {
+  server_box *b = check_server(L);
+  graph_conf g;
+  const ct_serve_api *api;
+  const char *tenant, *upn;
+  size_t tn, un;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_getfield(L, 2, "api");
+  lua_getfield(L, 2, "store");
+  lua_getfield(L, 2, "core");
+  api = lua_touserdata(L, 3);
+  if (lua_type(L, 3) != LUA_TLIGHTUSERDATA || !api ||
+      api->version != CT_SERVE_API_VERSION ||
+      api->size != sizeof(ct_serve_api))
+    return luaL_error(L, "bad argument #1 to 'graph' (field 'api' is not "
+                      "this version's s:serve_api())");
+  if (lua_type(L, 4) != LUA_TLIGHTUSERDATA || lua_type(L, 5) !=
+      LUA_TUSERDATA)
+    return luaL_error(L, "bad argument #1 to 'graph' (fields 'store' and "
+                      "'core' must be s:serve_api()'s store and s)");
+  lua_getfield(L, 2, "tenant");
+  lua_getfield(L, 2, "upn");
+  lua_getfield(L, 2, "c_path");
+  lua_getfield(L, 2, "started");
+  tenant = lua_isnil(L, 6) ? NULL : luaL_checklstring(L, 6, &tn);
+  upn = luaL_optlstring(L, 7, "", &un);
+  memset(&g, 0, sizeof g);
+  g.api = api;
+  g.store = lua_touserdata(L, 4);
+  g.c_path = lua_toboolean(L, 8);
+  g.started = luaL_optnumber(L, 9, ct_httpd_monotonic());
+  if (tenant) {
+    if (api->guid_parse(tenant, tn, &g.caller.tenant) != 0)
+      return luaL_error(L, "bad argument #1 to 'graph' (field 'tenant' "
+                        "must be a GUID)");
+    g.has_caller = 1;
+  }
+  if (!(g.upn = malloc(un + 1))) return luaL_error(L, "not enough memory");
+  memcpy(g.upn, upn, un + 1);
+  g.caller.upn = g.upn;
+  g.caller.nupn = un;
+  graph_release(&b->graph);
+  b->graph = g;
+  lua_pushvalue(L, 5);
+  lua_setiuservalue(L, 1, 1);          /* keeps the store alive */
+  ct_httpd_set_error(b->srv, graph_error, b);
+  return 0;
+}
+
 /* ---------------------------------------------------------- the handler */
 
 typedef struct call {
+  server_box *box;
   lua_State *L;
   int handler;                /* stack indices in server:run's frame */
   int tick;
@@ -230,6 +435,186 @@ static int lua_handler(void *ctx, const ct_httpd_request *req,
   return 0;
 }
 
+/* 1 when the target's path is the control namespace: /_crosstenant or
+   under it, also as an absolute target naming the server (base) */
+static int is_control(const char *t, size_t n, const char *base,
+                      size_t bn) {
+  static const char ctl[] = "/_crosstenant";
+  size_t path = strcspn(t, "?#"), i, k = sizeof ctl - 1;
+  if (path > n) path = n;
+  if (path >= bn + 1 && t[bn] == '/') {
+    for (i = 0; i < bn; i++) {
+      int a = (unsigned char)t[i], c = (unsigned char)base[i];
+      if (a >= 'A' && a <= 'Z') a += 'a' - 'A';
+      if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+      if (a != c) break;
+    }
+    if (i == bn) {
+      t += bn;
+      path -= bn;
+    }
+  }
+  return path >= k && memcmp(t, ctl, k) == 0 && (path == k || t[k] == '/');
+}
+
+/* the request's headers for ct_request, or NULL when a name comes twice
+   exactly (the Lua path folds their values) or out of memory */
+static ct_http_header *c_headers(const ct_httpd_request *req) {
+  ct_http_header *h = malloc((req->nheaders ? req->nheaders : 1) * sizeof *h);
+  size_t i, k;
+  if (!h) return NULL;
+  for (i = 0; i < req->nheaders; i++) {
+    for (k = 0; k < i; k++)
+      if (strcmp(req->headers[k].name, req->headers[i].name) == 0) {
+        free(h);
+        return NULL;
+      }
+    h[i].name = req->headers[i].name;
+    h[i].name_len = strlen(h[i].name);
+    h[i].value = req->headers[i].value;
+    h[i].value_len = strlen(h[i].value);
+  }
+  return h;
+}
+
+/* one journal entry, written as serve.lua's Lua path writes it:
+   {"time","method","url","status","request-id","client-request-id",
+   "received"[,"throttled"|"faulted","retry-after"]} */
+static void c_journal(server_box *b, const char *time, size_t tn,
+                      const ct_httpd_request *req, double received,
+                      const ct_http_response *r) {
+  graph_conf *g = &b->graph;
+  const ct_serve_api *api = g->api;
+  ct_buf *e = &g->entry;
+  e->len = 0;
+  e->oom = 0;
+  api->buf_add(e, "{\"time\":", 8);
+  api->json_string(e, time, tn);
+  api->buf_add(e, ",\"method\":", 10);
+  api->json_string(e, req->method, strlen(req->method));
+  api->buf_add(e, ",\"url\":", 7);
+  api->json_string(e, req->target, req->target_len);
+  api->buf_add(e, ",\"status\":", 10);
+  api->json_int(e, r->status);
+  api->buf_add(e, ",\"request-id\":", 14);
+  api->json_string(e, r->request_id, 36);
+  api->buf_add(e, ",\"client-request-id\":", 21);
+  api->json_string(e, r->client_request_id.p ? r->client_request_id.p : "",
+                   r->client_request_id.len);
+  api->buf_add(e, ",\"received\":", 12);
+  api->json_number(e, received);
+  if (r->retry_after > 0) {
+    if (r->status == 429) api->buf_add(e, ",\"throttled\":true", 17);
+    else api->buf_add(e, ",\"faulted\":true", 15);
+    api->buf_add(e, ",\"retry-after\":", 15);
+    api->json_int(e, r->retry_after);
+  }
+  api->buf_add(e, "}", 1);
+  if (e->oom || journal_add(&b->j, e->p, e->len) != 0) {
+    fprintf(stderr, "crosstenant: out of memory: a request is missing "
+            "from the journal\n");
+    fflush(stderr);
+  }
+}
+
+/* the answer of a store's response into res; -1 out of memory */
+static int c_respond(const ct_http_response *r, ct_httpd_response *res) {
+  char num[16];
+  if (ct_httpd_response_status(res, r->status) != 0 ||
+      ct_httpd_response_header(res, "request-id", r->request_id) != 0 ||
+      ct_httpd_response_header(res, "client-request-id",
+                               r->client_request_id.p
+                               ? r->client_request_id.p : "") != 0)
+    return -1;
+  if (r->content_type &&
+      ct_httpd_response_header(res, "Content-Type",
+                               strcmp(r->content_type, "application/json")
+                               == 0 ? JSON_TYPE : r->content_type) != 0)
+    return -1;
+  if (r->location.len > 0 &&
+      ct_httpd_response_header(res, "Location", r->location.p) != 0)
+    return -1;
+  if (r->retry_after > 0) {
+    snprintf(num, sizeof num, "%d", r->retry_after);
+    if (ct_httpd_response_header(res, "Retry-After", num) != 0) return -1;
+  }
+  if (r->r.shape != CT_R_NONE &&
+      ct_httpd_response_body(res, r->body.p ? r->body.p : "",
+                             r->body.len) != 0)
+    return -1;
+  return 0;
+}
+
+/* the ct_http handler: a Graph request in C, anything else in Lua */
+static int graph_handler(void *ctx, const ct_httpd_request *req,
+                         ct_httpd_response *res) {
+  call *c = ctx;
+  graph_conf *g = &c->box->graph;
+  const ct_serve_api *api = g->api;
+  ct_http_request hr;
+  ct_http_header *h;
+  const ct_http_response *r;
+  char base[320], time[29], err[480];
+  size_t tn;
+  double received;
+  int bn, rc;
+  if (!api || !g->c_path || !api->ready(g->store))
+    return lua_handler(ctx, req, res);
+  bn = snprintf(base, sizeof base, "%s://%s", req->scheme, req->host);
+  if (bn < 0 || (size_t)bn >= sizeof base ||
+      is_control(req->target, req->target_len, base, (size_t)bn))
+    return lua_handler(ctx, req, res);
+  if (!(h = c_headers(req))) return lua_handler(ctx, req, res);
+  tn = api->now_text(g->store, time);
+  /* wall seconds since the server started, to the millisecond */
+  received = floor((ct_httpd_monotonic() - g->started) * 1000 + 0.5) / 1000;
+  memset(&hr, 0, sizeof hr);
+  hr.method = req->method;
+  hr.method_len = strlen(req->method);
+  hr.target = req->target;
+  hr.target_len = req->target_len;
+  hr.headers = h;
+  hr.nheaders = req->nheaders;
+  hr.body_kind = req->body_len ? CT_BODY_TEXT : CT_BODY_NONE;
+  hr.body = req->body;
+  hr.body_len = req->body_len;
+  hr.base_url = base;
+  hr.default_caller = g->has_caller ? &g->caller : NULL;
+  /* faults decide on the wall clock (serve.lua's wall_ticks) */
+  hr.has_fault_now = 1;
+  hr.fault_now = (int64_t)floor(ct_httpd_monotonic() * 10000000);
+  r = api->answer(g->store, &hr, &rc, err, sizeof err);
+  free(h);
+  if (rc == -2) {
+    /* the store is closed: the listener answers 500 */
+    fprintf(stderr, "crosstenant: error in %s %.*s: %s\n", req->method,
+            (int)(req->target_len < 2000 ? req->target_len : 2000),
+            req->target, err);
+    fflush(stderr);
+    api->done(g->store);
+    return -1;
+  }
+  if (!r || rc < 0) {
+    /* as the Lua path: logged, a 500 in Graph's shape, journaled */
+    fprintf(stderr, "crosstenant: error in %s %.*s: not enough memory\n",
+            req->method,
+            (int)(req->target_len < 2000 ? req->target_len : 2000),
+            req->target);
+    fflush(stderr);
+    api->done(g->store);
+    r = api->error(g->store, 500, "generalException", "The server failed "
+                   "to answer this request; see its log.", NULL, 0, NULL);
+    if (!r) {
+      api->done(g->store);
+      return -1;
+    }
+  }
+  rc = c_respond(r, res);
+  if (rc == 0) c_journal(c->box, time, tn, req, received, r);
+  api->done(g->store);
+  return rc;
+}
+
 static int call_tick(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_call(L, 0, 0);
@@ -297,6 +682,7 @@ static int l_run(lua_State *L) {
   if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TFUNCTION);
   if (b->running) return luaL_error(L, "the server is already running");
   lua_settop(L, 5);
+  c.box = b;
   c.L = L;
   c.handler = 2;
   c.tick = 3;
@@ -311,7 +697,7 @@ static int l_run(lua_State *L) {
     c.tick = 3;
   }
   b->running = 1;
-  rc = ct_httpd_run(b->srv, lua_handler,
+  rc = ct_httpd_run(b->srv, graph_handler,
                    lua_isfunction(L, 3) ? lua_tick : NULL, &c,
                    (int)tick_ms, &stop_signal);
   b->running = 0;
@@ -358,6 +744,8 @@ static int l_close(lua_State *L) {
   if (b->running) return luaL_error(L, "the server is running");
   ct_httpd_close(b->srv);
   b->srv = NULL;
+  graph_release(&b->graph);
+  journal_clear(&b->j);
   return 0;
 }
 
@@ -368,6 +756,10 @@ static int l_monotonic(lua_State *L) {
 
 static const luaL_Reg server_methods[] = {
   { "close", l_close },
+  { "graph", l_graph },
+  { "journal_add", l_journal_add },
+  { "journal_clear", l_journal_clear },
+  { "journal_json", l_journal_json },
   { "ports", l_ports },
   { "run", l_run },
   { "run_constant", l_run_constant },
@@ -395,5 +787,7 @@ LUAMOD_API int luaopen_crosstenant_httpd(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, serve_funcs);
+  lua_pushinteger(L, JOURNAL_MAX);
+  lua_setfield(L, -2, "JOURNAL_MAX");
   return 1;
 }

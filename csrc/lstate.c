@@ -62,15 +62,20 @@ static void on_change(void *ud, const ct_change *ch,
   journal((box *)ud, ch, r);
 }
 
-void lct_journal_check(lua_State *L, box *b) {
-  if (!b->jfail) return;
+int lct_journal_close(box *b) {
+  if (!b->jfail) return 0;
   /* memory holds a change the file does not: stop here */
   lct_detach(b, 0);
   ct_store_free(b->s);
   b->s = NULL;
   b->jfail = 0;
-  luaL_error(L, "crosstenant: a change could not be written to the "
-             "store's file (%s); the store is closed", b->jmsg);
+  return 1;
+}
+
+void lct_journal_check(lua_State *L, box *b) {
+  if (lct_journal_close(b))
+    luaL_error(L, "crosstenant: a change could not be written to the "
+               "store's file (%s); the store is closed", b->jmsg);
 }
 
 int lct_run(lua_State *L, box *b, const ct_change *op, ct_change_result *r,

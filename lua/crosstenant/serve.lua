@@ -4,8 +4,11 @@
 -- thread; csrc/lserve.c binds it); each request comes here, one at a time,
 -- as (method, target, scheme, host, headers, body) and is answered by
 -- graph:request under the server's own service root (scheme://Host/), or
--- by the control namespace /_crosstenant/....  Everything here is the
--- request handler: a C request path can replace it later without Lua.
+-- by the control namespace /_crosstenant/....  In the manual clock
+-- mode without --latency, lserve.c answers Graph requests in C, with no
+-- Lua at all, as long as no Lua observer is registered (Server:bind; see
+-- the top of csrc/lserve.c): what Server:answer does here, it does there,
+-- and both write the one journal the server keeps in C.
 local ct = require "crosstenant"
 local core = require "crosstenant.core"
 local httpd = require "crosstenant.httpd"   -- loads libmicrohttpd
@@ -18,7 +21,7 @@ M.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
 --- The control namespace's own JSON.
 M.CONTROL_TYPE = "application/json; charset=utf-8"
 --- Entries the request journal keeps (the oldest go first).
-M.JOURNAL_MAX = 10000
+M.JOURNAL_MAX = httpd.JOURNAL_MAX
 --- The longest latency an answer can be given, in seconds.
 M.MAX_LATENCY = 600
 --- How often, in wall milliseconds, due transitions run in real and xN.
@@ -271,19 +274,28 @@ function Server:sync()
   end
 end
 
-function Server:journal_add(entry)
-  local j = self.journal
-  j.n = j.n + 1
-  j[j.n] = entry
-  if j.n - j.first + 1 > M.JOURNAL_MAX then
-    j[j.first] = nil
-    j.first = j.first + 1
-  end
-end
-
 local JOURNAL_KEYS = { "time", "method", "url", "status", "request-id",
                        "client-request-id", "received", "latency",
                        "throttled", "faulted", "retry-after" }
+
+-- the journal is the server's, in C: the C path writes there too
+function Server:journal_add(entry)
+  self.srv:journal_add(ordered(entry, JOURNAL_KEYS))
+end
+
+-- tells the listener which store Graph requests go to, and whether it
+-- may answer them in C: only in the manual clock without latency (the
+-- real and xN clocks sync in Lua before each answer; latency draws in
+-- Lua); Lua observers it checks itself, per request
+function Server:bind()
+  local g = self.graph
+  local api, store = g._core:serve_api()
+  self.srv:graph { api = api, store = store, core = g._core,
+                   tenant = not g._require_token and g._tenant or nil,
+                   upn = g._user, c_path = self.rate == 0 and
+                                           not self.latency,
+                   started = self.started }
+end
 
 -- the control namespace: route -> { METHOD = function(self, body) }
 local ROUTES = {}
@@ -411,15 +423,10 @@ ROUTES["/reset"] = {
 
 ROUTES["/requests"] = {
   GET = function(self)
-    local j, parts = self.journal, {}
-    for i = j.first, j.n do
-      parts[#parts + 1] = ordered(j[i], JOURNAL_KEYS)
-    end
-    return json_answer(200, '{"value":[' .. table.concat(parts, ",") ..
-                            ']}')
+    return json_answer(200, self.srv:journal_json())
   end,
   DELETE = function(self)
-    self.journal = { first = 1, n = 0 }
+    self.srv:journal_clear()
     return 204, nil, {}
   end,
 }
@@ -571,6 +578,7 @@ function Server:replace(fresh)
   g._core, g._opts = c, fresh._opts or opts
   g._fault_now = wall_ticks
   self.wall = httpd.monotonic()
+  self:bind()
   return true
 end
 
@@ -798,8 +806,7 @@ function M.serve(graph, opts)
   graph._fault_now = wall_ticks
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = httpd.monotonic(),
-                              started = httpd.monotonic(),
-                              journal = { first = 1, n = 0 },
+                              started = httpd.monotonic(), srv = srv,
                               snapdir = snapdir, images = {},
                               snapshots = snapdir and load_index(snapdir)
                                           or {} }, Server)
@@ -814,6 +821,7 @@ function M.serve(graph, opts)
     local n = math.tointeger(tonumber(e.id))
     if n and n >= self.next_snapshot then self.next_snapshot = n + 1 end
   end
+  self:bind()
   local function handler(...) return self:answer(...) end
   local tick = rate > 0 and function() self:sync() end or nil
   -- on_listen runs once SIGINT/SIGTERM stop the loop, not Lua
