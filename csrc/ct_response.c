@@ -180,32 +180,49 @@ typedef struct frags {
   char open[24], type[64], cs[40], svc[24], st[24], tail[48];
   size_t nopen, ntype, ncs, nsvc, nst, ntail;
   int ok;                  /* 0: a name did not fit; use write_task */
+  /* the last lastUpdatedDateTime written (the tasks of one POST share
+     it): its text is reused while the next task's is the same */
+  int64_t ticks;
+  int digits;              /* -1: none yet */
+  char when[29];
+  size_t nwhen;
 } frags;
 
-static size_t frag(char *out, size_t room, const char *fmt, const char *a,
-                   const char *b2, int *ok) {
-  int n = snprintf(out, room, fmt, a, b2);
-  if (n < 0 || (size_t)n >= room) {
-    *ok = 0;
-    return 0;
+/* the concatenation of up to five strings into out[room] (NUL-ended);
+   its length, or 0 with *ok = 0 when it does not fit */
+static size_t frag(char *out, size_t room, const char *const *parts,
+                   int *ok) {
+  size_t len = 0, n;
+  for (; *parts; parts++) {
+    n = strlen(*parts);
+    if (len + n >= room) {
+      *ok = 0;
+      return 0;
+    }
+    memcpy(out + len, *parts, n);
+    len += n;
   }
-  return (size_t)n;
+  out[len] = '\0';
+  return len;
 }
 
 static void frags_init(frags *f) {
+  const char *open[] = { "{\"", TASK(ID), "\":\"", NULL };
+  const char *type[] = { "\",\"", TASK(TASKTYPE), "\":\"user\",\"",
+                         TASK(LASTUPDATED), "\":\"", NULL };
+  const char *cs[] = { "\",\"", TASK(CURRENTSTATUS), "\":[", NULL };
+  const char *svc[] = { "{\"", STATUS(SERVICE), "\":\"", NULL };
+  const char *st[] = { "\",\"", STATUS(STATUS), "\":\"", NULL };
+  const char *tail[] = { "\",\"", STATUS(MESSAGE), "\":\"\",\"",
+                         STATUS(ERRORS), "\":[]}", NULL };
   f->ok = 1;
-  f->nopen = frag(f->open, sizeof f->open, "{\"%s\":\"%s", TASK(ID), "",
-                  &f->ok);
-  f->ntype = frag(f->type, sizeof f->type, "\",\"%s\":\"user\",\"%s\":\"",
-                  TASK(TASKTYPE), TASK(LASTUPDATED), &f->ok);
-  f->ncs = frag(f->cs, sizeof f->cs, "\",\"%s\":[%s", TASK(CURRENTSTATUS),
-                "", &f->ok);
-  f->nsvc = frag(f->svc, sizeof f->svc, "{\"%s\":\"%s", STATUS(SERVICE), "",
-                 &f->ok);
-  f->nst = frag(f->st, sizeof f->st, "\",\"%s\":\"%s", STATUS(STATUS), "",
-                &f->ok);
-  f->ntail = frag(f->tail, sizeof f->tail, "\",\"%s\":\"\",\"%s\":[]}",
-                  STATUS(MESSAGE), STATUS(ERRORS), &f->ok);
+  f->digits = -1;
+  f->nopen = frag(f->open, sizeof f->open, open, &f->ok);
+  f->ntype = frag(f->type, sizeof f->type, type, &f->ok);
+  f->ncs = frag(f->cs, sizeof f->cs, cs, &f->ok);
+  f->nsvc = frag(f->svc, sizeof f->svc, svc, &f->ok);
+  f->nst = frag(f->st, sizeof f->st, st, &f->ok);
+  f->ntail = frag(f->tail, sizeof f->tail, tail, &f->ok);
 }
 
 static char *copy(char *p, const char *s, size_t n) {
@@ -215,7 +232,7 @@ static char *copy(char *p, const char *s, size_t n) {
 
 #define NAME_MAX_LEN 64    /* room for a service's or a status's name */
 
-static void write_task_plain(ct_buf *b, const ct_task *t, const frags *f) {
+static void write_task_plain(ct_buf *b, const ct_task *t, frags *f) {
   size_t need = f->nopen + 37 + f->ntype + 29 + f->ncs + 3 +
                 (size_t)t->n * (1 + f->nsvc + f->nst + f->ntail +
                                 2 * NAME_MAX_LEN);
@@ -227,9 +244,12 @@ static void write_task_plain(ct_buf *b, const ct_task *t, const frags *f) {
   p = copy(b->p + b->len, f->open, f->nopen);
   ct_guid_format(&t->id, p);
   p = copy(p + 36, f->type, f->ntype);
-  tm.ticks = t->updated;
-  tm.digits = t->digits;
-  p += ct_time_format(&tm, p);
+  if (f->digits != t->digits || f->ticks != t->updated) {
+    tm.ticks = f->ticks = t->updated;
+    tm.digits = f->digits = t->digits;
+    f->nwhen = ct_time_format(&tm, f->when);
+  }
+  p = copy(p, f->when, f->nwhen);
   p = copy(p, f->cs, f->ncs);
   for (i = 0; i < t->n; i++) {
     const char *svc = ct_service_name(t->svc[i]);

@@ -77,11 +77,18 @@ static void on_signal(int sig) {
 
 #define JOURNAL_MAX 10000     /* entries; the oldest go first */
 
-/* the request journal: a ring of entries, each a JSON object's text */
+/* the request journal: a ring of entries, each a JSON object's text;
+   the C path's leave out the value of "received" (at byte `at`), which
+   is written when the journal is read (a double's shortest text costs
+   more than the rest of the entry) */
 typedef struct jentry {
   char *p;
   size_t n;
+  size_t at;                  /* NO_NUMBER: the text is whole */
+  double received;
 } jentry;
+
+#define NO_NUMBER ((size_t)-1)
 
 typedef struct journal {
   jentry *e;                  /* JOURNAL_MAX slots, or NULL while empty */
@@ -188,8 +195,10 @@ static void journal_clear(journal *j) {
   j->first = j->count = 0;
 }
 
-/* appends a copy of the n bytes at p; -1 out of memory (nothing kept) */
-static int journal_add(journal *j, const char *p, size_t n) {
+/* appends a copy of the n bytes at p, `received` to be written at byte
+   `at` (NO_NUMBER: none); -1 out of memory (nothing kept) */
+static int journal_add(journal *j, const char *p, size_t n, size_t at,
+                       double received) {
   char *copy;
   size_t slot;
   if (!j->e && !(j->e = calloc(JOURNAL_MAX, sizeof *j->e))) return -1;
@@ -204,6 +213,8 @@ static int journal_add(journal *j, const char *p, size_t n) {
   }
   j->e[slot].p = copy;
   j->e[slot].n = n;
+  j->e[slot].at = at;
+  j->e[slot].received = received;
   return 0;
 }
 
@@ -216,22 +227,39 @@ static int l_journal_add(lua_State *L) {
   server_box *b = check_open(L);
   size_t n;
   const char *p = luaL_checklstring(L, 2, &n);
-  if (journal_add(&b->j, p, n) != 0) return luaL_error(L, "not enough memory");
+  if (journal_add(&b->j, p, n, NO_NUMBER, 0) != 0)
+    return luaL_error(L, "not enough memory");
   return 0;
 }
 
 /* server:journal_json() -> {"value":[...]}, oldest first */
 static int l_journal_json(lua_State *L) {
   server_box *b = check_open(L);
+  const ct_serve_api *api = b->graph.api;
   luaL_Buffer out;
+  ct_buf num;
   size_t i;
+  memset(&num, 0, sizeof num);
   luaL_buffinit(L, &out);
   luaL_addstring(&out, "{\"value\":[");
   for (i = 0; i < b->j.count; i++) {
     const jentry *e = &b->j.e[(b->j.first + i) % JOURNAL_MAX];
     if (i > 0) luaL_addchar(&out, ',');
-    luaL_addlstring(&out, e->p, e->n);
+    if (e->at == NO_NUMBER || !api) {
+      luaL_addlstring(&out, e->p, e->n);
+      continue;
+    }
+    num.len = 0;
+    api->json_number(&num, e->received);
+    if (num.oom) {
+      api->buf_free(&num);
+      return luaL_error(L, "not enough memory");
+    }
+    luaL_addlstring(&out, e->p, e->at);
+    luaL_addlstring(&out, num.p, num.len);
+    luaL_addlstring(&out, e->p + e->at, e->n - e->at);
   }
+  if (api) api->buf_free(&num);
   luaL_addstring(&out, "]}");
   luaL_pushresult(&out);
   return 1;
@@ -486,6 +514,7 @@ static void c_journal(server_box *b, const char *time, size_t tn,
   graph_conf *g = &b->graph;
   const ct_serve_api *api = g->api;
   ct_buf *e = &g->entry;
+  size_t at;
   e->len = 0;
   e->oom = 0;
   api->buf_add(e, "{\"time\":", 8);
@@ -502,7 +531,7 @@ static void c_journal(server_box *b, const char *time, size_t tn,
   api->json_string(e, r->client_request_id.p ? r->client_request_id.p : "",
                    r->client_request_id.len);
   api->buf_add(e, ",\"received\":", 12);
-  api->json_number(e, received);
+  at = e->len;                /* the number goes here when read */
   if (r->retry_after > 0) {
     if (r->status == 429) api->buf_add(e, ",\"throttled\":true", 17);
     else api->buf_add(e, ",\"faulted\":true", 15);
@@ -510,7 +539,7 @@ static void c_journal(server_box *b, const char *time, size_t tn,
     api->json_int(e, r->retry_after);
   }
   api->buf_add(e, "}", 1);
-  if (e->oom || journal_add(&b->j, e->p, e->len) != 0) {
+  if (e->oom || journal_add(&b->j, e->p, e->len, at, received) != 0) {
     fprintf(stderr, "crosstenant: out of memory: a request is missing "
             "from the journal\n");
     fflush(stderr);
