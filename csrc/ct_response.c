@@ -186,6 +186,11 @@ typedef struct frags {
   int digits;              /* -1: none yet */
   char when[29];
   size_t nwhen;
+  /* whole currentStatus entries, {"service":..,"status":..,"message":"",
+     "errors":[]}, made the first time a (service, status) pair is met */
+  signed char slot[CT_SVC__COUNT][CT_SS__COUNT];   /* -1: not made */
+  int nentries;
+  struct { char text[128]; size_t n; } entry[16];
 } frags;
 
 /* the concatenation of up to five strings into out[room] (NUL-ended);
@@ -217,6 +222,8 @@ static void frags_init(frags *f) {
                          STATUS(ERRORS), "\":[]}", NULL };
   f->ok = 1;
   f->digits = -1;
+  memset(f->slot, -1, sizeof f->slot);
+  f->nentries = 0;
   f->nopen = frag(f->open, sizeof f->open, open, &f->ok);
   f->ntype = frag(f->type, sizeof f->type, type, &f->ok);
   f->ncs = frag(f->cs, sizeof f->cs, cs, &f->ok);
@@ -231,6 +238,33 @@ static char *copy(char *p, const char *s, size_t n) {
 }
 
 #define NAME_MAX_LEN 64    /* room for a service's or a status's name */
+
+/* the entry of (svc, st) as text, made once per answer; NULL when it
+   can't be kept (then the caller writes it piece by piece) */
+static const char *entry_text(frags *f, int svc, int st, size_t *n) {
+  int k;
+  if (svc < 0 || svc >= CT_SVC__COUNT || st < 0 || st >= CT_SS__COUNT)
+    return NULL;
+  k = f->slot[svc][st];
+  if (k < 0) {
+    const char *a = ct_service_name(svc), *b = ct_svc_status_name(st);
+    size_t na = strlen(a), nb = strlen(b);
+    char *p;
+    if (f->nentries == (int)(sizeof f->entry / sizeof f->entry[0]) ||
+        f->nsvc + na + f->nst + nb + f->ntail >= sizeof f->entry[0].text)
+      return NULL;
+    k = f->nentries++;
+    p = copy(f->entry[k].text, f->svc, f->nsvc);
+    p = copy(p, a, na);
+    p = copy(p, f->st, f->nst);
+    p = copy(p, b, nb);
+    p = copy(p, f->tail, f->ntail);
+    f->entry[k].n = (size_t)(p - f->entry[k].text);
+    f->slot[svc][st] = (signed char)k;
+  }
+  *n = f->entry[k].n;
+  return f->entry[k].text;
+}
 
 static void write_task_plain(ct_buf *b, const ct_task *t, frags *f) {
   size_t need = f->nopen + 37 + f->ntype + 29 + f->ncs + 3 +
@@ -252,14 +286,21 @@ static void write_task_plain(ct_buf *b, const ct_task *t, frags *f) {
   p = copy(p, f->when, f->nwhen);
   p = copy(p, f->cs, f->ncs);
   for (i = 0; i < t->n; i++) {
-    const char *svc = ct_service_name(t->svc[i]);
-    const char *st = ct_svc_status_name(t->st[i]);
-    size_t ns = strlen(svc), nt = strlen(st);
+    const char *svc, *st;
+    size_t ns, nt;
+    if (i > 0) *p++ = ',';
+    if ((svc = entry_text(f, t->svc[i], t->st[i], &ns)) != NULL) {
+      p = copy(p, svc, ns);
+      continue;
+    }
+    svc = ct_service_name(t->svc[i]);
+    st = ct_svc_status_name(t->st[i]);
+    ns = strlen(svc);
+    nt = strlen(st);
     if (ns > NAME_MAX_LEN || nt > NAME_MAX_LEN) {   /* never: the enums */
       b->oom = 1;
       return;
     }
-    if (i > 0) *p++ = ',';
     p = copy(p, f->svc, f->nsvc);
     p = copy(p, svc, ns);
     p = copy(p, f->st, f->nst);

@@ -19,12 +19,14 @@ local function decode(s)
   return assert(crosstenant.decode(s))
 end
 
--- a server running `scenario` (Lua text; `graph` is the store)
-local function start(scenario, args)
-  if not scenario then return S.start { args = args or "" } end
+-- a server running `scenario` (Lua text; `graph` is the store); `wrap`:
+-- under valgrind in `make valgrind`
+local function start(scenario, args, wrap)
+  if not scenario then return S.start { args = args or "", wrap = wrap } end
   local dir = S.tmpdir()
   S.spew(dir .. "/s.lua", "local graph = ...\n" .. scenario)
-  return S.start { args = (args or "") .. " " .. dir .. "/s.lua" }
+  return S.start { args = (args or "") .. " " .. dir .. "/s.lua",
+                   wrap = wrap }
 end
 
 -- makes the Lua request path fail: what is still answered is C's
@@ -69,7 +71,7 @@ describe("crosstenant serve, the C path", function()
   teardown(S.cleanup)
 
   it("answers Graph requests with no Lua request path at all", function()
-    local srv = start(NO_LUA_PATH)
+    local srv = start(NO_LUA_PATH, nil, true)
     local r = S.curl("POST", srv.base .. JOBS,
                      crosstenant.encode(F.job_body()))
     assert.are.equal(201, r.status)
@@ -163,7 +165,7 @@ describe("crosstenant serve, the C path", function()
   it("keeps one journal, in arrival order, across the two paths",
      function()
     -- a header name sent twice takes the Lua path: here it fails (500)
-    local srv = start(NO_LUA_PATH, "--quiet")
+    local srv = start(NO_LUA_PATH, "--quiet", true)
     local dup = " -H 'X-Twice: 1' -H 'X-Twice: 2'"
     local function get(target, crid, lua_path)
       return S.curl("GET", srv.base .. target, nil,
@@ -244,7 +246,7 @@ describe("crosstenant serve, the listener's own errors", function()
 
   it("answers 413 and the Host 400 as the store answers its errors",
      function()
-    local srv = start(nil, "--quiet")
+    local srv = start(nil, "--quiet", true)
     local big = string.rep("x", 1024 * 1024 + 1)
     own_error(S.curl("POST", srv.base .. JOBS, big,
                      "-H 'client-request-id: big-1'"),
@@ -275,7 +277,7 @@ describe("crosstenant serve, the listener's own errors", function()
       getmetatable(graph._core).__index.request_id = function()
         error("no request id from Lua")
       end
-    ]], "--quiet")
+    ]], "--quiet", true)
     own_error(S.curl("GET", srv.base .. JOBS, nil,
                      "-H 'client-request-id: f-1'"),
               500, "generalException", "The request handler failed; see " ..
