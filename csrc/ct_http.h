@@ -10,12 +10,12 @@
  * An answer the handler delays (ct_httpd_response_delay) waits with its
  * connection suspended; the loop's wait ends at the earliest one due.
  *
- * The handler is the seam between HTTP and the model: today the Lua
- * binding (lserve.c) calls a Lua function through lua_pcall, which asks
- * the core's request path (ct_request.h) for the answer as JSON text; a
- * C handler calling ct_request directly (req.base_url = scheme://host)
- * can answer Graph paths without Lua.  The types are ct_httpd_* so as
- * not to clash with ct_request.h's ct_http_request and ct_http_header.
+ * The handler is the seam between HTTP and the model: lserve.c's
+ * answers a Graph request by calling the core's request path
+ * (ct_request.h, through ct_serve.h's table) with req.base_url =
+ * scheme://host, and calls a Lua function through lua_pcall for what
+ * only Lua can do.  The types are ct_httpd_* so as not to clash with
+ * ct_request.h's ct_http_request and ct_http_header.
  */
 #ifndef CT_HTTPD_H
 #define CT_HTTPD_H

@@ -619,6 +619,62 @@ static void test_faults(tally *t)
   ct_store_free(s);
 }
 
+/* ct_request_error: the errors a front end answers itself */
+static void test_front_end_errors(tally *t)
+{
+  ct_store *s = new_store(), *twin = new_store();
+  ct_http_response res;
+  char *before = listing(s), *after = listing(twin);   /* in step */
+  const char *id = "0b0e4a51-7c1f-4e7e-9d4a-5c2b1e0f9a77";
+  char want[512];
+  ex x, y;
+  free(after);
+  ct_http_response_init(&res);
+  /* a given id, the client-request-id echoed (header as sent, body
+     cleaned to UTF-8), the store's clock in whole seconds */
+  CHECK(ct_request_error(s, 413, "invalidRequest", "The request body is "
+                         "larger than 1 MiB.", "c-\xff" "1", 4, id, &res)
+        == 413);
+  CHECK(res.status == 413);
+  CHECK(strcmp(res.content_type, "application/json") == 0);
+  CHECK(strcmp(res.request_id, id) == 0);
+  CHECK(res.client_request_id.len == 4 &&
+        memcmp(res.client_request_id.p, "c-\xff" "1", 4) == 0);
+  CHECK(strcmp(res.body.p, "{\"error\":{\"code\":\"invalidRequest\","
+               "\"message\":\"The request body is larger than 1 MiB.\","
+               "\"innerError\":{\"date\":\"2025-11-06T09:00:00\","
+               "\"request-id\":\"0b0e4a51-7c1f-4e7e-9d4a-5c2b1e0f9a77\","
+               "\"client-request-id\":\"c-?1\"}}}") == 0);
+  /* no client-request-id: it is the request id */
+  CHECK(ct_request_error(s, 400, "invalidRequest", "Bad Host.", NULL, 0, id,
+                         &res) == 400);
+  snprintf(want, sizeof want, "{\"error\":{\"code\":\"invalidRequest\","
+           "\"message\":\"Bad Host.\",\"innerError\":{\"date\":"
+           "\"2025-11-06T09:00:00\",\"request-id\":\"%s\","
+           "\"client-request-id\":\"%s\"}}}", id, id);
+  CHECK(strcmp(res.body.p, want) == 0);
+  CHECK(res.client_request_id.len == 36);
+  /* a given id draws none: the store's next answer is its twin's */
+  send(s, &x, "GET", JOBS, NULL, NULL);
+  send(twin, &y, "GET", JOBS, NULL, NULL);
+  CHECK(strcmp(x.res.request_id, y.res.request_id) == 0);
+  done(&x);
+  done(&y);
+  /* no id given: the store's next one is drawn, as a refusal draws it */
+  CHECK(ct_request_error(s, 500, "generalException", "Failed.", NULL, 0,
+                         NULL, &res) == 500);
+  send(twin, &y, "GET", JOBS, NULL, NULL);
+  CHECK(strcmp(res.request_id, y.res.request_id) == 0);
+  done(&y);
+  after = listing(s);
+  CHECK(strcmp(before, after) == 0);      /* nothing changed */
+  free(before);
+  free(after);
+  ct_http_response_free(&res);
+  ct_store_free(s);
+  ct_store_free(twin);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
@@ -629,5 +685,6 @@ int main(void)
   test_base_and_ops(t);
   test_reuse(t);
   test_faults(t);
+  test_front_end_errors(t);
   return tally_report(t);
 }
