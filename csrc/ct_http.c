@@ -133,10 +133,6 @@ static void response_free(ct_httpd_response *res) {
   free(res->body);
 }
 
-/* what Graph writes as Content-Type on a JSON body */
-#define JSON_TYPE "application/json;odata.metadata=minimal;" \
-                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-
 /* a fresh version 4 GUID (splitmix64 over the server's own state; not
    the store's sequence, which a request the server refuses never
    reaches), lower case, 36 characters and a NUL */
@@ -209,7 +205,8 @@ static int own_error(ct_httpd_response *res, int status, const char *code,
   rc = ct_httpd_response_body(res, buf, (size_t)(p - buf));
   free(buf);
   if (rc != 0 ||
-      ct_httpd_response_header(res, "Content-Type", JSON_TYPE) != 0 ||
+      ct_httpd_response_header(res, "Content-Type",
+                               CT_HTTPD_JSON_TYPE) != 0 ||
       ct_httpd_response_header(res, "request-id", id) != 0 ||
       ct_httpd_response_header(res, "client-request-id",
                                crid ? crid : id) != 0)

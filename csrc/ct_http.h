@@ -25,6 +25,10 @@
 #include <stdio.h>
 
 #define CT_HTTPD_MAX_BODY (1024u * 1024u)   /* bytes: 1 MiB */
+/* what Graph writes as Content-Type on a JSON body (serve.lua's
+   M.JSON_TYPE is this, read from httpd.JSON_TYPE) */
+#define CT_HTTPD_JSON_TYPE "application/json;odata.metadata=minimal;" \
+  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 #define CT_HTTPD_MAX_DELAY 600.0             /* seconds an answer waits */
 
 typedef struct ct_httpd_header {

@@ -20,6 +20,7 @@
 **   server:journal_clear()
 **   httpd.monotonic()              -> seconds on a monotonic clock
 **   httpd.JOURNAL_MAX              entries the journal keeps
+**   httpd.JSON_TYPE                Graph's Content-Type of a JSON body
 **
 ** The C path.  Once server:graph{} named the store (api and store: the
 ** two light userdata of core's s:serve_api(), see ct_serve.h; core: the
@@ -70,10 +71,7 @@ static void on_signal(int sig) {
   stop_signal = sig;
 }
 
-/* What Graph writes as Content-Type on a JSON body (serve.lua's
-   M.JSON_TYPE) */
-#define JSON_TYPE "application/json;odata.metadata=minimal;" \
-                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+#define JSON_TYPE CT_HTTPD_JSON_TYPE
 
 #define JOURNAL_MAX 10000     /* entries; the oldest go first */
 
@@ -818,5 +816,7 @@ LUAMOD_API int luaopen_crosstenant_httpd(lua_State *L) {
   luaL_newlib(L, serve_funcs);
   lua_pushinteger(L, JOURNAL_MAX);
   lua_setfield(L, -2, "JOURNAL_MAX");
+  lua_pushliteral(L, JSON_TYPE);
+  lua_setfield(L, -2, "JSON_TYPE");
   return 1;
 }

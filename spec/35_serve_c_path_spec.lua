@@ -133,8 +133,8 @@ describe("crosstenant serve, the C path", function()
                          .body)["@odata.nextLink"])
     assert.are.equal(200, both("GET", job .. "/users/" .. F.RESOURCES[1])
                             .status)
-    assert.are.equal(204, both("PATCH", job,
-                               '{"completeAfterDateTime":"2025-12-10T00:00:00Z"}')
+    assert.are.equal(204, both("PATCH", job, '{"completeAfterDateTime":' ..
+                               '"2025-12-10T00:00:00Z"}')
                             .status)
     assert.are.equal(200, both("POST", job .. "/validate").status)
     r = both("GET", job .. "/users", nil, "-H 'client-request-id: c-7'")

@@ -16,8 +16,7 @@ local httpd = require "crosstenant.httpd"   -- loads libmicrohttpd
 local M = {}
 
 --- What Graph writes as Content-Type on a JSON body.
-M.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
-              "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+M.JSON_TYPE = httpd.JSON_TYPE    -- one definition, csrc/ct_http.h
 --- The control namespace's own JSON.
 M.CONTROL_TYPE = "application/json; charset=utf-8"
 --- Entries the request journal keeps (the oldest go first).
