@@ -10,6 +10,7 @@
 
 #include "lauxlib.h"
 
+#include "ct_fault.h"
 #include "ct_request.h"
 #include "ct_schema.h"
 #include "ct_serve.h"
@@ -77,7 +78,8 @@ static call *new_call(lua_State *L, box *b) {
     lua_setmetatable(L, -2);        /* stays on the stack: anchored */
   } else {
     ct_arena_reset(&c->a);
-    ct_http_response_reset(&c->res);  /* keeps the buffers' memory */
+    /* the response: ct_request_run and ct_request_op reset it (its
+       buffers keep their memory) */
   }
   c->busy = 1;
   return c;
@@ -428,14 +430,21 @@ static int op_arg(lua_State *L, int idx) {
   return luaL_checkoption(L, idx, NULL, op_names);   /* raises */
 }
 
-/* s:op(name, tenant, upn, job, task, body, query) -> status, body:
-   one operation for the store's own caller, as the methods run it */
+/* s:op(name, tenant, upn, job, task, body, query, unless_faults) ->
+   status, body: one operation for the store's own caller, as the
+   methods run it.  unless_faults true: when faults are armed, nothing
+   is done and the status is 0 (the caller asks the fault path first,
+   then calls again without it; one call when none are armed) */
 static int s_op(lua_State *L) {
   box *b = lct_checkbox(L);
   ct_op_request req;
   size_t n;
   const char *tenant;
   call *c;
+  if (lua_toboolean(L, 9) && ct_fault_armed(&b->s->faultstate)) {
+    lua_pushinteger(L, 0);
+    return 1;
+  }
   memset(&req, 0, sizeof req);
   req.op = op_arg(L, 2);
   tenant = luaL_checklstring(L, 3, &n);
