@@ -591,9 +591,19 @@ int lct_strings(lua_State *L) {
   return lua_gettop(L);
 }
 
+/*
+** Slots after the constant strings keep the last Lua string made for a
+** text by lct_push_text: the @odata.context of every task created in a
+** job is the same text, made into a string once instead of per call (a
+** long string: an allocation, a copy, and the collector's work later).
+** Strings are values in Lua; which copy a table holds is invisible.
+*/
+#define S_TEXTS S__END
+#define TEXT_SLOTS 64
+
 static void open_strings(lua_State *L) {
   int i;
-  lua_createtable(L, S__END, 0);
+  lua_createtable(L, S__END + TEXT_SLOTS, 0);
   for (i = 1; i < S__END; i++) {
     if (i < LCT_S_SVC) lua_pushstring(L, fixed_strings[i]);
     else if (i < S_SS) lua_pushstring(L, ct_service_name(i - LCT_S_SVC));
@@ -603,6 +613,34 @@ static void open_strings(lua_State *L) {
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, STRINGS_NAME);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &strings_key);
+}
+
+/* the slot of a text: eight bytes from its end and eight from its
+   middle, mixed (any slot is correct: a hit compares the bytes) */
+static int text_slot(const char *p, size_t n) {
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    memcpy(&a, p + n - 8, 8);
+    memcpy(&b, p + (n - 8) / 2, 8);
+  } else {
+    memcpy(&a, p, n);
+  }
+  a = (a ^ (b * 0x9e3779b97f4a7c15u) ^ n) * 0xff51afd7ed558ccdu;
+  return (int)(a >> 58);                    /* 0 .. TEXT_SLOTS - 1 */
+}
+
+void lct_push_text(lua_State *L, int strs, const char *p, size_t n) {
+  int slot = S_TEXTS + 1 + text_slot(p, n);
+  size_t have;
+  const char *s;
+  if (lua_rawgeti(L, strs, slot) == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, &have);
+    if (have == n && memcmp(s, p, n) == 0) return;
+  }
+  lua_pop(L, 1);
+  lua_pushlstring(L, p, n);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, strs, slot);
 }
 
 /* table[strings[key]] = strings[val] for the table on the top */

@@ -60,6 +60,9 @@ enum {
   LCT_S_SVC             /* then the services, then the service statuses */
 };
 int lct_strings(lua_State *L);
+/* pushes the text (p, n) as a Lua string: the one made last for the same
+   text when the strings table at `strs` still holds it (lcore.c) */
+void lct_push_text(lua_State *L, int strs, const char *p, size_t n);
 
 /* the store at stack index 1; raises when it is not one, or closed */
 box *lct_checkbox(lua_State *L);

@@ -287,10 +287,11 @@ static void push_job(lua_State *L, const ct_job *j, uint32_t select,
 }
 
 static void push_context(lua_State *L, const ct_buf *b) {
+  int strs;
   if (b->len == 0) return;
-  lct_strings(L);
-  lua_rawgeti(L, -1, LCT_S_ODATA_CONTEXT);
-  lua_pushlstring(L, b->p, b->len);
+  strs = lct_strings(L);
+  lua_rawgeti(L, strs, LCT_S_ODATA_CONTEXT);
+  lct_push_text(L, strs, b->p, b->len);    /* the same for a job's tasks */
   lua_rawset(L, -4);
   lua_pop(L, 1);
 }

@@ -271,6 +271,35 @@ describe("graph:get_task and graph:list_tasks", function()
       t["@odata.context"])
   end)
 
+  -- the binding keeps the last Lua string made for a context text in one
+  -- of 64 slots (lcore.c, lct_push_text): with 80 jobs some share a slot,
+  -- and each task must still name its own job, whichever path made it
+  it("names each task's own job in its context, over many jobs", function()
+    local jobs, base = {}, "https://graph.microsoft.com/beta/$metadata#" ..
+      "solutions/migrations/crossTenantMigrationJobs('"
+    for k = 1, 80 do
+      jobs[k] = assert(graph:create_job(F.job_body {
+        displayName = "context " .. k,
+        resources = F.users(1, string.format("%08x", k)) })).id
+    end
+    for round = 1, 2 do
+      for k = 1, 80 do
+        local user = string.format("%08x-0000-4000-8000-%012x", k, round + 1)
+        local t = assert(graph:create_task(jobs[k], {
+          taskType = "user", id = user,
+          lastUpdatedDateTime = "2025-11-06T09:06:34Z" }))
+        assert.are.equal(base .. jobs[k] .. "')/users/$entity",
+                         t["@odata.context"])
+        t = assert(graph:get_task(jobs[k], user))
+        assert.are.equal(base .. jobs[k] .. "')/users/$entity",
+                         t["@odata.context"])
+        local page = assert(graph:list_tasks(jobs[k]))
+        assert.are.equal(base .. jobs[k] .. "')/users",
+                         page["@odata.context"])
+      end
+    end
+  end)
+
   it("answers 404 for a user not in the job", function()
     F.rejects(404, "itemNotFound", "crossTenantMigrationTask '" .. F.TASK ..
       "' was not found in job '" .. job.id .. "'.")(
