@@ -236,25 +236,26 @@ static int bad(ct_err *e, const path *at, const char *fmt, ...) {
 }
 
 static int check_type(const ct_type *t, const ct_jval *v, int strict,
-                      int mode, const path *at, ct_err *e);
+                      int mode, const path *at, ct_fields *out, ct_err *e);
 
-/* a single scalar of kind `kind` */
+/* a single scalar of kind `kind`; a GUID or time parsed into *val when
+   val is not NULL */
 static int check_scalar(const ct_prop *p, unsigned kind, const ct_jval *v,
-                        const path *at, ct_err *e) {
+                        const path *at, ct_scalar *val, ct_err *e) {
   char q[80];
+  ct_scalar tmp;
+  if (val == NULL) val = &tmp;
   if (v->kind != CT_JSTR)
     return bad(e, at, "must be %s, not %s.", kind_name(kind),
                jkind_name(v->kind));
   if (kind == CT_K_GUID) {
-    ct_guid g;
-    if (ct_guid_parse(v->u.s, v->len, &g) != 0) {
+    if (ct_guid_parse(v->u.s, v->len, &val->guid) != 0) {
       quote(q, sizeof q, v->u.s, v->len);
       return bad(e, at, "is not a valid GUID: '%s'.", q);
     }
   } else if (kind == CT_K_TIME) {
-    ct_time tm;
     const char *why = "invalid format";
-    if (ct_time_parse(v->u.s, v->len, &tm, &why) != 0) {
+    if (ct_time_parse(v->u.s, v->len, &val->time, &why) != 0) {
       quote(q, sizeof q, v->u.s, v->len);
       return bad(e, at, "is not a valid DateTimeOffset: '%s' (%s).",
                  q, why);
@@ -270,8 +271,10 @@ static int check_scalar(const ct_prop *p, unsigned kind, const ct_jval *v,
   return 0;
 }
 
+/* a member's value; a scalar's parse kept in *val (may be NULL) */
 static int check_value(const ct_prop *p, const ct_jval *v, int strict,
-                       int mode, const path *at, ct_err *e) {
+                       int mode, const path *at, ct_scalar *val,
+                       ct_err *e) {
   size_t i;
   if (v->kind == CT_JNULL) {
     if (p->flags & CT_P_NULLABLE) return 0;
@@ -279,12 +282,12 @@ static int check_value(const ct_prop *p, const ct_jval *v, int strict,
   }
   switch (p->kind) {
     case CT_K_STRING: case CT_K_GUID: case CT_K_TIME:
-      return check_scalar(p, p->kind, v, at, e);
+      return check_scalar(p, p->kind, v, at, val, e);
     case CT_K_OBJECT:
       if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY)
         return bad(e, at, "must be an object, not %s.",
                    jkind_name(v->kind));
-      return check_type(p->sub, v, strict, mode, at, e);
+      return check_type(p->sub, v, strict, mode, at, NULL, e);
     default:   /* collections */
       if (v->kind == CT_JEMPTY) return 0;
       if (v->kind != CT_JARR)
@@ -301,13 +304,13 @@ static int check_value(const ct_prop *p, const ct_jval *v, int strict,
           if (item->kind != CT_JOBJ && item->kind != CT_JEMPTY)
             return bad(e, &sub, "must be an object, not %s.",
                        jkind_name(item->kind));
-          if (check_type(p->sub, item, strict, mode, &sub, e) != 0)
+          if (check_type(p->sub, item, strict, mode, &sub, NULL, e) != 0)
             return -1;
         } else {
           unsigned k = p->kind == CT_K_GUIDS ? CT_K_GUID : CT_K_STRING;
           if (item->kind == CT_JNULL)
             return bad(e, &sub, "must not be null.");
-          if (check_scalar(p, k, item, &sub, e) != 0) return -1;
+          if (check_scalar(p, k, item, &sub, NULL, e) != 0) return -1;
         }
       }
       return 0;
@@ -330,8 +333,11 @@ static int check_odata_type(const ct_type *t, const ct_jval *v,
              t->name);
 }
 
+/* the members of object `v` against type `t`; `out` (NULL: none) gets
+   each property's member and parsed value */
 static int check_type(const ct_type *t, const ct_jval *v, int strict,
-                      int mode, const path *at, ct_err *e) {
+                      int mode, const path *at, ct_fields *out,
+                      ct_err *e) {
   size_t i;
   size_t n = v->kind == CT_JOBJ ? v->len : 0;
   path sub;
@@ -340,6 +346,7 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
   for (i = 0; i < n; i++) {
     const ct_jval *m = &v->u.items[i];
     const ct_prop *p;
+    ct_scalar *val = NULL;
     sub.name = m->key;
     sub.namelen = m->keylen;
     if (m->keylen == 11 && memcmp(m->key, "@odata.type", 11) == 0) {
@@ -352,6 +359,7 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
              "does not exist on type '%s'.", t->name);
       return -1;
     }
+
     if (p->flags & CT_P_READONLY) {
       if (!strict) continue;
       refuse(e, &sub, "invalidProperty", "is read-only and can't be set.");
@@ -363,12 +371,22 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
              "can't be updated; only completeAfterDateTime can.");
       return -1;
     }
-    if (check_value(p, m, strict, mode, &sub, e) != 0) return -1;
+    if (out != NULL && out->at[p - t->props] == NULL) {
+      size_t k = (size_t)(p - t->props);
+      out->at[k] = m;
+      if ((p->kind == CT_K_GUID || p->kind == CT_K_TIME) &&
+          m->kind == CT_JSTR) {
+        val = &out->val[k];
+        out->parsed |= 1u << k;
+      }
+    }
+    if (check_value(p, m, strict, mode, &sub, val, e) != 0) return -1;
   }
   if (mode == CT_CHECK_CREATE || at != NULL) {
     for (i = 0; i < t->nprops; i++) {
       const ct_prop *p = &t->props[i];
-      if ((p->flags & CT_P_REQUIRED) && ct_json_get(v, p->name) == NULL) {
+      if ((p->flags & CT_P_REQUIRED) &&
+          (out != NULL ? out->at[i] : ct_json_get(v, p->name)) == NULL) {
         sub.name = p->name;
         sub.namelen = strlen(p->name);
         refuse(e, &sub, "invalidProperty", "is required.");
@@ -381,11 +399,20 @@ static int check_type(const ct_type *t, const ct_jval *v, int strict,
 
 int ct_schema_check(const ct_type *t, const ct_jval *v, int strict,
                     int mode, ct_err *e) {
+  return ct_schema_read(t, v, strict, mode, NULL, e);
+}
+
+int ct_schema_read(const ct_type *t, const ct_jval *v, int strict,
+                   int mode, ct_fields *out, ct_err *e) {
+  if (out != NULL) {
+    memset(out->at, 0, t->nprops * sizeof out->at[0]);
+    out->parsed = 0;
+  }
   if (v->kind != CT_JOBJ && v->kind != CT_JEMPTY) {
     ct_err_set(e, 400, "invalidRequest", NULL,
                "The request body must be a JSON object, not %s.",
                jkind_name(v->kind));
     return -1;
   }
-  return check_type(t, v, strict, mode, NULL, e);
+  return check_type(t, v, strict, mode, NULL, out, e);
 }

@@ -93,6 +93,27 @@ enum ct_check_mode { CT_CHECK_CREATE, CT_CHECK_UPDATE };
 int ct_schema_check(const ct_type *t, const ct_jval *v, int strict,
                     int mode, ct_err *e);
 
+/*
+** What the check read at the top level of a body, so that an operation
+** reads each value once (the validator's parse is the one the store
+** keeps): at[i] is the first member naming property i of the type that
+** it checked (NULL: absent, or read-only and ignored); for a GUID or
+** DateTimeOffset property, bit i of `parsed` is set and val[i] holds the
+** value.
+*/
+#define CT_FIELDS_MAX CT_JOB__COUNT      /* the most properties a type has */
+typedef union ct_scalar { ct_guid guid; ct_time time; } ct_scalar;
+typedef struct ct_fields {
+  const ct_jval *at[CT_FIELDS_MAX];
+  ct_scalar val[CT_FIELDS_MAX];
+  uint32_t parsed;
+} ct_fields;
+
+/* ct_schema_check, filling *out (which may be NULL) as it goes; *out is
+   meaningful only when it returns 0 */
+int ct_schema_read(const ct_type *t, const ct_jval *v, int strict,
+                   int mode, ct_fields *out, ct_err *e);
+
 /* a member of an object, NULL when absent or when read-only and ignored */
 const ct_prop *ct_schema_prop(const ct_type *t, const char *name);
 /* the same for a name of n bytes (which may hold NULs: then none) */

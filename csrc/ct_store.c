@@ -1126,9 +1126,9 @@ static int read_entries(ct_task *t, const ct_jval *cs, ct_err *e) {
 static int task_user_free(const ct_job *j, const ct_task *t, ct_err *e) {
   char uid[37], jid[37];
   size_t at;
-  ct_guid_format(&t->id, uid);
-  ct_guid_format(&j->id, jid);
   if (ct_tmap_get(&j->index, j->tasks, &t->id, &at)) {
+    ct_guid_format(&t->id, uid);
+    ct_guid_format(&j->id, jid);
     if (j->tasks[at].cancelled)
       ct_err_set(e, 409, "notAllowed", NULL,
                  "User '%s' was cancelled out of job '%s' and can't be "
@@ -1189,26 +1189,24 @@ static int task_room(ct_job *j, ct_err *e) {
 
 static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
                              ct_err *e) {
-  const ct_jval *id, *lu;
+  ct_fields f;                /* the body's values, as the check read them */
+  const ct_jval *id;
   ct_task t;
-  ct_time when;
-  const char *why;
   ct_tenant *tn = j->tenant;
   if (j->status != CT_JS_SUBMITTED && j->status != CT_JS_VALIDATEFAILED &&
       j->status != CT_JS_VALIDATEPASSED) {
     conflict(s, e, A_ADDUSER, "Users can't be added to the job", j);
     return NULL;
   }
-  if (ct_schema_check(&ct_type_task, body, s->strict, CT_CHECK_CREATE, e))
+  if (ct_schema_read(&ct_type_task, body, s->strict, CT_CHECK_CREATE, &f,
+                     e))
     return NULL;
-  id = ct_json_get(body, TASKP(ID));
-  lu = ct_json_get(body, TASKP(LASTUPDATED));
+  id = f.at[CT_TASK_ID];
   memset(&t, 0, sizeof t);
-  ct_time_parse(lu->u.s, lu->len, &when, &why);
-  t.updated = when.ticks;
-  t.digits = (uint8_t)when.digits;
+  t.updated = f.val[CT_TASK_LASTUPDATED].time.ticks;   /* required */
+  t.digits = (uint8_t)f.val[CT_TASK_LASTUPDATED].time.digits;
   if (id != NULL) {
-    ct_guid_parse(id->u.s, id->len, &t.id);
+    t.id = f.val[CT_TASK_ID].guid;
     if (task_user_free(j, &t, e) != 0) return NULL;
   }
   if (j->ntasks >= MAX_USERS) {
@@ -1219,8 +1217,8 @@ static ct_task *task_create_(ct_store *s, ct_job *j, const ct_jval *body,
                jid, MAX_USERS);
     return NULL;
   }
-  if (task_detail(j, &t, ct_json_get(body, TASKP(TASKTYPE)),
-                  ct_json_get(body, TASKP(CURRENTSTATUS)), e) != 0)
+  if (task_detail(j, &t, f.at[CT_TASK_TASKTYPE], f.at[CT_TASK_CURRENTSTATUS],
+                  e) != 0)
     return NULL;
   if (task_room(j, e) != 0) {
     free_extra(t.extra);

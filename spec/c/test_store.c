@@ -414,6 +414,44 @@ static void test_schema(tally *t)
   CHECK(ct_schema_check(&ct_type_job, json("{\"status\":5}"), 1,
                         CT_CHECK_UPDATE, &e) != 0);
   CHECK_ERR(&e, 400, "Property 'status' is read-only and can't be set.");
+  /* ct_schema_read: each property's member and its parsed value, the
+     values the store keeps (read once); read-only members ignored are
+     not recorded */
+  {
+    ct_fields f;
+    ct_guid g;
+    ct_time tm;
+    const char *why;
+    const ct_jval *body = json("{\"taskType\":\"user\",\"id\":"
+      "\"4dd550d9-9ea2-4e71-a16b-000000000002\",\"lastUpdatedDateTime\":"
+      "\"2025-11-06T09:06:34.4773205Z\"}");
+    memset(&f, 0xff, sizeof f);         /* the read sets what it reports */
+    CHECK(ct_schema_read(&ct_type_task, body, 1, CT_CHECK_CREATE, &f, &e)
+          == 0);
+    CHECK(f.at[CT_TASK_TASKTYPE] == &body->u.items[0]);
+    CHECK(f.at[CT_TASK_ID] == &body->u.items[1]);
+    CHECK(f.at[CT_TASK_LASTUPDATED] == &body->u.items[2]);
+    CHECK(f.at[CT_TASK_CURRENTSTATUS] == NULL);
+    CHECK(f.parsed == ((1u << CT_TASK_ID) | (1u << CT_TASK_LASTUPDATED)));
+    CHECK(ct_guid_parse("4dd550d9-9ea2-4e71-a16b-000000000002", 36, &g) == 0);
+    CHECK(memcmp(&f.val[CT_TASK_ID].guid, &g, sizeof g) == 0);
+    CHECK(ct_time_parse("2025-11-06T09:06:34.4773205Z", 28, &tm, &why) == 0);
+    CHECK(f.val[CT_TASK_LASTUPDATED].time.ticks == tm.ticks &&
+          f.val[CT_TASK_LASTUPDATED].time.digits == 7);
+    /* the same refusals as ct_schema_check, "required" included */
+    CHECK(ct_schema_read(&ct_type_task, json("{\"taskType\":\"user\"}"), 1,
+                         CT_CHECK_CREATE, &f, &e) != 0);
+    CHECK_ERR(&e, 400, "Property 'lastUpdatedDateTime' is required.");
+    CHECK(ct_schema_read(&ct_type_job, json("{\"status\":5,\"displayName\":"
+          "\"x\"}"), 0, CT_CHECK_UPDATE, &f, &e) != 0);
+    CHECK_ERR(&e, 400, "Property 'displayName' can't be updated; only "
+              "completeAfterDateTime can.");
+    CHECK(ct_schema_read(&ct_type_job, json("{\"status\":5,"
+          "\"completeAfterDateTime\":\"" NOW "\"}"), 0, CT_CHECK_UPDATE,
+          &f, &e) == 0);
+    CHECK(f.at[CT_JOB_STATUS] == NULL && f.at[CT_JOB_COMPLETEAFTER] != NULL);
+    CHECK(f.parsed == 1u << CT_JOB_COMPLETEAFTER);
+  }
   CHECK(ct_schema_prop(&ct_type_job, "nope") == NULL);
   CHECK(ct_schema_prop(&ct_type_job, "workloads") != NULL);
   {
