@@ -650,19 +650,43 @@ static void sset(lua_State *L, int strs, int key, int val) {
   lua_rawset(L, -3);
 }
 
-/* a task; `seed` adds the @odata.type annotations the seed page shows */
-void lct_push_task(lua_State *L, const ct_task *t, int seed) {
+/*
+** Pushes the text (p, n) as a Lua string: the value of key `key` in the
+** table at `from` when that is a string of the same bytes (a caller's own
+** string, already made), else a new one.  from 0: always a new one.
+*/
+static void push_same(lua_State *L, int strs, int from, int key,
+                      const char *p, size_t n) {
+  if (from != 0) {
+    size_t have;
+    const char *s;
+    lua_rawgeti(L, strs, key);
+    if (lua_rawget(L, from) == LUA_TSTRING) {
+      s = lua_tolstring(L, -1, &have);
+      if (have == n && memcmp(s, p, n) == 0) return;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushlstring(L, p, n);
+}
+
+/* a task; `seed` adds the @odata.type annotations the seed page shows;
+   `props` (a stack index, 0: none) is the table it was created from,
+   whose id and lastUpdatedDateTime strings serve when they are the
+   same text */
+void lct_push_task(lua_State *L, const ct_task *t, int seed, int props) {
   int i, strs;
   size_t n;
   const char *s;
   char text[37];
   ct_time when;
+  if (props != 0 && lua_type(L, props) != LUA_TTABLE) props = 0;
   strs = lct_strings(L);
   lua_createtable(L, 0, 6);        /* and @odata.context, when it has one */
   if (seed) sset(L, strs, LCT_S_ODATA_TYPE, LCT_S_TASK_TYPE);
   lua_rawgeti(L, strs, LCT_S_ID);
   ct_guid_format(&t->id, text);
-  lua_pushlstring(L, text, 36);
+  push_same(L, strs, props, LCT_S_ID, text, 36);
   lua_rawset(L, -3);
   if (t->extra && t->extra->taskType.p) {
     lua_rawgeti(L, strs, LCT_S_TASKTYPE);
@@ -675,7 +699,7 @@ void lct_push_task(lua_State *L, const ct_task *t, int seed) {
   when.ticks = t->updated;
   when.digits = t->digits;
   n = ct_time_format(&when, text);
-  lua_pushlstring(L, text, n);
+  push_same(L, strs, props, LCT_S_LUT, text, n);
   lua_rawset(L, -3);
   lua_rawgeti(L, strs, LCT_S_CURRENTSTATUS);
   lua_createtable(L, t->n, 0);
@@ -862,7 +886,7 @@ static int s_task_create(lua_State *L) {
   }
   ct_arena_free(&a);
   if (t == NULL) return lct_push_err(L, &e);
-  lct_push_task(L, t, lua_toboolean(L, 6));
+  lct_push_task(L, t, lua_toboolean(L, 6), 5);
   set_guid(L, "@job", &j->id);        /* for the Lua layer's context */
   return 1;
 }
@@ -884,7 +908,7 @@ static int s_task_get(lua_State *L) {
   ct_job *j;
   ct_task *t = task_arg(L, b, &j, &e);
   if (t == NULL) return lct_push_err(L, &e);
-  lct_push_task(L, t, 0);
+  lct_push_task(L, t, 0, 0);
   set_guid(L, "@job", &j->id);
   return 1;
 }

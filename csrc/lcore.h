@@ -68,7 +68,9 @@ void lct_push_text(lua_State *L, int strs, const char *p, size_t n);
 box *lct_checkbox(lua_State *L);
 int lct_push_err(lua_State *L, const ct_err *e);
 void lct_push_job(lua_State *L, const ct_job *j);
-void lct_push_task(lua_State *L, const ct_task *t, int seed);
+/* a task; `seed`: with the @odata.type annotations; `props`: the stack
+   index of the table it was made from (its strings reused), or 0 */
+void lct_push_task(lua_State *L, const ct_task *t, int seed, int props);
 /* the job named by (tenant, key, byname) at idx..idx+2, or NULL + *e */
 ct_job *lct_job_arg(lua_State *L, ct_store *s, int idx, ct_err *e);
 /* a request body (JSON text or table) at idx, as a tree in `a` */

@@ -156,7 +156,7 @@ static int s_query_tasks(lua_State *L) {
   if (k < 0) return lct_push_err(L, &e);
   lua_createtable(L, (int)k, 0);
   for (i = 0; i < k; i++) {
-    lct_push_task(L, &j->tasks[((size_t *)st->out)[i]], 0);
+    lct_push_task(L, &j->tasks[((size_t *)st->out)[i]], 0, 0);
     lua_rawseti(L, -2, i + 1);
   }
   push_next(L, st);

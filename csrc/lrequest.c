@@ -279,7 +279,7 @@ static void push_job(lua_State *L, const ct_job *j, uint32_t select,
   if (expand) {
     lua_createtable(L, (int)j->ntasks, 0);
     for (i = 0; i < j->ntasks; i++) {
-      lct_push_task(L, &j->tasks[i], 0);
+      lct_push_task(L, &j->tasks[i], 0, 0);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "users");
@@ -296,7 +296,9 @@ static void push_context(lua_State *L, const ct_buf *b) {
   lua_pop(L, 1);
 }
 
-static void push_body(lua_State *L, const ct_result *r) {
+/* the body of a response; `props` (a stack index, 0: none) is the table
+   a created task was made from (lct_push_task) */
+static void push_body(lua_State *L, const ct_result *r, int props) {
   size_t i;
   switch (r->shape) {
     case CT_R_TEXT: {
@@ -331,7 +333,7 @@ static void push_body(lua_State *L, const ct_result *r) {
       push_context(L, &r->context);
       return;
     case CT_R_TASK:
-      lct_push_task(L, r->task, r->seed);
+      lct_push_task(L, r->task, r->seed, props);
       unselect(L, &ct_type_task, ct_type_task.nprops, r->select);
       push_context(L, &r->context);
       return;
@@ -350,7 +352,7 @@ static void push_body(lua_State *L, const ct_result *r) {
         if (r->shape == CT_R_JOBS) {
           push_job(L, r->jobs[i], r->select, r->expand);
         } else {
-          lct_push_task(L, r->tasks[i], 0);
+          lct_push_task(L, r->tasks[i], 0, 0);
           unselect(L, &ct_type_task, ct_type_task.nprops, r->select);
         }
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -394,7 +396,7 @@ static int s_request(lua_State *L) {
   box *b = lct_checkbox(L);
   call *c = answer(L, b);
   lua_pushinteger(L, c->res.status);
-  push_body(L, &c->res.r);
+  push_body(L, &c->res.r, 0);
   push_headers(L, &c->res);
   call_end(c);
   return 3;
@@ -474,7 +476,7 @@ static int s_op(lua_State *L) {
     return luaL_error(L, "not enough memory");
   lct_journal_check(L, b);        /* a store file that failed raises */
   lua_pushinteger(L, c->res.status);
-  push_body(L, &c->res.r);
+  push_body(L, &c->res.r, req.op == CT_OP_CREATE_TASK ? 7 : 0);
   call_end(c);
   return 2;
 }

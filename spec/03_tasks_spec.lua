@@ -300,6 +300,29 @@ describe("graph:get_task and graph:list_tasks", function()
     end
   end)
 
+  -- the binding reuses the caller's own id and lastUpdatedDateTime
+  -- strings only when they are the text the store answers with
+  -- (lcore.c, push_same): other spellings come back as the store has them
+  it("answers a created task's id and time as stored, however sent",
+     function()
+    local cases = {
+      { "AAAAAAAA-0000-4000-8000-0000000000AA", "2025-11-06T10:06:34+01:00",
+        "aaaaaaaa-0000-4000-8000-0000000000aa", "2025-11-06T09:06:34Z" },
+      { "aaaaaaaa-0000-4000-8000-0000000000ab", "2025-11-06T09:06:34.50Z",
+        "aaaaaaaa-0000-4000-8000-0000000000ab", "2025-11-06T09:06:34.50Z" },
+      { "aaaaaaaa-0000-4000-8000-0000000000ac", "2025-11-06t09:06:34z",
+        "aaaaaaaa-0000-4000-8000-0000000000ac", "2025-11-06T09:06:34Z" },
+    }
+    for _, c in ipairs(cases) do
+      local t = assert(graph:create_task(job.id, {
+        taskType = "user", id = c[1], lastUpdatedDateTime = c[2] }))
+      assert.are.equal(c[3], t.id)
+      assert.are.equal(c[4], t.lastUpdatedDateTime)
+      local again = assert(graph:get_task(job.id, c[3]))
+      assert.are.equal(c[4], again.lastUpdatedDateTime)
+    end
+  end)
+
   it("answers 404 for a user not in the job", function()
     F.rejects(404, "itemNotFound", "crossTenantMigrationTask '" .. F.TASK ..
       "' was not found in job '" .. job.id .. "'.")(
