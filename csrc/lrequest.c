@@ -423,10 +423,13 @@ static const char *const op_names[] = {
   "get_task", "cancel_task", "count_jobs", "count_tasks", NULL
 };
 
-/* the operation named at idx (luaL_checkoption, lengths compared first) */
+/* the operation named at idx (luaL_checkoption, lengths compared first;
+   create_task, the method run most, tried first) */
 static int op_arg(lua_State *L, int idx) {
   size_t n, i;
   const char *name = luaL_checklstring(L, idx, &n);
+  if (n == 11 && memcmp(name, op_names[CT_OP_CREATE_TASK], 11) == 0)
+    return CT_OP_CREATE_TASK;
   for (i = 0; op_names[i] != NULL; i++)
     if (strlen(op_names[i]) == n && memcmp(op_names[i], name, n) == 0)
       return (int)i;

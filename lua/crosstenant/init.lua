@@ -831,7 +831,8 @@ function Graph:create_task(job_id, props)
                         props)
   end
   if status >= 400 then return core_refusal(status, task) end
-  self:_flush()
+  local h = self._handlers            -- _flush's test, without its call
+  if #h.job > 0 or #h.task > 0 then self:_flush() end
   return task
 end
 
