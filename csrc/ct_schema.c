@@ -118,8 +118,9 @@ const ct_prop *ct_schema_prop(const ct_type *t, const char *name) {
 const ct_prop *ct_schema_propn(const ct_type *t, const char *name,
                                size_t n) {
   size_t i;
-  for (i = 0; i < t->nprops; i++)
-    if (strlen(t->props[i].name) == n &&
+  if (n == 0) return NULL;                 /* no property is unnamed */
+  for (i = 0; i < t->nprops; i++)          /* first bytes compared first */
+    if (t->props[i].name[0] == name[0] && strlen(t->props[i].name) == n &&
         memcmp(t->props[i].name, name, n) == 0)
       return &t->props[i];
   return NULL;
