@@ -21,6 +21,7 @@
 
 #include "ct_json.h"
 #include "ct_change.h"
+#include "ct_schema.h"
 #include "ct_store.h"
 #include "ct_util.h"
 
@@ -556,9 +557,6 @@ void lct_push_job(lua_State *L, const ct_job *j) {
   lua_setfield(L, -2, "resources");
 }
 
-#define TASK_TYPE "#microsoft.graph.crossTenantMigrationTask"
-#define SSD_TYPE "microsoft.graph.crossTenantMigrationServiceStatusDetails"
-
 /*
 ** The constant strings a task is built from (keys, type names, enum
 ** texts), made into Lua strings once, when the module opens, and kept
@@ -572,12 +570,41 @@ static const char strings_key = 0;
 #define S_SS (LCT_S_SVC + CT_SVC__COUNT)
 #define S__END (S_SS + CT_SS__COUNT)
 
+/* the strings no Graph type owns; NULL: read from the schema's one list
+   of names (csrc/ct_schema.c), by push_fixed */
 static const char *const fixed_strings[LCT_S_SVC] = {
-  NULL, "@odata.type", "id", "taskType", "lastUpdatedDateTime",
-  "currentStatus", "service", "status", "message", "errors", "code",
-  TASK_TYPE, SSD_TYPE, "", "user", "@odata.context", "request-id",
+  NULL, "@odata.type", NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, "", NULL, "@odata.context", "request-id",
   "client-request-id", "Content-Type", "Location", "application/json"
 };
+
+/* pushes constant string i (i < LCT_S_SVC) */
+static void push_fixed(lua_State *L, int i) {
+  const char *s = fixed_strings[i];
+  switch (i) {
+    case LCT_S_ID: s = ct_task_props[CT_TASK_ID].name; break;
+    case LCT_S_TASKTYPE: s = ct_task_props[CT_TASK_TASKTYPE].name; break;
+    case LCT_S_LUT: s = ct_task_props[CT_TASK_LASTUPDATED].name; break;
+    case LCT_S_CURRENTSTATUS:
+      s = ct_task_props[CT_TASK_CURRENTSTATUS].name;
+      break;
+    case LCT_S_SERVICE: s = ct_status_props[CT_STATUS_SERVICE].name; break;
+    case LCT_S_STATUS: s = ct_status_props[CT_STATUS_STATUS].name; break;
+    case LCT_S_MESSAGE: s = ct_status_props[CT_STATUS_MESSAGE].name; break;
+    case LCT_S_ERRORS: s = ct_status_props[CT_STATUS_ERRORS].name; break;
+    case LCT_S_CODE: s = ct_error_props[CT_ERROR_CODE].name; break;
+    case LCT_S_TASK_TYPE:            /* the seed page's "#" form */
+      lua_pushfstring(L, "#%s", ct_type_task.name);
+      return;
+    case LCT_S_SSD_TYPE: s = ct_type_status_details.name; break;
+    case LCT_S_USER:                 /* the one taskType there is */
+      s = ct_task_props[CT_TASK_TASKTYPE].values[0];
+      break;
+    default: break;
+  }
+  lua_pushstring(L, s);
+}
 
 #define STRINGS_NAME "crosstenant.strings"
 
@@ -605,7 +632,7 @@ static void open_strings(lua_State *L) {
   int i;
   lua_createtable(L, S__END + TEXT_SLOTS, 0);
   for (i = 1; i < S__END; i++) {
-    if (i < LCT_S_SVC) lua_pushstring(L, fixed_strings[i]);
+    if (i < LCT_S_SVC) push_fixed(L, i);
     else if (i < S_SS) lua_pushstring(L, ct_service_name(i - LCT_S_SVC));
     else lua_pushstring(L, ct_svc_status_name(i - S_SS));
     lua_rawseti(L, -2, i);
@@ -1046,9 +1073,18 @@ static int s_fail(lua_State *L) {
     return luaL_argerror(L, 2, "user must be a GUID");
   svc = luaL_checklstring(L, 3, &ns);
   service = ct_service_find(svc, ns);
-  if (service < 0)
-    return luaL_argerror(L, 3, "service must be ODSP, Meeting, Teams or "
-                         "Exchange");
+  if (service < 0) {              /* the names from the core's one list */
+    char text[80];
+    ct_msg m;
+    int i;
+    ct_msg_init(&m, text, sizeof text);
+    ct_msg_addf(&m, "service must be ");
+    for (i = 0; i < CT_SVC__COUNT; i++)
+      ct_msg_addf(&m, "%s%s", i == 0 ? "" : i < CT_SVC__COUNT - 1 ? ", "
+                                                                 : " or ",
+                  ct_service_name(i));
+    return luaL_argerror(L, 3, text);
+  }
   phase = luaL_checkoption(L, 4, NULL, phases);
   st = luaL_checklstring(L, 5, &nt);
   status = ct_svc_status_find(st, nt);

@@ -26,6 +26,16 @@ describe("crosstenant's lists of names", function()
     assert.are.same({ "Teams", "Exchange", "ODSP" }, crosstenant.WORKLOADS)
   end)
 
+  -- the core's own argument check names the services from the same list
+  it("name the services in the core's refusal of an unknown one", function()
+    local graph = F.graph()
+    local ok, err = pcall(graph._core.fail, graph._core, F.TASK, "SharePoint",
+                          "migrate", "failed", "x", "y")
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to '[^']*' %(service must be ODSP, " ..
+                   "Meeting, Teams or Exchange%)", err)
+  end)
+
   it("hold the timings crosstenant.new takes, and only those", function()
     assert.are.same({
       "validate_submitted", "validate_processing", "validate_in_progress",
