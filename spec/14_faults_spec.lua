@@ -137,6 +137,28 @@ describe("throttling and transient faults", function()
     end)
   end)
 
+  -- Graph:create_task asks the core once: with faults armed the core does
+  -- nothing and says so (status 0), the fault path decides, and only then
+  -- is the task created, once
+  it("creates a task once while a rule for other requests is armed",
+     function()
+    local job = assert(graph:create_job(F.job_body()))
+    graph:fault { status = 503, retry_after = 1, method = "GET",
+                  path = "/crossTenantMigrationJobs" }
+    local t = assert(graph:create_task(job.id, { taskType = "user",
+      lastUpdatedDateTime = F.NOW, id = F.TASK }))
+    assert.are.equal(F.TASK, t.id)
+    assert.are.equal(4, #t.currentStatus)
+    local _, err = graph:create_task(job.id, { taskType = "user",
+      lastUpdatedDateTime = F.NOW, id = F.TASK })
+    assert.are.equal(409, err.status)
+    assert.are.equal("User '" .. F.TASK .. "' is already in job '" ..
+                     job.id .. "'.", err.message)
+    assert.are.equal(1, #graph:faults())
+    assert.are.equal(4, #graph:_unfaulted(graph.get_job, graph,
+                                          job.id).resources)
+  end)
+
   describe("Retry-After", function()
     it("throttles a retry before it has passed with the time left, " ..
        "rounded up, and lets one after it through", function()
