@@ -85,8 +85,9 @@ void lct_query_open(lua_State *L, int methods);
 /* lfault.c: adds the fault methods (fault_add, fault_decide, ...) to the
    store methods' table on the stack top */
 void lct_fault_open(lua_State *L);
-/* lrequest.c: adds request and request_text to the store methods on
-   the stack top */
+/* lrequest.c: adds op, request and request_text to the store methods
+   on the stack top; the store's metatable, just below them, becomes
+   s:op's upvalue (its quick check of the store) */
 void lct_request_open(lua_State *L);
 /* lschema.c: adds the core's lists of names (JOB_STATUSES, SERVICES,
    TIMINGS, schema, ...) to the module table on the stack top */

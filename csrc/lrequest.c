@@ -441,8 +441,22 @@ static int op_arg(lua_State *L, int idx) {
    methods run it.  unless_faults true: when faults are armed, nothing
    is done and the status is 0 (the caller asks the fault path first,
    then calls again without it; one call when none are armed) */
+/* the store at 1, checked against the metatable s:op holds as its
+   upvalue (no registry lookup); lct_checkbox raises, or finds it when
+   the upvalue is not the store's metatable (another copy of this
+   library) */
+static box *op_box(lua_State *L) {
+  box *b = (box *)lua_touserdata(L, 1);
+  if (b != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same && b->s != NULL) return b;
+  }
+  return lct_checkbox(L);
+}
+
 static int s_op(lua_State *L) {
-  box *b = lct_checkbox(L);
+  box *b = op_box(L);
   ct_op_request req;
   size_t n;
   const char *tenant;
@@ -573,7 +587,6 @@ static int s_serve_api(lua_State *L) {
 }
 
 static const luaL_Reg request_methods[] = {
-  { "op", s_op },
   { "serve_api", s_serve_api },
   { "request", s_request },
   { "request_text", s_request_text },
@@ -582,4 +595,7 @@ static const luaL_Reg request_methods[] = {
 
 void lct_request_open(lua_State *L) {
   luaL_setfuncs(L, request_methods, 0);
+  lua_pushvalue(L, -2);              /* the store's metatable */
+  lua_pushcclosure(L, s_op, 1);      /* the methods run it on every call */
+  lua_setfield(L, -2, "op");
 }

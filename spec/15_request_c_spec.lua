@@ -468,6 +468,24 @@ describe("the core's request path", function()
     job = assert(graph:create_job(F.job_body()))
   end)
 
+  -- s:op checks its store against the metatable it holds (lrequest.c,
+  -- op_box): anything else is refused as lct_checkbox refuses it
+  it("refuses to run an operation on anything but an open store",
+     function()
+    local op = graph._core.op
+    local ok, err = pcall(op, {}, "create_task")
+    assert.is_false(ok)
+    assert.matches("crosstenant.store expected, got table", err, 1, true)
+    ok, err = pcall(op, io.stdout, "create_task")
+    assert.is_false(ok)
+    assert.matches("crosstenant.store expected, got FILE*", err, 1, true)
+    local other = F.graph()
+    other._core:close()
+    ok, err = pcall(op, other._core, "create_task")
+    assert.is_false(ok)
+    assert.matches("attempt to use a closed store", err, 1, true)
+  end)
+
   it("matches query property names case-insensitively and writes the " ..
      "documented spelling", function()
     local status, body = graph:request("GET", JOBS .. "/" .. job.id ..
