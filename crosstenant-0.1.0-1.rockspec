@@ -47,6 +47,7 @@ build = {
             "csrc/ct_store.c",
             "csrc/ct_util.c",
             "csrc/lcore.c",
+            "csrc/lencode.c",
             "csrc/lfault.c",
             "csrc/lquery.c",
             "csrc/lrequest.c",

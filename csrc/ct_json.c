@@ -201,6 +201,8 @@ typedef struct parser {
   ct_jerr *err;
   ct_jval *stk;              /* members of the containers still open */
   size_t top, stkcap;
+  ct_jval stk0[48];          /* the stack while it fits (no malloc) */
+  int dups;                  /* some dup[].slot was allocated */
   dupset dup[CT_LIMIT_DEPTH];
   size_t slen;               /* bytes in sbuf */
   char sbuf[CT_LIMIT_STRING + 8];   /* the string being decoded */
@@ -272,9 +274,11 @@ static void skip_ws(parser *p)
 static int push(parser *p, const ct_jval *v)
 {
   if (p->top == p->stkcap) {
-    size_t cap = p->stkcap ? p->stkcap * 2 : 64;
-    ct_jval *q = ct_realloc(p->stk, cap * sizeof *q);
+    size_t cap = p->stkcap * 2;
+    ct_jval *q = ct_realloc(p->stk == p->stk0 ? NULL : p->stk,
+                            cap * sizeof *q);
     if (!q) return fail_oom(p);
+    if (p->stk == p->stk0) memcpy(q, p->stk0, sizeof p->stk0);
     p->stk = q;
     p->stkcap = cap;
   }
@@ -621,6 +625,7 @@ static int key_add(parser *p, int depth, size_t base, size_t count)
     if (live > d->cap) {
       uint32_t *q = ct_realloc(d->slot, live * sizeof *q);
       if (!q) return -1;
+      p->dups = 1;
       d->slot = q;
       d->cap = live;
     }
@@ -800,8 +805,10 @@ static int parse_text(ct_arena *a, const char *text, size_t len,
   p.len = len;
   p.pos = 0;
   p.err = err;
-  p.stk = NULL;
-  p.top = p.stkcap = 0;
+  p.stk = p.stk0;
+  p.top = 0;
+  p.stkcap = sizeof p.stk0 / sizeof p.stk0[0];
+  p.dups = 0;
   p.slen = 0;
   for (i = 0; i < CT_LIMIT_DEPTH; i++) {
     p.dup[i].slot = NULL;
@@ -824,8 +831,9 @@ static int parse_text(ct_arena *a, const char *text, size_t len,
       }
     }
   }
-  free(p.stk);
-  for (i = 0; i < CT_LIMIT_DEPTH; i++) free(p.dup[i].slot);
+  if (p.stk != p.stk0) free(p.stk);
+  if (p.dups)
+    for (i = 0; i < CT_LIMIT_DEPTH; i++) free(p.dup[i].slot);
   return r;
 }
 
@@ -913,9 +921,8 @@ void ct_buf_addc(ct_buf *b, char c)
   ct_buf_add(b, &c, 1);
 }
 
-/* the length of the run at s that needs no escape: eight bytes at a time
-   while no byte is < 0x20, '"' or '\\' */
-static size_t plain_run(const char *s, size_t n)
+/* eight bytes at a time while no byte is < 0x20, '"' or '\\' */
+size_t ct_json_plain_run(const char *s, size_t n)
 {
   const uint64_t ones = UINT64_C(0x0101010101010101);
   const uint64_t high = UINT64_C(0x8080808080808080);
@@ -950,7 +957,7 @@ void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
   static const char hex[] = "0123456789abcdef";
   size_t i = 0, run;
   /* the common case, nothing to escape: one copy */
-  run = plain_run(s, n);
+  run = ct_json_plain_run(s, n);
   if (run == n) {
     char *p;
     if (buf_room(b, n + 2) < 0) return;
@@ -966,7 +973,7 @@ void ct_buf_json_string(ct_buf *b, const char *s, size_t n)
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     char e[6];
-    run = i + plain_run(s + i, n - i);
+    run = i + ct_json_plain_run(s + i, n - i);
     if (run > i) {
       ct_buf_add(b, s + i, run - i);
       i = run;

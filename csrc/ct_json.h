@@ -107,6 +107,9 @@ void ct_buf_addc(ct_buf *b, char c);
 /* a JSON string literal, quotes included: escapes ", \, control
    characters (\b \f \n \r \t, else \u00XX); other bytes as they are */
 void ct_buf_json_string(ct_buf *b, const char *s, size_t n);
+/* the length of the run at s that a JSON string holds as it is (no byte
+   < 0x20, '"' or '\\'): n when nothing needs an escape */
+size_t ct_json_plain_run(const char *s, size_t n);
 void ct_buf_json_int(ct_buf *b, int64_t v);
 /* shortest text that reads back to the same double ("%.17g" at worst);
    integral values within 2^53 print without ".0" is NOT wanted: they

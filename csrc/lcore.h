@@ -92,6 +92,8 @@ void lct_request_open(lua_State *L);
 /* lschema.c: adds the core's lists of names (JOB_STATUSES, SERVICES,
    TIMINGS, schema, ...) to the module table on the stack top */
 void lct_schema_open(lua_State *L);
+/* lencode.c: sets `encode` in the table on the top (after open_strings) */
+void lct_encode_open(lua_State *L);
 /* frees the request scratch of a store being closed (idempotent) */
 void lct_request_close(box *b);
 /*
