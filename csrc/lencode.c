@@ -2,8 +2,8 @@
 ** lencode.c -- crosstenant.encode: a Lua value as Graph's JSON text.
 **
 ** Objects are written with their keys in Graph's documented order (one
-** rank per name, ENC_ORDER below), unknown keys after them sorted by
-** bytes; a table with a sequence part is an array; an empty table is [].
+** rank per name, made from the core's lists: make_order below), unknown
+** keys after them sorted by bytes; a table with a sequence part is an array; an empty table is [].
 **
 ** Speed: the names and constant values the binding builds results from
 ** are Lua strings made once (lct_strings, and the names here); Lua keeps
@@ -25,38 +25,45 @@
 #include "lauxlib.h"
 
 #include "ct_json.h"
+#include "ct_schema.h"
 #include "lcore.h"
 
 /*
-** Graph's documented property order.  One list serves every type: the
-** types' orders never disagree.  Unknown keys follow, sorted by name.
+** Graph's documented property order, one rank per name for every type
+** (the types' orders never disagree), made when the module opens from
+** the core's lists: the schema's property lists (ct_schema.c), each
+** merged into the order so far, and the names of the response envelope
+** and the error body around them (below, as ct_response.c writes them).
+** Unknown keys follow the names, sorted by bytes.
 */
-static const char *const ENC_ORDER[] = {
-  "@odata.context", "@odata.count", "@odata.nextLink", "@odata.type",
-  "error", "id", "displayName", "taskType", "jobType", "sourceTenantId",
-  "targetTenantId", "completeAfterDateTime", "service", "status", "code",
-  "message", "target", "details", "innerError", "date", "request-id",
-  "client-request-id", "createdDateTime", "createdBy",
-  "lastUpdatedDateTime", "currentStatus", "errors", "exchangeSettings",
-  "sourceEndpoint", "targetDeliveryDomain", "workloads", "resourceType",
-  "resources", "users", "value"
-};
-#define NKEYS (sizeof ENC_ORDER / sizeof ENC_ORDER[0])
+#define MAXNAMES 64           /* ranks fit a 64-bit mask */
 
+static const char *const HEAD[] = {
+  "@odata.context", "@odata.count", "@odata.nextLink", "@odata.type",
+  "error", NULL
+};
+static const char *const ERROR_BODY[] = {   /* error, then innerError */
+  "code", "message", "target", "details", "innerError", "date",
+  "request-id", "client-request-id", NULL
+};
+static const char *const TAIL[] = { "value", NULL };
+
+#define NKEYS MAXNAMES        /* the rank of a key that is no name */
 #define NSLOTS 256            /* address table: a power of two, > 2x use */
 #define SMALL 32              /* members of an object read in one pass */
 #define KEEP_CAP 65536        /* buffer kept between calls up to this */
 
 typedef struct known {
   const char *p;              /* the Lua string's bytes; NULL: free slot */
-  unsigned rank;              /* in ENC_ORDER, NKEYS if not a name */
+  unsigned rank;              /* of a name, NKEYS if not a name */
 } known;
 
 typedef struct encoder {
   ct_buf buf;                 /* the text; reset at each call */
   known slot[NSLOTS];
-  const char *name[NKEYS];    /* ENC_ORDER as anchored Lua strings */
-  size_t namelen[NKEYS];
+  unsigned nkeys;             /* names ranked */
+  const char *name[MAXNAMES]; /* by rank, as anchored Lua strings */
+  size_t namelen[MAXNAMES];
 } encoder;
 
 /* one member of an object: its key, rank and value */
@@ -106,7 +113,7 @@ static int add_known(encoder *e, const char *p, unsigned rank) {
 /* the rank of a key not found by address: by its bytes */
 static unsigned rank_of_bytes(const encoder *e, const char *k, size_t n) {
   unsigned r;
-  for (r = 0; r < NKEYS; r++)
+  for (r = 0; r < e->nkeys; r++)
     if (e->namelen[r] == n && memcmp(e->name[r], k, n) == 0) return r;
   return NKEYS;
 }
@@ -453,6 +460,99 @@ static int encoder_gc(lua_State *L) {
   return 0;
 }
 
+/* ---------- the order of names, from the core's lists ---------- */
+
+typedef struct order {
+  const char *name[MAXNAMES];
+  size_t n;
+} order;
+
+static size_t pos_of(const order *o, const char *s) {
+  size_t i;
+  for (i = 0; i < o->n; i++)
+    if (strcmp(o->name[i], s) == 0) return i;
+  return o->n;
+}
+
+static int insert_at(order *o, size_t at, const char *s) {
+  if (o->n == MAXNAMES) return -1;
+  memmove(o->name + at + 1, o->name + at, (o->n - at) * sizeof *o->name);
+  o->name[at] = s;
+  o->n++;
+  return 0;
+}
+
+/*
+** Merge `list` (n names) into o, keeping its order: a name not yet in o
+** goes right after the one before it in `list`; names before the first
+** one already in o go right before it; a list with none in o goes after
+** `after` (a name of o), or at the end when that is NULL.  -1 when the
+** list disagrees with the order so far or o is full.
+*/
+static int merge(order *o, const char *const *list, size_t n,
+                 const char *after) {
+  size_t i, f, at;
+  for (f = 0; f < n && pos_of(o, list[f]) == o->n; f++) {}
+  if (f == n) {
+    at = after ? pos_of(o, after) + 1 : o->n;
+    if (at > o->n) return -1;
+  } else {
+    at = pos_of(o, list[f]);
+  }
+  for (i = 0; i < n; i++) {
+    size_t p = pos_of(o, list[i]);
+    if (p == o->n) {
+      if (insert_at(o, at, list[i]) < 0) return -1;
+      p = at;
+    } else if (p < at) {
+      return -1;                   /* placed before its predecessor */
+    }
+    at = p + 1;
+  }
+  return 0;
+}
+
+static int merge_nul(order *o, const char *const *list) {
+  size_t n = 0;
+  while (list[n] != NULL) n++;
+  return merge(o, list, n, NULL);
+}
+
+/* a type's property names, merged; a type none of whose names is there
+   yet goes after the property that holds it */
+static int merge_type(order *o, const ct_type *t, const char *holder) {
+  const char *names[MAXNAMES];
+  size_t i;
+  if (t->nprops > MAXNAMES) return -1;
+  for (i = 0; i < t->nprops; i++) names[i] = t->props[i].name;
+  return merge(o, names, t->nprops, holder);
+}
+
+/* the property of `in` whose values are of type `t` */
+static const char *holder_of(const ct_type *in, const ct_type *t) {
+  size_t i;
+  for (i = 0; i < in->nprops; i++)
+    if (in->props[i].sub == t) return in->props[i].name;
+  return NULL;
+}
+
+static int make_order(order *o) {
+  o->n = 0;
+  return merge_nul(o, HEAD) < 0 ||
+         merge_type(o, &ct_type_job, NULL) < 0 ||
+         merge_type(o, &ct_type_task, holder_of(&ct_type_job,
+                                                 &ct_type_task)) < 0 ||
+         merge_type(o, &ct_type_status_details,
+                    holder_of(&ct_type_task, &ct_type_status_details)) < 0 ||
+         merge_type(o, &ct_type_error,
+                    holder_of(&ct_type_status_details, &ct_type_error)) < 0 ||
+         merge_nul(o, ERROR_BODY) < 0 ||
+         merge_type(o, &ct_type_exchange_settings,
+                    holder_of(&ct_type_job,
+                              &ct_type_exchange_settings)) < 0 ||
+         merge_nul(o, TAIL) < 0 ? -1 : 0;
+}
+
 /* remember the string at the top (anchored elsewhere) by its address */
 static void know_top(lua_State *L, encoder *e) {
   size_t n;
@@ -464,8 +564,11 @@ static void know_top(lua_State *L, encoder *e) {
 
 void lct_encode_open(lua_State *L) {
   encoder *e;
+  order o;
   unsigned r;
   int strs, i, nstr;
+  if (make_order(&o) < 0)
+    luaL_error(L, "encode: the core's property lists disagree");
   e = (encoder *)lua_newuserdatauv(L, sizeof *e, 1);
   memset(e, 0, sizeof *e);
   ct_buf_init(&e->buf);
@@ -474,10 +577,11 @@ void lct_encode_open(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   ct_buf_reserve(&e->buf, 960);    /* below glibc's large-request size */
-  lua_createtable(L, (int)NKEYS, 0);   /* anchors the names */
-  for (r = 0; r < NKEYS; r++) {
-    lua_pushstring(L, ENC_ORDER[r]);
+  lua_createtable(L, (int)o.n, 0);   /* anchors the names */
+  for (r = 0; r < o.n; r++) {
+    lua_pushstring(L, o.name[r]);
     e->name[r] = lua_tolstring(L, -1, &e->namelen[r]);
+    e->nkeys = r + 1;
     know_top(L, e);
     lua_rawseti(L, -2, (lua_Integer)r + 1);
   }

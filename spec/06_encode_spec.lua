@@ -34,6 +34,57 @@ describe("crosstenant.encode", function()
       encode { a = crosstenant.null, b = true, c = 'q"\\\n\1' })
   end)
 
+  -- the order comes from the core's lists (crosstenant.schema): a table
+  -- holding every property of a type, and unknown keys, is written in
+  -- the schema's order, the unknown keys after it by name
+  it("orders each type's properties as crosstenant.schema lists them",
+     function()
+    for name, t in pairs(crosstenant.schema) do
+      local tbl = { ["~x"] = 1, ["0y"] = 2, ["@odata.type"] = t.type }
+      for _, p in ipairs(t.properties) do tbl[p] = 1 end
+      local order = {}
+      for k in encode(tbl):gmatch('"([^"]+)":') do order[#order + 1] = k end
+      local want = { "@odata.type" }
+      for _, p in ipairs(t.properties) do want[#want + 1] = p end
+      want[#want + 1] = "0y"
+      want[#want + 1] = "~x"
+      assert.are.same(want, order, name)
+    end
+  end)
+
+  it("orders the envelope and the error body as Graph writes them",
+     function()
+    assert.are.equal('{"@odata.context":"c","@odata.count":1,' ..
+      '"@odata.nextLink":"n","value":[]}',
+      encode { value = {}, ["@odata.nextLink"] = "n", ["@odata.count"] = 1,
+               ["@odata.context"] = "c" })
+    assert.are.equal('{"error":{"code":"c","message":"m","target":"t",' ..
+      '"details":[],"innerError":{"date":"d","request-id":"r",' ..
+      '"client-request-id":"q"}}}',
+      encode { error = { innerError = { ["client-request-id"] = "q",
+        ["request-id"] = "r", date = "d" }, details = {}, target = "t",
+        message = "m", code = "c" } })
+  end)
+
+  it("reads keys and values whatever strings made them", function()
+    -- names and values built at run time (not the module's own strings)
+    local k = ("Type"):gsub("^", "task")
+    local v = ("notStarted"):sub(1)
+    local esc = ("a\"b"):sub(1)
+    assert.are.equal('{"id":"x","taskType":"notStarted","status":"a\\"b",' ..
+                     '"service\\n":1}',
+      encode { [k] = v, id = "x", status = esc, ["service\n"] = 1 })
+  end)
+
+  it("writes a table of more than 32 members in the same order", function()
+    local t, want = { id = "i", status = "s" }, { '"id":"i"', '"status":"s"' }
+    for i = 1, 40 do
+      t[("k%02d"):format(i)] = i
+      want[#want + 1] = ('"k%02d":%d'):format(i, i)
+    end
+    assert.are.equal("{" .. table.concat(want, ",") .. "}", encode(t))
+  end)
+
   it("puts unknown keys after the known ones, by name", function()
     assert.are.equal('{"id":"1","alpha":2,"zeta":1}',
                      encode { zeta = 1, alpha = 2, id = "1" })
