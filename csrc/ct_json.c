@@ -204,8 +204,9 @@ typedef struct parser {
   ct_jval stk0[48];          /* the stack while it fits (no malloc) */
   int dups;                  /* some dup[].slot was allocated */
   dupset dup[CT_LIMIT_DEPTH];
-  size_t slen;               /* bytes in sbuf */
-  char sbuf[CT_LIMIT_STRING + 8];   /* the string being decoded */
+  const char *str;           /* the string read last: in s, or sbuf */
+  size_t slen;               /* its bytes */
+  char sbuf[CT_LIMIT_STRING + 8];   /* a string with escapes, decoded */
 } parser;
 
 static int fail(parser *p, int status, size_t off, const char *fmt, ...)
@@ -403,7 +404,7 @@ static int escape(parser *p, size_t quote, size_t i, size_t *adv)
   return sput(p, quote, o, 1);
 }
 
-/* decode the string whose quote is at p->pos into sbuf/slen */
+/* read the string whose quote is at p->pos: str/slen, p->pos after it */
 /* the length of the run of ASCII bytes at s that are neither control
    characters, '"' nor '\\' (eight at a time while they last) */
 static size_t ascii_run(const unsigned char *s, size_t n)
@@ -430,6 +431,15 @@ static size_t ascii_run(const unsigned char *s, size_t n)
 static int scan_string(parser *p)
 {
   size_t quote = p->pos, i = quote + 1, run;
+  /* the common case: plain ASCII up to the closing quote, read in place */
+  run = ascii_run(p->s + i, p->len - i);
+  if (i + run < p->len && p->s[i + run] == '"' && run <= CT_LIMIT_STRING) {
+    p->str = (const char *)p->s + i;
+    p->slen = run;
+    p->pos = i + run + 1;
+    return 0;
+  }
+  p->str = p->sbuf;
   p->slen = 0;
   for (;;) {
     unsigned char c;
@@ -461,12 +471,12 @@ static int scan_string(parser *p)
   return 0;
 }
 
-/* copy sbuf into the arena, NUL-terminated */
+/* copy the string read last into the arena, NUL-terminated */
 static const char *keep_string(parser *p)
 {
   char *r = ct_arena_alloc(p->a, p->slen + 1);
   if (!r) return NULL;
-  memcpy(r, p->sbuf, p->slen);
+  memcpy(r, p->str, p->slen);
   r[p->slen] = '\0';
   return r;
 }
@@ -607,7 +617,7 @@ static int dup_probe(const parser *p, dupset *d, size_t base,
 }
 
 /*
-** Record the key in sbuf as member `count` of the object whose members
+** Record the key read last (str/slen) as member `count` of the object whose members
 ** start at `base`: 0 if new, 1 if already there, -1 out of memory.
 */
 static int key_add(parser *p, int depth, size_t base, size_t count)
@@ -616,7 +626,7 @@ static int key_add(parser *p, int depth, size_t base, size_t count)
   size_t j;
   if (count < SMALL_OBJ) {
     for (j = 0; j < count; j++)
-      if (key_same(&p->stk[base + j], p->sbuf, p->slen)) return 1;
+      if (key_same(&p->stk[base + j], p->str, p->slen)) return 1;
     return 0;
   }
   if (count == SMALL_OBJ || (count + 1) * 2 > d->live) {
@@ -636,7 +646,7 @@ static int key_add(parser *p, int depth, size_t base, size_t count)
       dup_probe(p, d, base, m->key, m->keylen, j);
     }
   }
-  return dup_probe(p, d, base, p->sbuf, p->slen, count);
+  return dup_probe(p, d, base, p->str, p->slen, count);
 }
 
 /* a key for a message: at most ~60 bytes, each shown by showc */
@@ -710,7 +720,7 @@ static int parse_object(parser *p, ct_jval *v, int depth)
       if (r > 0) {
         char k[96];
         return fail(p, 400, kpos, "duplicate property '%s'",
-                    show_key(k, p->sbuf, p->slen));
+                    show_key(k, p->str, p->slen));
       }
       m.keylen = p->slen;
       m.key = keep_string(p);
@@ -809,6 +819,7 @@ static int parse_text(ct_arena *a, const char *text, size_t len,
   p.top = 0;
   p.stkcap = sizeof p.stk0 / sizeof p.stk0[0];
   p.dups = 0;
+  p.str = p.sbuf;
   p.slen = 0;
   for (i = 0; i < CT_LIMIT_DEPTH; i++) {
     p.dup[i].slot = NULL;
