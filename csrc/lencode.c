@@ -569,7 +569,9 @@ void lct_encode_open(lua_State *L) {
   int strs, i, nstr;
   if (make_order(&o) < 0)
     luaL_error(L, "encode: the core's property lists disagree");
-  e = (encoder *)lua_newuserdatauv(L, sizeof *e, 1);
+  /* user values: the names, and lct_strings' table (kept alive with the
+     encoder, whose `known` holds their addresses) */
+  e = (encoder *)lua_newuserdatauv(L, sizeof *e, 2);
   memset(e, 0, sizeof *e);
   ct_buf_init(&e->buf);
   lua_createtable(L, 0, 1);
@@ -586,13 +588,13 @@ void lct_encode_open(lua_State *L) {
     lua_rawseti(L, -2, (lua_Integer)r + 1);
   }
   lua_setiuservalue(L, -2, 1);
-  strs = lct_strings(L);           /* kept in the registry */
+  strs = lct_strings(L);
   nstr = (int)lua_rawlen(L, strs);
   for (i = 1; i <= nstr; i++) {
     if (lua_rawgeti(L, strs, i) == LUA_TSTRING) know_top(L, e);
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_setiuservalue(L, -2, 2);
   lua_pushcclosure(L, core_encode, 1);
   lua_setfield(L, -2, "encode");
 }

@@ -76,6 +76,21 @@ describe("crosstenant.encode", function()
       encode { [k] = v, id = "x", status = esc, ["service\n"] = 1 })
   end)
 
+  it("keeps working after the module is opened again", function()
+    local core = require "crosstenant.core"
+    local old = core.encode
+    package.loaded["crosstenant.core"] = nil
+    assert.are_not.equal(old, require("crosstenant.core").encode)
+    package.loaded["crosstenant.core"] = core
+    collectgarbage()
+    collectgarbage()
+    -- fresh strings may now sit where the second opening's strings were
+    local junk = {}
+    for i = 1, 2000 do junk[i] = ("x\"%d"):format(i) end
+    assert.are.equal('{"status":"notStarted","x\\"1":"x\\"2"}',
+                     old { status = "notStarted", [junk[1]] = junk[2] })
+  end)
+
   it("writes a table of more than 32 members in the same order", function()
     local t, want = { id = "i", status = "s" }, { '"id":"i"', '"status":"s"' }
     for i = 1, 40 do
