@@ -617,8 +617,9 @@ static int dup_probe(const parser *p, dupset *d, size_t base,
 }
 
 /*
-** Record the key read last (str/slen) as member `count` of the object whose members
-** start at `base`: 0 if new, 1 if already there, -1 out of memory.
+** Record the key read last (str/slen) as member `count` of the object
+** whose members start at `base`: 0 if new, 1 if already there, -1 out
+** of memory.
 */
 static int key_add(parser *p, int depth, size_t base, size_t count)
 {

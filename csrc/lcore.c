@@ -1,8 +1,8 @@
 /*
 ** lcore.c -- crosstenant.core: the one binding between Lua and the core.
-** It turns Lua values into core calls and core records into Lua tables,
-** and writes Graph's JSON.  Everything it holds lives in the store
-** userdata; there is no C global state.
+** It turns Lua values into core calls and core records into Lua tables
+** (Graph's JSON text from Lua values: lencode.c).  Everything it holds
+** lives in the store userdata; there is no C global state.
 **
 ** Error policy: a wrong Lua type in an argument raises (luaL_argerror);
 ** data the model rejects returns nil plus an error table

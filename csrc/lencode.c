@@ -3,7 +3,8 @@
 **
 ** Objects are written with their keys in Graph's documented order (one
 ** rank per name, made from the core's lists: make_order below), unknown
-** keys after them sorted by bytes; a table with a sequence part is an array; an empty table is [].
+** keys after them sorted by bytes; a table with a sequence part is an
+** array; an empty table is [].
 **
 ** Speed: the names and constant values the binding builds results from
 ** are Lua strings made once (lct_strings, and the names here); Lua keeps
