@@ -22,6 +22,8 @@ struct ct_db {
   sqlite3_stmt *append;
   char *path;
   size_t rows;                /* journal rows since the last fold */
+  size_t jbytes;              /* their bytes */
+  size_t ibytes;              /* the image's bytes, at the last fold */
   sqlite3_int64 next;         /* the next row's sequence number */
   int in_tx;
 };
@@ -149,7 +151,8 @@ fail:
 }
 
 static int put_image(sqlite3 *h, const ct_store *s, sqlite3_int64 next,
-                     const char *path, char *msg, size_t cap) {
+                     size_t *size, const char *path, char *msg,
+                     size_t cap) {
   unsigned char *img;
   size_t n;
   sqlite3_stmt *st;
@@ -170,6 +173,7 @@ static int put_image(sqlite3 *h, const ct_store *s, sqlite3_int64 next,
   sqlite3_finalize(st);
   free(img);
   if (rc != SQLITE_DONE) return sql_fail(h, path, msg, cap);
+  *size = n;
   return 0;
 }
 
@@ -181,18 +185,21 @@ static const char *const schema =
   "CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY, "
   "op TEXT NOT NULL, sum INTEGER NOT NULL);";
 
-/* in one transaction: the schema when new, the image, no journal */
+/* in one transaction: the schema when new, the image (*size: its
+   bytes, set only when committed), no journal */
 static int write_image(sqlite3 *h, int created, const ct_store *s,
-                       sqlite3_int64 next, const char *path, char *msg,
-                       size_t cap) {
+                       sqlite3_int64 next, size_t *size, const char *path,
+                       char *msg, size_t cap) {
+  size_t n = 0;
   if (exec(h, "BEGIN IMMEDIATE", path, msg, cap) != 0) return -1;
   if ((created && exec(h, schema, path, msg, cap) != 0) ||
       exec(h, "DELETE FROM journal", path, msg, cap) != 0 ||
-      put_image(h, s, next, path, msg, cap) != 0 ||
+      put_image(h, s, next, &n, path, msg, cap) != 0 ||
       exec(h, "COMMIT", path, msg, cap) != 0) {
     sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
     return -1;
   }
+  *size = n;
   return 0;
 }
 
@@ -212,6 +219,7 @@ static ct_store *load(ct_db *db, char *msg, size_t cap) {
     const void *img = sqlite3_column_blob(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     db->next = sqlite3_column_int64(st, 1);
+    db->ibytes = n;
     s = ct_snap_read(img != NULL ? img : "", n, why, sizeof why);
     if (s == NULL) snprintf(msg, cap, "%s: %s", db->path, why);
   } else if (rc == SQLITE_DONE) {
@@ -249,6 +257,7 @@ static ct_store *load(ct_db *db, char *msg, size_t cap) {
     }
     db->next++;
     db->rows++;
+    db->jbytes += n;
   }
   if (rc != SQLITE_DONE) {
     if (rc != SQLITE_ROW) sql_fail(db->h, db->path, msg, cap);
@@ -286,7 +295,8 @@ ct_db *ct_db_open(const char *path, const ct_store *fresh, int full,
     return NULL;
   }
   if (created) {
-    if (write_image(db->h, 1, fresh, db->next, path, msg, cap) != 0) {
+    if (write_image(db->h, 1, fresh, db->next, &db->ibytes, path, msg,
+                    cap) != 0) {
       db_free(db);
       remove(path);
       return NULL;
@@ -319,6 +329,7 @@ int ct_db_append(ct_db *db, const char *row, size_t n, char *msg,
   if (rc != SQLITE_DONE) return sql_fail(db->h, db->path, msg, cap);
   db->next++;
   db->rows++;
+  db->jbytes += n;
   return 0;
 }
 
@@ -343,15 +354,21 @@ size_t ct_db_rows(const ct_db *db) {
   return db->rows;
 }
 
+int ct_db_fold_due(const ct_db *db) {
+  return db->rows >= CT_DB_FOLD_ROWS && db->jbytes >= db->ibytes;
+}
+
 const char *ct_db_path(const ct_db *db) {
   return db->path;
 }
 
 int ct_db_fold(ct_db *db, const ct_store *s, char *msg, size_t cap) {
   if (db->in_tx && ct_db_commit(db, msg, cap) != 0) return -1;
-  if (write_image(db->h, 0, s, db->next, db->path, msg, cap) != 0)
+  if (write_image(db->h, 0, s, db->next, &db->ibytes, db->path, msg, cap)
+      != 0)
     return -1;
   db->rows = 0;
+  db->jbytes = 0;
   return 0;
 }
 
@@ -366,6 +383,7 @@ void ct_db_close(ct_db *db) {
 int ct_db_save(const char *path, const ct_store *s, char *msg, size_t cap) {
   int created, rc;
   sqlite3_int64 next = 1;
+  size_t size;
   sqlite3 *h = db_connect(path, 1, 1, &created, msg, cap);
   if (h == NULL) return -1;
   /* the journal's numbering goes on, so rows of a store that had the
@@ -377,7 +395,7 @@ int ct_db_save(const char *path, const ct_store *s, char *msg, size_t cap) {
     sqlite3_close(h);
     return -1;
   }
-  rc = write_image(h, created, s, next, path, msg, cap);
+  rc = write_image(h, created, s, next, &size, path, msg, cap);
   sqlite3_close(h);
   if (rc != 0 && created) remove(path);
   return rc;

@@ -31,7 +31,8 @@
 
 #define CT_DB_FORMAT 1
 #define CT_DB_APPLICATION_ID 0x43545354
-/* a front end folds the journal when it holds this many rows */
+/* a front end folds the journal when it holds at least this many rows
+   and at least as many bytes as the image (ct_db_fold_due) */
 #define CT_DB_FOLD_ROWS 10000
 
 typedef struct ct_db ct_db;
@@ -61,6 +62,17 @@ int ct_db_commit(ct_db *db, char *msg, size_t cap);
 
 /* rows in the journal since the last fold */
 size_t ct_db_rows(const ct_db *db);
+
+/*
+** 1 when the front end should fold now: the journal holds at least
+** CT_DB_FOLD_ROWS rows and at least as many bytes as the image written
+** by the last fold (or read at open).  A fold rewrites the whole image,
+** so with a growing store a fixed row count would make its cost per row
+** grow with the store; this way a row pays for at most about its own
+** bytes of image, and opening replays a journal no larger than the
+** image.  0 otherwise.
+*/
+int ct_db_fold_due(const ct_db *db);
 
 /*
 ** Replace the image with `s`'s and empty the journal, in one

@@ -51,7 +51,7 @@ static void journal(box *b, const ct_change *ch, const ct_change_result *r) {
     b->jfail = 1;
     return;
   }
-  if (ct_db_rows(b->db) >= CT_DB_FOLD_ROWS) {
+  if (ct_db_fold_due(b->db)) {
     char msg[8];
     ct_db_fold(b->db, b->s, msg, sizeof msg);   /* else: next time */
   }

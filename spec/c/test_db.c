@@ -389,6 +389,56 @@ static void test_save(tally *t)
   cleanup(path);
 }
 
+/*
+** when a fold is due: CT_DB_FOLD_ROWS rows and, beyond that, as many
+** journal bytes as the image of the last fold (or of the open), so that
+** a large store is not rewritten whole every CT_DB_FOLD_ROWS rows.  The
+** rows are bytes only (the file is not opened again).
+*/
+static void test_fold_due(tally *t)
+{
+  char path[128], msg[300], *big;
+  ct_store *s = new_store(), *none = NULL;
+  unsigned char *img;
+  size_t n, i;
+  ct_db *db;
+  path_of(path, sizeof path, "due.db");
+  cleanup(path);
+  changes(t, s, NULL, 1);
+  if (ct_snap_write(s, &img, &n) != 0) exit(2);
+  free(img);
+  CHECK(n > 1 && n < CT_DB_FOLD_ROWS);
+  db = ct_db_open(path, s, 0, &none, msg, sizeof msg);
+  CHECK(db != NULL && none == NULL);
+  if (db == NULL) goto done;
+  /* empty rows: the row count is reached, the image's bytes are not */
+  for (i = 0; i < CT_DB_FOLD_ROWS; i++)
+    if (ct_db_append(db, "", 0, msg, sizeof msg) != 0) break;
+  CHECK(i == CT_DB_FOLD_ROWS && ct_db_rows(db) == CT_DB_FOLD_ROWS);
+  CHECK(ct_db_fold_due(db) == 0);
+  /* one byte short of the image, then the image's size */
+  big = malloc(n);
+  if (big == NULL) exit(2);
+  memset(big, 'x', n);
+  CHECK(ct_db_append(db, big, n - 1, msg, sizeof msg) == 0);
+  CHECK(ct_db_fold_due(db) == 0);
+  CHECK(ct_db_append(db, big, 1, msg, sizeof msg) == 0);
+  CHECK(ct_db_fold_due(db) == 1);
+  free(big);
+  /* a fold starts both counts again; small rows: the row count rules */
+  CHECK(ct_db_fold(db, s, msg, sizeof msg) == 0);
+  CHECK(ct_db_rows(db) == 0 && ct_db_fold_due(db) == 0);
+  for (i = 0; i + 1 < CT_DB_FOLD_ROWS; i++)
+    if (ct_db_append(db, "xx", 2, msg, sizeof msg) != 0) break;
+  CHECK(ct_db_fold_due(db) == 0);
+  CHECK(ct_db_append(db, "xx", 2, msg, sizeof msg) == 0);
+  CHECK(ct_db_fold_due(db) == 1);
+  ct_db_close(db);
+done:
+  ct_store_free(s);
+  cleanup(path);
+}
+
 int main(void)
 {
   tally tt = {0, 0}, *t = &tt;
@@ -398,6 +448,7 @@ int main(void)
   test_journal(t);
   test_bad_files(t);
   test_save(t);
+  test_fold_due(t);
   ct_arena_free(&arena);
   rmdir(dir);
   return tally_report(t);
