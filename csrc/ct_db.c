@@ -28,9 +28,6 @@ struct ct_db {
   int in_tx;
 };
 
-/* the page size of a new file, in bytes (see db_connect) */
-#define CT_DB_PAGE_SIZE "1024"
-
 static int say(char *msg, size_t cap, const char *path, const char *what) {
   snprintf(msg, cap, "%s%s", path, what);
   return -1;
@@ -140,15 +137,6 @@ static sqlite3 *db_connect(const char *path, int create, int full,
       goto fail;
     }
   }
-  /* a new file gets 1 KiB pages (SQLite's default is 4 KiB): a commit
-     writes each page it changed whole into the WAL, and a journal row
-     is a few hundred bytes, so 4 KiB pages wrote (and later synced at
-     each checkpoint) about four times the bytes; the image's blob
-     spans more overflow pages, at no cost measured (docs/performance.md).
-     It must come before WAL mode; an existing file keeps its own. */
-  if (*created && exec(h, "PRAGMA page_size=" CT_DB_PAGE_SIZE, path, msg,
-                       cap) != 0)
-    goto fail;
   if (exec(h, "PRAGMA journal_mode=WAL", path, msg, cap) != 0) goto fail;
   snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", full ? "FULL"
                                                           : "NORMAL");

@@ -3,8 +3,7 @@
 ** image (ct_snap) and a journal of the changes made since (ct_change rows).
 ** No Lua; callable per request from any front end.
 **
-** The file (SQLite 3, WAL mode, one connection holding it exclusively,
-** 1 KiB pages when ct_db created it):
+** The file (SQLite 3, WAL mode, one connection holding it exclusively):
 **   PRAGMA application_id = 0x43545354 ('CTST'), user_version = 1
 **   snapshot(id INTEGER PRIMARY KEY CHECK (id = 1), image BLOB NOT NULL)
 **   journal(seq INTEGER PRIMARY KEY, op TEXT NOT NULL)
