@@ -204,12 +204,13 @@ static int own_error(ct_httpd_response *res, int status, const char *code,
   res->status = status;
   rc = ct_httpd_response_body(res, buf, (size_t)(p - buf));
   free(buf);
+  /* the headers in the order of every answer (ct_http.h) */
   if (rc != 0 ||
-      ct_httpd_response_header(res, "Content-Type",
-                               CT_HTTPD_JSON_TYPE) != 0 ||
       ct_httpd_response_header(res, "request-id", id) != 0 ||
       ct_httpd_response_header(res, "client-request-id",
-                               crid ? crid : id) != 0)
+                               crid ? crid : id) != 0 ||
+      ct_httpd_response_header(res, "Content-Type",
+                               CT_HTTPD_JSON_TYPE) != 0)
     return -1;
   return 0;
 }
@@ -245,6 +246,7 @@ static enum MHD_Result queue_error(ct_httpd_server *srv,
   res.status = status;
   if (!srv->on_error ||
       srv->on_error(srv->error_ctx, status, code, message, crid, id,
+                    method, r ? r->target : "", r ? r->target_len : 0,
                     &res) != 0 || res.oom || res.status != status) {
     response_free(&res);
     memset(&res, 0, sizeof res);
@@ -311,7 +313,46 @@ typedef struct header_list {
   ct_httpd_header *h;
   size_t n, cap;
   int oom;
+  char **own;                 /* joined values, NULL where MHD's */
 } header_list;
+
+/* folds a repeated header name (compared without case, RFC 9110 5.1)
+   into its first place, its values joined by ", " in arrival order (RFC
+   9110 5.3); -1 out of memory */
+static int fold_headers(header_list *hl) {
+  size_t i, k, out = 0;
+  if (hl->n == 0) return 0;
+  if (!(hl->own = calloc(hl->n, sizeof *hl->own))) return -1;
+  for (i = 0; i < hl->n; i++) {
+    size_t a, b;
+    char *p;
+    for (k = 0; k < out; k++)
+      if (strcasecmp(hl->h[k].name, hl->h[i].name) == 0) break;
+    if (k == out) {
+      hl->h[out++] = hl->h[i];
+      continue;
+    }
+    a = strlen(hl->h[k].value);
+    b = strlen(hl->h[i].value);
+    if (!(p = malloc(a + b + 3))) return -1;
+    memcpy(p, hl->h[k].value, a);
+    memcpy(p + a, ", ", 2);
+    memcpy(p + a + 2, hl->h[i].value, b + 1);
+    free(hl->own[k]);
+    hl->own[k] = p;
+    hl->h[k].value = p;
+  }
+  hl->n = out;
+  return 0;
+}
+
+static void header_list_free(header_list *hl) {
+  size_t i;
+  if (hl->own)
+    for (i = 0; i < hl->n; i++) free(hl->own[i]);
+  free(hl->own);
+  free(hl->h);
+}
 
 static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind,
                                  const char *key, const char *value) {
@@ -364,8 +405,8 @@ static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
 
   memset(&hl, 0, sizeof hl);
   MHD_get_connection_values(c, MHD_HEADER_KIND, on_header, &hl);
-  if (hl.oom) {
-    free(hl.h);
+  if (hl.oom || fold_headers(&hl) != 0) {
+    header_list_free(&hl);
     return queue_error(srv, c, method, r, 500, "generalException",
                        "The server is out of memory.");
   }
@@ -392,7 +433,7 @@ static enum MHD_Result answer(listener *l, struct MHD_Connection *c,
   memset(&res, 0, sizeof res);
   res.status = 200;
   rc = srv->handler(srv->ctx, &req, &res);
-  free(hl.h);
+  header_list_free(&hl);
   if (rc != 0 || res.oom) {
     response_free(&res);
     return queue_error(srv, c, method, r, 500, "generalException",
@@ -450,14 +491,35 @@ static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
+/* 1 when h is host[:port] (RFC 3986 3.2.2-3.2.3): an IP literal in
+   brackets or a reg-name (no ':'), then at most a ':' and a port of 1
+   to 5 digits from 0 to 65535 */
+static int host_port_ok(const char *h) {
+  static const char name[] = "abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%";
+  size_t n;
+  if (*h == '[') {
+    n = strspn(h + 1, "0123456789abcdefABCDEF:.vV-._~!$&'()*+,;=");
+    if (n == 0 || h[1 + n] != ']') return 0;
+    h += n + 2;
+  } else {
+    n = strspn(h, name);
+    if (n == 0) return 0;
+    h += n;
+  }
+  if (*h == '\0') return 1;
+  if (*h++ != ':') return 0;
+  n = strspn(h, "0123456789");
+  return n >= 1 && n <= 5 && h[n] == '\0' && strtol(h, NULL, 10) <= 65535;
+}
+
 static int host_ok(struct MHD_Connection *c, const char *version) {
   int n = 0;
   const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
   MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
   if (n > 1) return 0;
   if (!h || !*h) return strcmp(version, MHD_HTTP_VERSION_1_1) != 0;
-  return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                "0123456789-._~!$&'()*+,;=:[]%") == strlen(h);
+  return host_port_ok(h);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,

@@ -45,7 +45,9 @@ typedef struct ct_httpd_request {
   size_t target_len;
   const char *scheme;         /* "http" or "https" */
   const char *host;           /* the Host header, or the listener's */
-  const ct_httpd_header *headers;   /* in arrival order */
+  /* in arrival order; a name repeated (in any case, RFC 9110 5.1) comes
+     once, at its first place and spelling, its values joined by ", " */
+  const ct_httpd_header *headers;
   size_t nheaders;
   const char *body;           /* "" when none */
   size_t body_len;
@@ -79,13 +81,18 @@ typedef int (*ct_httpd_handler)(void *ctx, const ct_httpd_request *req,
 /* Writes into `res` the Graph error the server answers itself (413 for
  * a body over the limit, 400 for a bad Host, 500 when the handler
  * failed): `status`, `code`, `message`, the fresh `request_id` (36
- * characters) and the client-request-id sent (NULL: none).  Returns 0,
- * or anything else to let the server write it alone (with the wall
- * clock as innerError.date). */
+ * characters), the client-request-id sent (NULL: none), and the request
+ * it refuses (`method`, the raw `target` of `target_len` bytes: for a
+ * journal).  Returns 0, or anything else to let the server write it
+ * alone (with the wall clock as innerError.date).
+ * Every answer's headers go in one order: request-id, client-request-id,
+ * Content-Type, Location, Retry-After, Allow, then any other by name;
+ * libmicrohttpd adds Date and Content-Length (or Connection) last. */
 typedef int (*ct_httpd_error)(void *ctx, int status, const char *code,
                               const char *message,
                               const char *client_request_id,
-                              const char *request_id,
+                              const char *request_id, const char *method,
+                              const char *target, size_t target_len,
                               ct_httpd_response *res);
 
 /* Called between requests, at least every tick_ms milliseconds while

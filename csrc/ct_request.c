@@ -853,6 +853,7 @@ static int run(rq *q) {
     return rc;
   if ((rc = ct_rq_find_route(q, &u, &r)) != 0) return rc;
   mi = method_index(method, mn);
+  if (mi < 0 && req->head_as_get && eq(method, mn, "HEAD")) mi = 0;
   op = ct_rq_route_op(r.kind, mi);
   if (op < 0) {
     ct_buf m;
@@ -864,6 +865,8 @@ static int run(rq *q) {
     ct_buf_adds(&m, ".");
     rc = ct_rq_fail(q, 405, "notSupported", NULL, m.p ? m.p : "", m.len);
     ct_buf_free(&m);
+    /* RFC 9110 15.5.6: a 405 names the methods the resource takes */
+    q->res->allow = ct_rq_route_allows(r.kind);
     return rc;
   }
   {

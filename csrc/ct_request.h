@@ -91,6 +91,9 @@ typedef struct ct_http_request {
   int no_faults;
   int has_fault_now;
   int64_t fault_now;
+  /* 1: HEAD is routed as GET (an HTTP server, which then sends the
+     answer without its body, RFC 9110 9.3.2); 0: HEAD is a 405 */
+  int head_as_get;
   /* optional scratch memory for the call (parsing, query options): left
      reset (ct_arena_reset) when the call returns, so a front end that
      passes the same arena each time mallocs nothing for small bodies;
@@ -144,6 +147,8 @@ typedef struct ct_http_response {
   ct_buf client_request_id;     /* header: as sent, else request_id */
   ct_buf location;              /* Location header; empty: none */
   int retry_after;              /* Retry-After header, seconds; 0: none */
+  const char *allow;            /* static; a 405's Allow header (the
+                                   methods the path takes); NULL: none */
   ct_buf body;                  /* ct_request: the body text */
   ct_result r;                  /* the body as records */
 } ct_http_response;

@@ -161,9 +161,10 @@ static int tenant_arg(box *b, const char *s, size_t n, ct_guid *out) {
 
 /*
 ** Arguments of s:request and s:request_text: (method, url, body,
-** headers, tenant, upn, base, fault_now, no_faults).  tenant nil: a
-** token is required; base nil: https://graph.microsoft.com; fault_now
-** nil: faults decide on the model clock; no_faults: never refused.
+** headers, tenant, upn, base, fault_now, no_faults, head_as_get).
+** tenant nil: a token is required; base nil: https://graph.microsoft.com;
+** fault_now nil: faults decide on the model clock; no_faults: never
+** refused; head_as_get: HEAD is routed as GET (the server's Lua path).
 */
 static call *answer(lua_State *L, box *b) {
   ct_http_request req;
@@ -188,6 +189,7 @@ static call *answer(lua_State *L, box *b) {
     req.fault_now = (int64_t)luaL_checkinteger(L, 9);
   }
   req.no_faults = lua_toboolean(L, 10);
+  req.head_as_get = lua_toboolean(L, 11);
   if (!lua_isnoneornil(L, 4) && lua_type(L, 4) != LUA_TSTRING &&
       !lua_istable(L, 4))
     luaL_typeerror(L, 4, "string, table or nil");
@@ -256,6 +258,10 @@ static void push_headers(lua_State *L, const ct_http_response *res) {
   if (res->retry_after > 0) {
     lua_pushfstring(L, "%d", res->retry_after);
     lua_setfield(L, -2, "Retry-After");
+  }
+  if (res->allow != NULL) {
+    lua_pushstring(L, res->allow);
+    lua_setfield(L, -2, "Allow");
   }
 }
 

@@ -28,13 +28,15 @@
 ** request is answered in C: ct_request through the core's table, under
 ** base_url scheme://Host, the default caller (tenant, upn; none when
 ** tenant is nil: a token is required), the wall clock for faults, the
-** Content-Type Graph writes, and an entry in the journal.  The Lua
-** handler answers instead (and journals through journal_add) whatever
-** only Lua can do: the control namespace /_crosstenant, a store with
-** Lua observers (s:record(true)), a request with a header name repeated
-** exactly (Lua folds the values), and every request when c_path is
-** false (serve.lua: the real and xN clocks, --latency).  Both paths
-** answer the same bytes and share one journal, in arrival order.
+** Content-Type Graph writes, HEAD routed as GET, and an entry in the
+** journal.  The Lua handler answers instead (and journals through
+** journal_add) whatever only Lua can do: the control namespace
+** /_crosstenant, a store with Lua observers (s:record(true)), and every
+** request when c_path is false (serve.lua: the real and xN clocks,
+** --latency).  Both paths answer the same bytes (headers in one order,
+** put_headers) and share one journal, in arrival order; the errors the
+** listener answers itself (413, the Host 400, 500: graph_error) are
+** journaled too.
 **
 ** handler(method, target, scheme, host, headers, body) returns status,
 ** body (string or nil), a table of response headers and, optionally, a
@@ -276,27 +278,47 @@ static void graph_release(graph_conf *g) {
   memset(g, 0, sizeof *g);
 }
 
-/* the errors the listener answers itself, written by the store: its
-   clock, its error body; -1 when there is no store to write them */
+static void c_journal(server_box *b, const char *time, size_t tn,
+                      const ct_httpd_request *req, double received,
+                      const ct_http_response *r);
+
+/* the errors the listener answers itself (413, the Host 400, 500),
+   written by the store: its clock, its error body; and journaled, as
+   every answer to a request is.  -1 when there is no store to write
+   them */
 static int graph_error(void *ctx, int status, const char *code,
                        const char *message, const char *crid,
-                       const char *request_id, ct_httpd_response *res) {
+                       const char *request_id, const char *method,
+                       const char *target, size_t target_len,
+                       ct_httpd_response *res) {
   server_box *b = ctx;
   graph_conf *g = &b->graph;
   const ct_http_response *r;
+  ct_httpd_request req;
+  char time[29];
+  size_t tn;
+  double received;
   int rc = -1;
   if (!g->api) return -1;
+  tn = g->api->now_text(g->store, time);
+  received = floor((ct_httpd_monotonic() - g->started) * 1000 + 0.5) / 1000;
   r = g->api->error(g->store, status, code, message, crid,
                     crid ? strlen(crid) : 0, request_id);
   if (r && r->body.p &&
       ct_httpd_response_status(res, r->status) == 0 &&
-      ct_httpd_response_header(res, "Content-Type", JSON_TYPE) == 0 &&
       ct_httpd_response_header(res, "request-id", r->request_id) == 0 &&
       ct_httpd_response_header(res, "client-request-id",
                                r->client_request_id.p
                                ? r->client_request_id.p : "") == 0 &&
-      ct_httpd_response_body(res, r->body.p, r->body.len) == 0)
+      ct_httpd_response_header(res, "Content-Type", JSON_TYPE) == 0 &&
+      ct_httpd_response_body(res, r->body.p, r->body.len) == 0) {
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.target = target;
+    req.target_len = target_len;
+    c_journal(b, time, tn, &req, received, r);
     rc = 0;
+  }
   g->api->done(g->store);
   return rc;
 }
@@ -364,6 +386,71 @@ typedef struct call {
   ct_httpd_response *res;
 } call;
 
+/* the headers every answer starts with, in this order (ct_http.h) */
+static const char *const header_order[] = {
+  "request-id", "client-request-id", "Content-Type", "Location",
+  "Retry-After", "Allow", NULL
+};
+
+static int is_ordered(const char *name) {
+  int i;
+  for (i = 0; header_order[i]; i++)
+    if (strcmp(header_order[i], name) == 0) return 1;
+  return 0;
+}
+
+/* a string or number header value at the top; 1 if usable */
+static int header_value(lua_State *L) {
+  return lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER;
+}
+
+static int put_header(lua_State *L, ct_httpd_response *res,
+                      const char *name) {
+  const char *v = lua_tostring(L, -1);
+  if (ct_httpd_response_header(res, name, v) != 0)
+    return luaL_error(L, "bad response header '%s'", name);
+  return 0;
+}
+
+/* the Lua handler's header table (at the top) into res: header_order's
+   names first, then the others by name (byte order), so that an answer
+   goes out in the same order as the C path's (ct_http.h) */
+static int put_headers(lua_State *L, ct_httpd_response *res) {
+  int t = lua_gettop(L), i;
+  const char *last = NULL;
+  for (i = 0; header_order[i]; i++) {
+    lua_getfield(L, t, header_order[i]);
+    if (header_value(L)) {
+      lua_pushvalue(L, -1);          /* lua_tostring may convert it */
+      put_header(L, res, header_order[i]);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  /* the rest: the least name greater than the last one sent, each time
+     (a handful of headers at most) */
+  for (;;) {
+    const char *next = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+      if (lua_type(L, -2) == LUA_TSTRING && header_value(L)) {
+        const char *k = lua_tostring(L, -2);
+        if (!is_ordered(k) && (!last || strcmp(k, last) > 0) &&
+            (!next || strcmp(k, next) < 0))
+          next = k;                  /* a key of the table: stays alive */
+      }
+      lua_pop(L, 1);
+    }
+    if (!next) break;
+    lua_getfield(L, t, next);
+    lua_pushvalue(L, -1);
+    put_header(L, res, next);
+    lua_pop(L, 2);
+    last = next;
+  }
+  return 0;
+}
+
 /* protected: handler at 1, the call at 2; fills the response */
 static int call_handler(lua_State *L) {
   call *c = lua_touserdata(L, 2);
@@ -379,15 +466,8 @@ static int call_handler(lua_State *L) {
   lua_pushstring(L, req->host);
   lua_createtable(L, 0, (int)req->nheaders);
   for (i = 0; i < req->nheaders; i++) {
-    /* a repeated header: its values joined, as RFC 9110 allows */
-    if (lua_getfield(L, -1, req->headers[i].name) == LUA_TSTRING) {
-      lua_pushliteral(L, ", ");
-      lua_pushstring(L, req->headers[i].value);
-      lua_concat(L, 3);
-    } else {
-      lua_pop(L, 1);
-      lua_pushstring(L, req->headers[i].value);
-    }
+    /* each name once: the listener folded repeats (ct_http.h) */
+    lua_pushstring(L, req->headers[i].value);
     lua_setfield(L, -2, req->headers[i].name);
   }
   lua_pushlstring(L, req->body, req->body_len);
@@ -408,21 +488,7 @@ static int call_handler(lua_State *L) {
     if (ct_httpd_response_body(c->res, body, len) != 0)
       return luaL_error(L, "out of memory");
   }
-  if (lua_istable(L, -1)) {
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      if (lua_type(L, -2) == LUA_TSTRING &&
-          (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-        lua_pushvalue(L, -1);
-        if (ct_httpd_response_header(c->res, lua_tostring(L, -3),
-                                    lua_tostring(L, -1)) != 0)
-          return luaL_error(L, "bad response header '%s'",
-                            lua_tostring(L, -3));
-        lua_pop(L, 1);
-      }
-      lua_pop(L, 1);
-    }
-  }
+  if (lua_istable(L, -1)) return put_headers(L, c->res);
   return 0;
 }
 
@@ -483,18 +549,13 @@ static int is_control(const char *t, size_t n, const char *base,
   return path >= k && memcmp(t, ctl, k) == 0 && (path == k || t[k] == '/');
 }
 
-/* the request's headers for ct_request, or NULL when a name comes twice
-   exactly (the Lua path folds their values) or out of memory */
+/* the request's headers for ct_request (each name once: the listener
+   folded repeats), or NULL out of memory */
 static ct_http_header *c_headers(const ct_httpd_request *req) {
   ct_http_header *h = malloc((req->nheaders ? req->nheaders : 1) * sizeof *h);
-  size_t i, k;
+  size_t i;
   if (!h) return NULL;
   for (i = 0; i < req->nheaders; i++) {
-    for (k = 0; k < i; k++)
-      if (strcmp(req->headers[k].name, req->headers[i].name) == 0) {
-        free(h);
-        return NULL;
-      }
     h[i].name = req->headers[i].name;
     h[i].name_len = strlen(h[i].name);
     h[i].value = req->headers[i].value;
@@ -565,6 +626,9 @@ static int c_respond(const ct_http_response *r, ct_httpd_response *res) {
     snprintf(num, sizeof num, "%d", r->retry_after);
     if (ct_httpd_response_header(res, "Retry-After", num) != 0) return -1;
   }
+  if (r->allow &&
+      ct_httpd_response_header(res, "Allow", r->allow) != 0)
+    return -1;
   if (r->r.shape != CT_R_NONE &&
       ct_httpd_response_body(res, r->body.p ? r->body.p : "",
                              r->body.len) != 0)
@@ -610,6 +674,7 @@ static int graph_handler(void *ctx, const ct_httpd_request *req,
   /* faults decide on the wall clock (serve.lua's wall_ticks) */
   hr.has_fault_now = 1;
   hr.fault_now = (int64_t)floor(ct_httpd_monotonic() * 10000000);
+  hr.head_as_get = 1;        /* libmicrohttpd leaves a HEAD's body out */
   r = api->answer(g->store, &hr, &rc, err, sizeof err);
   free(h);
   if (rc == -2) {

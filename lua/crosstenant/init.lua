@@ -1175,20 +1175,30 @@ function Graph:now(d)
   return core.time_format(t, t % TICKS ~= 0 and 7 or 0)
 end
 
+-- When the store has `_observer_error` (a function(message) that the
+-- server sets: an observer's error must not change a client's answer),
+-- each observer runs protected: its error, with a traceback, goes there
+-- and the other observers and events go on.  Else the error is raised.
 function Graph:_dispatch(events)
   local hj, ht = self._handlers.job, self._handlers.task
   if #hj == 0 and #ht == 0 then return end
+  local on_error = self._observer_error
+  local function call(fn, ...)
+    if not on_error then return fn(...) end
+    local ok, err = xpcall(fn, debug.traceback, ...)
+    if not ok then on_error(err) end
+  end
   for _, ev in ipairs(events) do
     if ev.type == "job" then
       if #hj > 0 then
         local job = self._core:job_get(self._tenant, ev.job, false)
-        for _, fn in ipairs(hj) do fn(job or ev, ev.old, ev.new) end
+        for _, fn in ipairs(hj) do call(fn, job or ev, ev.old, ev.new) end
       end
     elseif #ht > 0 then
       local task = self._core:task_get(self._tenant, ev.job, false, ev.user)
       if task then task["@job"] = nil end
       for _, fn in ipairs(ht) do
-        fn(ev.job, task or ev, ev.service, ev.old, ev.new)
+        call(fn, ev.job, task or ev, ev.service, ev.old, ev.new)
       end
     end
   end

@@ -221,14 +221,23 @@ end
 
 -- The answer helpers -----------------------------------------------------------
 
--- a Graph error from the control namespace or the server itself
-local function error_answer(graph, status, code, message, extra)
-  local e = graph:_error({ status = status, code = code, message = message })
-  local h = { ["Content-Type"] = M.JSON_TYPE,
-              ["request-id"] = e.body.error.innerError["request-id"],
-              ["client-request-id"] = e.body.error.innerError["request-id"] }
-  for k, v in pairs(extra or {}) do h[k] = v end
-  return status, ct.encode(e.body), h
+--- What the server writes on stderr when a scenario's observer raises
+-- while it serves: one line, then the traceback.  The change the
+-- observer was told about stands, and the client gets the store's own
+-- answer (README, "Serving over HTTP").
+function M.observer_error(err)
+  io.stderr:write("crosstenant: error in an observer (the change stands; ",
+                  "the client gets the store's answer): ", tostring(err),
+                  "\n")
+  io.stderr:flush()
+end
+
+-- the client-request-id a request sent (header names any case), or nil
+local function client_request_id(headers)
+  for k, v in pairs(headers or {}) do
+    if k:lower() == "client-request-id" then return v end
+  end
+  return nil
 end
 
 local function json_answer(status, text)
@@ -576,6 +585,7 @@ function Server:replace(fresh)
   for k, v in pairs(fresh) do rawset(g, k, v) end
   g._core, g._opts = c, fresh._opts or opts
   g._fault_now = wall_ticks
+  g._observer_error = M.observer_error
   self.wall = httpd.monotonic()
   self:bind()
   return true
@@ -606,7 +616,8 @@ function Server:control_answer(method, path, body)
                        "No control endpoint '" .. path:sub(1, 200) ..
                        "'; see README.md, \"Serving over HTTP\".")
   end
-  local fn = r[method]
+  -- HEAD is answered as GET, without the body (libmicrohttpd leaves it)
+  local fn = r[method] or (method == "HEAD" and r.GET)
   if not fn then
     local allow = {}
     for m in pairs(r) do allow[#allow + 1] = m end
@@ -625,10 +636,7 @@ end
 -- (M.control_request_ids), and client-request-id: the one the client
 -- sent, else the request-id (as Graph's answers do).
 function Server:control(method, path, body, headers)
-  local client
-  for k, v in pairs(headers or {}) do
-    if k:lower() == "client-request-id" then client = v end
-  end
+  local client = client_request_id(headers)
   self.ids = { request = self.control_id(), client = client }
   local status, out, h = self:control_answer(method, path, body)
   h["request-id"] = self.ids.request
@@ -643,7 +651,7 @@ local function graph_answer(graph, base, method, target, body, headers)
   local now = graph._fault_now
   local status, text, h = graph._core:request_text(method, target, body,
     headers, not graph._require_token and graph._tenant or nil, graph._user,
-    base, now and now(), graph._faults_off)
+    base, now and now(), graph._faults_off, true)
   graph:_flush()
   return status, text, h
 end
@@ -666,19 +674,27 @@ function Server:answer(method, target, scheme, host, headers, body)
   -- wall seconds since the server started, to the millisecond
   local received = math.floor((httpd.monotonic() - self.started) * 1000 +
                               0.5) / 1000
-  local ok, status, out, h = pcall(graph_answer, graph, base, method,
-                                   target, body ~= "" and body or nil,
-                                   headers)
+  local ok, status, out, h = xpcall(graph_answer, debug.traceback, graph,
+                                    base, method, target,
+                                    body ~= "" and body or nil, headers)
   if ok then
     if h["Content-Type"] == "application/json" then
       h["Content-Type"] = M.JSON_TYPE
     end
   else
+    -- the server's own 500: a request-id of the server's sequence (not
+    -- the store's), the client-request-id echoed when sent
     io.stderr:write("crosstenant: error in ", method, " ", target, ": ",
                     tostring(status), "\n")
-    status, out, h = error_answer(graph, 500, "generalException",
-                                  "The server failed to answer this " ..
-                                  "request; see its log.")
+    io.stderr:flush()
+    self.ids = { request = self.control_id(),
+                 client = client_request_id(headers) }
+    status, out, h = self:refuse(500, "generalException",
+                                 "The server failed to answer this " ..
+                                 "request; see its log.")
+    h["request-id"] = self.ids.request
+    h["client-request-id"] = self.ids.client or self.ids.request
+    self.ids = nil
   end
   -- a fault's answer carries Retry-After (whole seconds): 429 is
   -- throttled, 503 and 504 faulted
@@ -801,8 +817,9 @@ function M.serve(graph, opts)
       return nil, merr
     end
   end
-  local fault_now = graph._fault_now
+  local fault_now, observer_error = graph._fault_now, graph._observer_error
   graph._fault_now = wall_ticks
+  graph._observer_error = M.observer_error
   local self = setmetatable({ graph = graph, rate = rate,
                               wall = httpd.monotonic(),
                               started = httpd.monotonic(), srv = srv,
@@ -830,6 +847,7 @@ function M.serve(graph, opts)
                            ready)
   srv:close()
   graph._fault_now = fault_now
+  graph._observer_error = observer_error
   if not ok then return nil, rerr end
   return true
 end
