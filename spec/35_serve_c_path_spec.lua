@@ -1,6 +1,6 @@
 -- `crosstenant serve` answers Graph requests in C (csrc/lserve.c) when no
 -- Lua is needed, and in Lua (serve.lua's Server:answer) otherwise: a Lua
--- observer registered, a header name sent twice (Lua folds the values).
+-- observer registered, the real and xN clocks, --latency.
 -- Both paths give the same bytes and write one journal, in arrival
 -- order.  The answers the listener gives itself (413, the Host 400, its
 -- 500) carry request-id and client-request-id, and the store's date.
@@ -162,51 +162,50 @@ describe("crosstenant serve, the C path", function()
     S.stopped(lua)
   end)
 
-  it("keeps one journal, in arrival order, across the two paths",
-     function()
-    -- a header name sent twice takes the Lua path: here it fails (500)
-    local srv = start(NO_LUA_PATH, "--quiet", true)
-    local dup = " -H 'X-Twice: 1' -H 'X-Twice: 2'"
-    local function get(target, crid, lua_path)
-      return S.curl("GET", srv.base .. target, nil,
+  it("keeps one journal, in arrival order, across the two paths and " ..
+     "the listener's own refusals", function()
+    -- Lua observers: the Lua path; once reset drops them: the C path
+    local srv = start(OBSERVED, "--quiet", true)
+    local big = string.rep("x", 1024 * 1024 + 1)
+    local function send(method, target, crid, body, extra)
+      return S.curl(method, srv.base .. target, body,
                     "-H 'client-request-id: " .. crid .. "'" ..
-                    (lua_path and dup or ""))
+                    (extra or ""))
     end
-    assert.are.equal(200, get(JOBS, "c-1").status)
-    assert.are.equal(500, get(JOBS, "c-2", true).status)
-    assert.are.equal(404, get(JOBS .. "/nope", "c-3").status)
-    assert.are.equal(500, get(JOBS .. "?$top=1", "c-4", true).status)
-    assert.are.equal(200, get(JOBS .. "?$top=1", "c-5").status)
+    assert.are.equal(200, send("GET", JOBS, "c-1").status)
+    assert.are.equal(400, send("GET", JOBS, "c-2", nil,
+                               " -H 'Host: h:99999'").status)
+    assert.are.equal(404, send("GET", JOBS .. "/nope", "c-3").status)
+    assert.are.equal(200, S.curl("POST", srv.base .. "/_crosstenant/reset")
+                            .status)
+    assert.are.equal(200, send("GET", JOBS .. "?$top=1", "c-4").status)
+    assert.are.equal(413, send("POST", JOBS, "c-5", big).status)
+    assert.are.equal(200, send("GET", JOBS, "c-6").status)
     local r = S.curl("GET", srv.base .. "/_crosstenant/requests")
     local v = decode(r.body).value
-    -- (the Lua path's own 500 may answer its request-id as the
-    -- client-request-id: the id it drew is the entry's either way)
-    local function crid(e)
-      return e["client-request-id"] == e["request-id"] and "=" or
-             e["client-request-id"]
+    local got = {}
+    for i, e in ipairs(v) do
+      got[i] = { e.method, e.url, e.status, e["client-request-id"] }
+      assert.truthy(e["request-id"]:match(GUID), e["request-id"])
+      assert.are.equal(F.NOW, e.time)
     end
-    assert.are.same(
-      { { JOBS, 200, "c-1" }, { JOBS, 500 },
-        { JOBS .. "/nope", 404, "c-3" }, { JOBS .. "?$top=1", 500 },
-        { JOBS .. "?$top=1", 200, "c-5" } },
-      { { v[1].url, v[1].status, crid(v[1]) }, { v[2].url, v[2].status },
-        { v[3].url, v[3].status, crid(v[3]) }, { v[4].url, v[4].status },
-        { v[5].url, v[5].status, crid(v[5]) } })
-    for _, i in ipairs { 2, 4 } do
-      assert.truthy(crid(v[i]) == "=" or crid(v[i]) == "c-" .. i)
-    end
-    -- the same keys in the same order, whichever path wrote the entry
+    assert.are.same({ { "GET", JOBS, 200, "c-1" }, { "GET", JOBS, 400, "c-2" },
+                      { "GET", JOBS .. "/nope", 404, "c-3" },
+                      { "GET", JOBS .. "?$top=1", 200, "c-4" },
+                      { "POST", JOBS, 413, "c-5" },
+                      { "GET", JOBS, 200, "c-6" } }, got)
+    -- the same keys in the same order, whoever wrote the entry
     local keys = {}
     for entry in r.body:gmatch("{[^{}]*}") do
       keys[#keys + 1] = entry:gsub('"([^"]*)":[^,}]*', "%1"):gsub(
         '"[^"]*"', "")
     end
-    assert.are.equal(5, #keys)
-    for i = 1, 5 do
+    assert.are.equal(6, #keys)
+    for i = 1, 6 do
       assert.are.equal("{time,method,url,status,request-id," ..
                        "client-request-id,received}", keys[i], i)
     end
-    for i = 2, 5 do
+    for i = 2, 6 do
       assert.is_true(v[i].received >= v[i - 1].received)
     end
     S.stopped(srv)
@@ -273,10 +272,9 @@ describe("crosstenant serve, the listener's own errors", function()
   end)
 
   it("answers 500 so when the Lua handler fails", function()
+    -- the Lua path fails, and so does its own 500 (graph:_error)
     local srv = start(NO_LUA_PATH .. OBSERVED .. [[
-      getmetatable(graph._core).__index.request_id = function()
-        error("no request id from Lua")
-      end
+      graph._error = function() error("no request id from Lua") end
     ]], "--quiet", true)
     own_error(S.curl("GET", srv.base .. JOBS, nil,
                      "-H 'client-request-id: f-1'"),

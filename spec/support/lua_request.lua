@@ -677,14 +677,16 @@ function M.request(graph, method, url, body, headers)
   if not r then return answer_error(req, err) end
   local op = ROUTES[r.kind][method]
   if not op then
-    return answer_error(req, fail(graph, req, 405, "notSupported",
+    local m = {}
+    for k in pairs(ROUTES[r.kind]) do m[#m + 1] = k end
+    table.sort(m)
+    local allow = table.concat(m, ", ")
+    local s, b, h = answer_error(req, fail(graph, req, 405, "notSupported",
       "The method '" .. method .. "' is not allowed on this resource; it " ..
-      "takes " .. (function()
-        local m = {}
-        for k in pairs(ROUTES[r.kind]) do m[#m + 1] = k end
-        table.sort(m)
-        return table.concat(m, ", ")
-      end)() .. "."))
+      "takes " .. allow .. "."))
+    -- RFC 9110 15.5.6: a 405 names the methods the resource takes
+    h.Allow = allow
+    return s, b, h
   end
   if READS[op] and not who.read or not READS[op] and not who.write then
     return answer_error(req, deny(graph, req, who, not READS[op]))
