@@ -58,6 +58,20 @@ describe("the Graph JavaScript clients against crosstenant serve", function()
     S.stopped(srv)
   end)
 
+  it("drive a whole migration over https without --require-token",
+     function()
+    local dir = S.tmpdir()
+    local srv = S.start { args = "--quiet --https-port 0 --tls " .. dir,
+                          lines = 2 }
+    local code, out = migrate(srv.urls[2], "NODE_EXTRA_CA_CERTS=" .. dir ..
+                              "/ca.pem")
+    assert.are.equal(0, code, out)
+    has_steps(out)
+    assert.truthy(out:find("^ok no Authorization without customHosts " ..
+                           "%(not seen: "), out)
+    S.stopped(srv)
+  end)
+
   it("retry a scripted 429 after its Retry-After (graph-client's " ..
      "RetryHandler), and the journal shows the wait", function()
     local srv = S.start { args = "--quiet" }
