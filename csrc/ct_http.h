@@ -86,8 +86,10 @@ typedef int (*ct_httpd_handler)(void *ctx, const ct_httpd_request *req,
  * journal).  Returns 0, or anything else to let the server write it
  * alone (with the wall clock as innerError.date).
  * Every answer's headers go in one order: request-id, client-request-id,
- * Content-Type, Location, Retry-After, Allow, then any other by name;
- * libmicrohttpd adds Date and Content-Length (or Connection) last. */
+ * Content-Type, Location, Retry-After, Allow, then any other by name
+ * (lserve.c's put_headers for the Lua handler's); libmicrohttpd puts
+ * Date (and Connection when it closes) before them, Content-Length
+ * after. */
 typedef int (*ct_httpd_error)(void *ctx, int status, const char *code,
                               const char *message,
                               const char *client_request_id,

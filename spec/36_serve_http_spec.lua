@@ -66,15 +66,17 @@ describe("crosstenant serve, an observer's error", function()
     local g = twin()
     local body = crosstenant.encode(F.job_body())
     local r = S.curl("POST", srv.base .. JOBS, body)
-    local ts, tb, th = g:_request_at(srv.base, "POST", JOBS, body, {})
+    local ts, _, th = g:_request_at(srv.base, "POST", JOBS, body, {})
     assert.are.same({ ts, th["request-id"] },
                     { r.status, r.headers["request-id"] })
     local id = decode(r.body).id
     local path = JOBS .. "/" .. id .. "/validate"
     r = S.curl("POST", srv.base .. path, nil,
                "-H 'client-request-id: mine-123'")
+    local tb
     ts, tb, th = g:_request_at(srv.base, "POST", path, nil,
                                { ["client-request-id"] = "mine-123" })
+    assert.are.equal(ts, r.status)
     assert.are.equal(200, r.status)
     assert.are.equal("mine-123", r.headers["client-request-id"])
     assert.are.equal(th["request-id"], r.headers["request-id"])
@@ -90,9 +92,9 @@ describe("crosstenant serve, an observer's error", function()
                   log)
     -- the server goes on, one id for one id with the twin
     r = S.curl("POST", srv.base .. path)
-    ts, _, th = g:_request_at(srv.base, "POST", path, nil, {})
-    assert.are.same({ 409, 409, th["request-id"] },
-                    { ts, r.status, r.headers["request-id"] })
+    ts, tb, th = g:_request_at(srv.base, "POST", path, nil, {})
+    assert.are.same({ 409, 409, th["request-id"], crosstenant.encode(tb) },
+                    { ts, r.status, r.headers["request-id"], r.body })
     S.stopped(srv)
   end)
 
@@ -228,7 +230,8 @@ describe("crosstenant serve, methods", function()
                       "allowed on this resource; it takes GET, POST.",
                       "GET, POST" },
                     { s, b.error.code, b.error.message, h.Allow })
-    s, _, h = g:request("GET", JOBS)
+    s, b, h = g:request("GET", JOBS)
+    assert.are.same({}, b.value)
     assert.are.same({ 200 }, { s, h.Allow })
     for _, path in ipairs { "C", "Lua" } do
       local srv = start(path == "Lua" and OBSERVED or nil, "--quiet")

@@ -681,12 +681,12 @@ function M.request(graph, method, url, body, headers)
     for k in pairs(ROUTES[r.kind]) do m[#m + 1] = k end
     table.sort(m)
     local allow = table.concat(m, ", ")
-    local s, b, h = answer_error(req, fail(graph, req, 405, "notSupported",
+    local s, b, eh = answer_error(req, fail(graph, req, 405, "notSupported",
       "The method '" .. method .. "' is not allowed on this resource; it " ..
       "takes " .. allow .. "."))
     -- RFC 9110 15.5.6: a 405 names the methods the resource takes
-    h.Allow = allow
-    return s, b, h
+    eh.Allow = allow
+    return s, b, eh
   end
   if READS[op] and not who.read or not READS[op] and not who.write then
     return answer_error(req, deny(graph, req, who, not READS[op]))
