@@ -45,6 +45,7 @@ typedef struct ex {
 typedef struct opts {
   const char *auth, *crid, *base;
   int token_required;
+  int head_as_get;
 } opts;
 
 static ct_store *new_store(void)
@@ -109,6 +110,7 @@ static void send(ct_store *s, ex *x, const char *method, const char *target,
   req.nheaders = nh;
   req.base_url = o != NULL ? o->base : NULL;
   req.default_caller = o != NULL && o->token_required ? NULL : &dflt;
+  req.head_as_get = o != NULL && o->head_as_get;
   ct_http_response_init(&x->res);
   x->status = ct_request(s, &req, &x->res);
   nul(&x->res.body);
@@ -335,6 +337,37 @@ static void test_errors(tally *t)
           "allowed on this resource; it takes DELETE, GET, PATCH.");
   REFUSED("delete", JOBS, NULL, NULL, 405, "The method 'DELETE' is not "
           "allowed on this resource; it takes GET, POST.");
+  {
+    /* a 405 names the methods in Allow; no other answer has one */
+    opts head;
+    memset(&head, 0, sizeof head);
+    send(s, &x, "PUT", JOBS "/a", NULL, NULL);
+    check(t, x.status == 405 && x.res.allow != NULL &&
+          strcmp(x.res.allow, "DELETE, GET, PATCH") == 0, __LINE__,
+          "405 Allow: DELETE, GET, PATCH");
+    done(&x);
+    send(s, &x, "GET", JOBS, NULL, NULL);
+    check(t, x.status == 200 && x.res.allow == NULL, __LINE__,
+          "200 without Allow");
+    done(&x);
+    /* HEAD: a 405 unless routed as GET (a server's) */
+    send(s, &x, "HEAD", JOBS, NULL, NULL);
+    check(t, x.status == 405 && message_is(&x, "The method 'HEAD' is not "
+          "allowed on this resource; it takes GET, POST."), __LINE__,
+          "HEAD is a 405 in-process");
+    done(&x);
+    head.head_as_get = 1;
+    send(s, &x, "HEAD", JOBS, NULL, &head);
+    check(t, x.status == 200 && x.res.allow == NULL, __LINE__,
+          "HEAD routed as GET");
+    done(&x);
+    send(s, &x, "head", JOBS "/a/validate", NULL, &head);
+    check(t, x.status == 405 && strcmp(x.res.allow, "POST") == 0 &&
+          message_is(&x, "The method 'HEAD' is not allowed on this "
+                     "resource; it takes POST."), __LINE__,
+          "HEAD routed as GET on a POST path: 405");
+    done(&x);
+  }
   REFUSED("GET", JOBS "?$top=0", NULL, NULL, 400, "Query option '$top' "
           "must be an integer from 1 to 999, not '0'.");
   REFUSED("GET", JOBS "?$skip=x", NULL, NULL, 400, "Query option '$skip' "
