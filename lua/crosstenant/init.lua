@@ -1041,6 +1041,9 @@ end
 -- @treturn table|string|nil the body (a table; the text of `/$count`; nil
 --   for 202/204 without a body)
 -- @treturn table the response headers, read case-insensitively
+--   (`request-id`, `client-request-id`, `Content-Type`, and as the answer
+--   has them `Location`, `Retry-After`, and a 405's `Allow`: the methods
+--   the path takes)
 -- @raise `bad argument #2 to 'request' (string expected, got nil)`
 -- @usage local status, body = graph:request("GET",
 --   "/beta/solutions/migrations/crossTenantMigrationJobs?$top=5")
