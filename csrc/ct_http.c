@@ -321,8 +321,6 @@ typedef struct header_list {
    9110 5.3); -1 out of memory */
 static int fold_headers(header_list *hl) {
   size_t i, k, out = 0;
-  if (hl->n == 0) return 0;
-  if (!(hl->own = calloc(hl->n, sizeof *hl->own))) return -1;
   for (i = 0; i < hl->n; i++) {
     size_t a, b;
     char *p;
@@ -332,6 +330,8 @@ static int fold_headers(header_list *hl) {
       hl->h[out++] = hl->h[i];
       continue;
     }
+    /* the first repeat: no allocation for a request without one */
+    if (!hl->own && !(hl->own = calloc(hl->n, sizeof *hl->own))) return -1;
     a = strlen(hl->h[k].value);
     b = strlen(hl->h[i].value);
     if (!(p = malloc(a + b + 3))) return -1;
