@@ -38,7 +38,10 @@ error is on stderr), 2 for a usage error or a scenario that can't be read.]]
 
 local SERVE_EPILOG = [[
 Once listening, stdout gets one line per listener:
-`listening on http://127.0.0.1:PORT` and `listening on https://localhost:PORT`.
+`listening on http://127.0.0.1:PORT` and `listening on https://localhost:PORT`
+(the https line names --host as given unless it is 127.0.0.1, ::1 or
+localhost; the --tls certificate covers only those three, so on another
+address serve one of your own with --cert and --key).
 The request log (method, target, status, milliseconds) goes to stderr.
 Control endpoints under /_crosstenant/ move the clock, script outcomes,
 reset the store and list the requests received (see README.md).
@@ -481,7 +484,14 @@ end
 --
 -- The command line is parsed by lua-argparse (the parser luacheck uses):
 -- subcommands run, serve and cert, generated --help.  A usage error is
--- one line on stderr and exit status 2.
+-- one line saying what is wrong, then the hint `Try 'crosstenant
+-- --help'.`, on stderr, and exit status 2.  Every value is checked here,
+-- so the message names the flag (--throttle), never the store's option
+-- key (throttle.requests).
+
+-- the store's bounds the flags share (crosstenant.new checks them too)
+local MAX_RETRY = 86400       -- seconds: --retry-after, --throttle's window
+local FAULT_STATUSES = { [429] = true, [503] = true, [504] = true }
 
 -- converters: the value, or nil + the message of a usage error
 local function seed_arg(value)
@@ -534,12 +544,20 @@ local function throttle_arg(value)
     return nil, "--throttle must be REQUESTS/SECONDS such as 100/10s, " ..
                 "not '" .. value .. "'"
   end
+  if n < 1 then
+    return nil, "--throttle needs 1 request or more per window, not '" ..
+                value .. "'"
+  end
+  if not (per > 0 and per <= MAX_RETRY) then
+    return nil, "--throttle needs a window above 0 and at most " ..
+                MAX_RETRY .. " seconds, not '" .. value .. "'"
+  end
   return { requests = n, per = per }
 end
 
 -- --fault-rate 429=0.05,503=0.01: seeded transient faults by status
 local function fault_rate_arg(value)
-  local rates = {}
+  local rates, sum = {}, 0
   for item in (value .. ","):gmatch("([^,]*),") do
     local st, r = item:match("^%s*(%d+)%s*=%s*([%d.]+)%s*$")
     st, r = math.tointeger(tonumber(st)), tonumber(r)
@@ -547,38 +565,62 @@ local function fault_rate_arg(value)
       return nil, "--fault-rate must be STATUS=RATE[,...] such as " ..
                   "429=0.05,503=0.01, not '" .. value .. "'"
     end
+    if not FAULT_STATUSES[st] then
+      return nil, "--fault-rate takes the statuses 429, 503 and 504, " ..
+                  "not " .. st .. " (in '" .. value .. "')"
+    end
+    if r > 1 then
+      return nil, "--fault-rate's rates must be from 0 to 1, not " .. r ..
+                  " (in '" .. value .. "')"
+    end
     rates[st] = r
+    sum = sum + r
+  end
+  if sum > 1 + 1e-9 then            -- 0.1 + 0.2 + 0.7 is 1 here
+    return nil, "--fault-rate's rates add up to more than 1 in '" ..
+                value .. "'"
   end
   return rates
 end
 
 local function retry_after_arg(value)
   local v = value:match("^%d+$") and math.tointeger(tonumber(value))
-  if not v then
-    return nil, "--retry-after must be a whole number of seconds, not '" ..
-                value .. "'"
+  if not v or v < 1 or v > MAX_RETRY then
+    return nil, "--retry-after must be a whole number of seconds from 1 " ..
+                "to " .. MAX_RETRY .. ", not '" .. value .. "'"
   end
   return v
 end
 
--- --latency 20-200ms, 50ms, 0.1-0.5s: {min, max} in seconds
+-- --latency 20-200ms, 50ms, 0.1-0.5s, 0-0: {min, max} in seconds.  A
+-- duration is a number and a unit, ms or s; a MIN without one takes
+-- MAX's (20-200ms); zero needs none (0, 0-0, 0-200ms), any other number
+-- without a unit is refused (is 50 seconds or milliseconds?).
 local function latency_arg(value)
-  local function secs(n, unit)
+  -- seconds, or nil; `unit` "" takes `default`
+  local function secs(n, unit, default)
     n = tonumber(n)
-    return n and (unit == "ms" and n / 1000 or n)
+    if unit == "" then unit = default or "" end
+    if not n then return nil end
+    if unit == "ms" then return n / 1000 end
+    if unit == "s" then return n end
+    if unit == "" and n == 0 then return 0 end
+    return nil
   end
-  local a, ua, b, ub = value:match("^(%d+%.?%d*)(m?s?)%-(%d+%.?%d*)(m?s)$")
-  if not a then
-    a, ub = value:match("^(%d+%.?%d*)(m?s)$")
-    b, ua = a, ub
+  local lo, hi
+  local a, ua, b, ub = value:match("^(%d+%.?%d*)(m?s?)%-(%d+%.?%d*)(m?s?)$")
+  if a then
+    lo, hi = secs(a, ua, ub), secs(b, ub)
+  else
+    a, ua = value:match("^(%d+%.?%d*)(m?s?)$")
+    lo = a and secs(a, ua)
+    hi = lo
   end
-  if ua == "" then ua = ub end
-  local lo, hi = a and secs(a, ua), b and secs(b, ub)
-  if not lo or not hi or (ua ~= "ms" and ua ~= "s") or lo > hi or
+  if not lo or not hi or lo > hi or
      hi > require("crosstenant.serve").MAX_LATENCY then
-    return nil, "--latency must be MIN-MAX or one duration in ms or s, " ..
-                "at most 600s, such as 20-200ms, 50ms or 0.1-0.5s, not '" ..
-                value .. "'"
+    return nil, "--latency must be MIN-MAX or one duration in ms or s " ..
+                "(0 needs no unit), at most 600s, such as 20-200ms, 50ms, " ..
+                "0.1-0.5s or 0, not '" .. value .. "'"
   end
   return { lo, hi }
 end
@@ -684,8 +726,9 @@ scenario, if given, runs first with the store as `...` and the global
   store_options(serve)
   fault_options(serve)
   serve:option("--latency", "each Graph answer waits a seeded draw in " ..
-               "this range of wall time, e.g. 20-200ms, 50ms, 0.1-0.5s " ..
-               "(other connections go on)"):argname("MIN-MAX")
+               "this range of wall time, e.g. 20-200ms, 50ms, 0.1-0.5s, " ..
+               "0-0 (MIN without a unit takes MAX's; 0 needs none; at " ..
+               "most 600s; other connections go on)"):argname("MIN-MAX")
      :convert(latency_arg)
   serve:option("--data", "keep the store in DIR/store.db (resumed when " ..
                "it exists; every acknowledged change committed) and the " ..
@@ -700,7 +743,9 @@ Makes DIR/ca.pem (a local CA), DIR/cert.pem and DIR/key.pem (a
 certificate it signed for localhost, 127.0.0.1 and ::1) with openssl.
 With DIR/ca.pem and its key DIR/ca-key.pem there, makes only cert.pem
 and key.pem, signed by that CA.  Overwrites nothing: a DIR holding
-cert.pem or key.pem, or ca.pem without ca-key.pem, is refused (exit 1).]])
+cert.pem or key.pem, ca.pem without its key ca-key.pem, or ca-key.pem
+without ca.pem, is refused with one line on stderr (exit 1), and left as
+it is.]])
   cert:usage("Usage: crosstenant cert DIR")
   cert:add_help(false)
   cert:flag("-h --help", "show this help and exit")
@@ -709,12 +754,47 @@ cert.pem or key.pem, or ca.pem without ca-key.pem, is refused (exit 1).]])
   return p
 end
 
+-- the options that take a value
+local VALUED = {}
+for _, name in ipairs { "seed", "now", "failure-rate", "progress", "host",
+                        "port", "https-port", "tls", "cert", "key", "clock",
+                        "throttle", "fault-rate", "retry-after", "latency",
+                        "data" } do
+  VALUED["--" .. name] = true
+end
+
+-- argparse reads any word that starts with "-" as an option, so
+-- `--port -1` was "unknown option '-1'".  As Python's argparse does, a
+-- word that looks like a negative number after an option that takes a
+-- value is that value: `--port -1` is read as `--port=-1`, and the
+-- option's own check says what is wrong with it (`--seed -5` is a seed).
+-- Words after `--` go to the script as they are.
+local function negative_values(argv)
+  local out, i = {}, 1
+  while i <= #argv do
+    local a, nxt = argv[i], argv[i + 1]
+    if a == "--" then
+      table.move(argv, i, #argv, #out + 1, out)
+      break
+    end
+    if VALUED[a] and type(nxt) == "string" and
+       (nxt:match("^%-%d") or nxt:match("^%-%.%d")) then
+      out[#out + 1] = a .. "=" .. nxt
+      i = i + 2
+    else
+      out[#out + 1] = a
+      i = i + 1
+    end
+  end
+  return out
+end
+
 --- Parses the arguments: the options table (command = "run", "serve" or
 -- "cert"; help = text to print; version = true), or nil + a message.
 function M.parse(argv)
   local state = {}
   local p = make_parser(state)
-  local ok, r = p:pparse(argv)
+  local ok, r = p:pparse(negative_values(argv))
   if state.help then return { help = state.help } end
   if state.version then return { version = true } end
   if not ok then
@@ -871,7 +951,8 @@ local function options_refused(err, opts)
     io.stderr:write("crosstenant: --now must be an ISO 8601 date-time, ",
                     "not '", opts.now, "' (", why, ")\n")
   else
-    -- the store's own words for --throttle, --fault-rate, --retry-after
+    -- the store's own words (the flags' converters check --throttle,
+    -- --fault-rate and --retry-after first, so these name no flag's key)
     io.stderr:write("crosstenant: ", msg:match("crosstenant%.%a+: (.*)$") or
                     msg, "\n")
   end

@@ -179,6 +179,55 @@ function M.make_cert(dir)
   return state
 end
 
+--- The host of a `listening on` URL for a listen address: the address
+-- as given (an IPv6 one in brackets), except that an https URL on a
+-- loopback default (127.0.0.1, ::1, localhost) names localhost, the name
+-- the --tls certificate is made for (it covers localhost, 127.0.0.1 and
+-- ::1 only: on another address, serve a certificate of your own).
+-- `host` (string, default "127.0.0.1"), `tls` (boolean: for https).
+function M.url_host(host, tls)
+  host = host or "127.0.0.1"
+  if tls and (host == "127.0.0.1" or host == "::1" or
+              host == "localhost") then
+    return "localhost"
+  end
+  return host:find(":", 1, true) and "[" .. host .. "]" or host
+end
+
+--- Whether a certificate and a private key go together, with Debian's
+-- `openssl` command: the public key of the certificate and the one of
+-- the key are compared.  `cert` and `key` are PEM file paths (a key
+-- with a pass phrase is not asked for: it is refused).
+-- Returns true, or nil + a one-line message that says which: the
+-- certificate can't be read as one, the key can't, or they do not match.
+function M.check_cert_key(cert, key)
+  local q = shell_quote
+  local function public_key(cmd)
+    local p = io.popen("(" .. cmd .. ") </dev/null 2>/dev/null", "r")
+    if not p then return nil end
+    local out = p:read("a")
+    local ok = p:close()
+    return ok and out:find("-----BEGIN PUBLIC KEY-----", 1, true) and out
+           or nil
+  end
+  local from_cert = public_key("openssl x509 -noout -pubkey -in " .. q(cert))
+  if not from_cert then
+    return nil, "the certificate '" .. cert .. "' is not a PEM " ..
+                "certificate openssl can read"
+  end
+  local from_key = public_key("openssl pkey -pubout -passin pass: -in " ..
+                              q(key))
+  if not from_key then
+    return nil, "the key '" .. key .. "' is not a PEM private key " ..
+                "openssl can read without a pass phrase"
+  end
+  if from_cert ~= from_key then
+    return nil, "the certificate '" .. cert .. "' and the key '" .. key ..
+                "' do not match (the key is not the certificate's)"
+  end
+  return true
+end
+
 -- splitmix64 over `seed` (0 when nil) xor `salt`: a function that gives
 -- the next 64-bit draw
 local function splitmix(seed, salt)
@@ -722,7 +771,9 @@ end
 --   (strings: PEM file paths), clock ("manual" (default), "real" or "xN":
 --   N model seconds per wall second), quiet (boolean: no request log on
 --   stderr), on_listen (function(urls), called once listening, urls a
---   list of "http://127.0.0.1:PORT" / "https://localhost:PORT"),
+--   list of "http://HOST:PORT" / "https://HOST:PORT", HOST as
+--   M.url_host gives it: "http://127.0.0.1:PORT",
+--   "https://localhost:PORT" on the default host),
 --   latency ({min, max}, numbers of seconds, 0 <= min <= max <= 600:
 --   each Graph answer waits a draw in whole milliseconds from that range,
 --   seeded by the store's seed (0 when it has none); the control
@@ -733,7 +784,8 @@ end
 --   crosstenant.open(DATA .. "/store.db") makes the store itself last).
 -- Returns true once stopped by a signal; raises on bad options; returns
 -- nil + message when it can't listen, make a directory, or make or read
--- the certificate (nothing on disk changed by a refused TLS directory).
+-- the certificate, or the certificate and key do not match (M.check_cert_key;
+-- nothing on disk changed by a refused TLS directory).
 function M.serve(graph, opts)
   if opts ~= nil and type(opts) ~= "table" then
     opt_error("options must be a table")
@@ -791,6 +843,10 @@ function M.serve(graph, opts)
     if not cert_pem then return nil, err end
     key_pem, err = read_file(key, "key")
     if not key_pem then return nil, err end
+    -- checked before listening: the listener can't tell a key that is
+    -- not the certificate's from a port that is taken
+    local matched, merr = M.check_cert_key(cert, key)
+    if not matched then return nil, merr end
   end
   local srv, err = httpd.http_server {
     host = opts.host or "127.0.0.1",
@@ -800,13 +856,13 @@ function M.serve(graph, opts)
   }
   if not srv then return nil, err end
   local http_port, https_port = srv:ports()
-  local host = opts.host or "127.0.0.1"
-  local shown = host:find(":", 1, true) and "[" .. host .. "]" or host
   local urls = {}
-  if http_port then urls[#urls + 1] = "http://" .. shown .. ":" .. http_port
+  if http_port then
+    urls[#urls + 1] = "http://" .. M.url_host(opts.host) .. ":" .. http_port
   end
   if https_port then
-    urls[#urls + 1] = "https://localhost:" .. https_port
+    urls[#urls + 1] = "https://" .. M.url_host(opts.host, true) .. ":" ..
+                      https_port
   end
   local snapdir
   if opts.data then
