@@ -359,6 +359,16 @@ failures: 1
       { "run --progress=sometimes x.lua",
         "--progress must be auto, always or never, not 'sometimes'" },
       { "run --json=yes x.lua", "option '--json' does not take arguments" },
+      -- a negative number after a flag that takes a value is its value
+      { "run --failure-rate -1 x.lua",
+        "--failure-rate must be a number from 0 to 1, not '-1'" },
+      { "run --retry-after -3 x.lua", "--retry-after must be a whole " ..
+        "number of seconds from 1 to 86400, not '-3'" },
+      { "run --seed -1.5 x.lua", "--seed must be an integer, not '-1.5'" },
+      { "run --throttle 0/1s x.lua", "--throttle needs 1 request or more " ..
+        "per window, not '0/1s'" },
+      { "run --fault-rate 429=2 x.lua", "--fault-rate's rates must be " ..
+        "from 0 to 1, not 2 (in '429=2')" },
     }
     for _, c in ipairs(cases) do
       it(c[2], function()
@@ -368,6 +378,13 @@ failures: 1
                         { r.code, r.out, r.err })
       end)
     end
+
+    it("takes a negative --seed as the seed, and `--` ends the options",
+       function()
+      local r = run("run --json --seed -5 " .. small .. " -- --seed -7")
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(-5, crosstenant.decode(r.out).seed)
+    end)
 
     it("--now that is not a date-time", function()
       local r = run("run --now yesterday " .. small)

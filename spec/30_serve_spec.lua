@@ -462,12 +462,29 @@ describe("crosstenant serve", function()
       for _, c in ipairs {
         { "--throttle 5", "--throttle must be REQUESTS/SECONDS such as " ..
           "100/10s, not '5'" },
-        { "--fault-rate 500=0.1", "option 'fault_rate' takes the statuses " ..
-          "429, 503 and 504 as keys, not 500" },
+        { "--throttle 0/1s", "--throttle needs 1 request or more per " ..
+          "window, not '0/1s'" },
+        { "--throttle 5/0s", "--throttle needs a window above 0 and at " ..
+          "most 86400 seconds, not '5/0s'" },
+        { "--throttle 5/86401s", "--throttle needs a window above 0 and " ..
+          "at most 86400 seconds, not '5/86401s'" },
+        { "--fault-rate 500=0.1", "--fault-rate takes the statuses 429, " ..
+          "503 and 504, not 500 (in '500=0.1')" },
+        { "--fault-rate 429=1.5", "--fault-rate's rates must be from 0 to " ..
+          "1, not 1.5 (in '429=1.5')" },
+        { "--fault-rate 429=0.6,503=0.5", "--fault-rate's rates add up to " ..
+          "more than 1 in '429=0.6,503=0.5'" },
         { "--fault-rate 429=x", "--fault-rate must be STATUS=RATE[,...] " ..
           "such as 429=0.05,503=0.01, not '429=x'" },
         { "--retry-after soon", "--retry-after must be a whole number of " ..
-          "seconds, not 'soon'" },
+          "seconds from 1 to 86400, not 'soon'" },
+        { "--retry-after 0", "--retry-after must be a whole number of " ..
+          "seconds from 1 to 86400, not '0'" },
+        { "--retry-after 86401", "--retry-after must be a whole number of " ..
+          "seconds from 1 to 86400, not '86401'" },
+        -- a negative number is the flag's value, not an unknown option
+        { "--retry-after -3", "--retry-after must be a whole number of " ..
+          "seconds from 1 to 86400, not '-3'" },
       } do
         local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant serve " .. c[1] ..
                            " 2>" .. dir .. "/err")
@@ -529,6 +546,98 @@ describe("crosstenant serve", function()
                             lines = 2 }
       local r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
                        "--cacert " .. dir .. "/ca.pem")
+      assert.are.equal(200, r.status)
+      S.stopped(srv)
+    end)
+
+    it("refuses a --cert and --key that do not match, before listening",
+       function()
+      local a, b = S.tmpdir(), S.tmpdir()
+      for _, d in ipairs { a, b } do
+        local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant cert " .. d)
+        p:read("a")
+        assert.truthy(p:close())
+      end
+      local junk = S.tmpdir() .. "/junk.pem"
+      S.spew(junk, "not a PEM file\n")
+      -- the port is free: the refusal is about the pair, never the port
+      local free = S.start { args = "--quiet" }
+      local port = free.port
+      S.stopped(free)
+      local cases = {
+        { a .. "/cert.pem", b .. "/key.pem", "the certificate '" .. a ..
+          "/cert.pem' and the key '" .. b .. "/key.pem' do not match (the " ..
+          "key is not the certificate's)" },
+        { junk, a .. "/key.pem", "the certificate '" .. junk .. "' is not " ..
+          "a PEM certificate openssl can read" },
+        { a .. "/cert.pem", junk, "the key '" .. junk .. "' is not a PEM " ..
+          "private key openssl can read without a pass phrase" },
+        -- a certificate where the key should be
+        { a .. "/cert.pem", a .. "/cert.pem", "the key '" .. a ..
+          "/cert.pem' is not a PEM private key openssl can read without a " ..
+          "pass phrase" },
+      }
+      for _, c in ipairs(cases) do
+        local dir = S.tmpdir()
+        local p = io.popen(S.ENV .. "timeout 60 lua5.4 bin/crosstenant " ..
+                           "serve --port " .. port .. " --https-port 0 " ..
+                           "--cert " .. c[1] .. " --key " .. c[2] .. " 2>" ..
+                           dir .. "/err")
+        local out = p:read("a")
+        local _, _, code = p:close()
+        assert.are.same({ 1, "", "crosstenant: " .. c[3] .. "\n" },
+                        { code, out, S.slurp(dir .. "/err") })
+      end
+      -- graph:serve returns the same words, before it listens
+      local script = S.tmpdir() .. "/serve.lua"
+      S.spew(script, "local g = require('crosstenant').new {}\n" ..
+             "print(g:serve { port = 0, https_port = 0, cert = arg[1], " ..
+             "key = arg[2] })\n")
+      local p = io.popen(S.ENV .. "timeout 60 lua5.4 " .. script .. " " ..
+                         a .. "/cert.pem " .. b .. "/key.pem 2>&1")
+      local out = p:read("a")
+      p:close()
+      assert.are.equal("nil\t" .. cases[1][3] .. "\n", out)
+    end)
+
+    it("names the host it listens on in its https line", function()
+      local serve = require "crosstenant.serve"
+      assert.are.same({ "localhost", "localhost", "localhost", "127.0.0.2",
+                        "[::2]", "0.0.0.0", "127.0.0.1", "[::1]",
+                        "example.test" },
+                      { serve.url_host(nil, true),
+                        serve.url_host("::1", true),
+                        serve.url_host("localhost", true),
+                        serve.url_host("127.0.0.2", true),
+                        serve.url_host("::2", true),
+                        serve.url_host("0.0.0.0", true),
+                        serve.url_host(nil), serve.url_host("::1"),
+                        serve.url_host("example.test", true) })
+      local dir = S.tmpdir()
+      -- 127.0.0.2: the line names it, and it answers there; the --tls
+      -- certificate does not cover it (README: serve your own)
+      local srv = S.start { args = "-q --host 127.0.0.2 --https-port 0 " ..
+                            "--tls " .. dir, lines = 2 }
+      assert.are.same({ "http://127.0.0.2:" .. srv.port,
+                        "https://127.0.0.2:" .. srv.https_port }, srv.urls)
+      local r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
+                       "--cacert " .. dir .. "/ca.pem")
+      assert.are.equal(0, r.status)         -- refused: not in the certificate
+      r = S.curl("GET", "https://localhost:" .. srv.https_port ..
+                 "/_crosstenant/health", nil, "--cacert " .. dir ..
+                 "/ca.pem --resolve localhost:" .. srv.https_port ..
+                 ":127.0.0.2")
+      assert.are.equal(200, r.status)       -- it is there
+      assert.are.equal(200, S.curl("GET", srv.urls[1] ..
+                                   "/_crosstenant/health").status)
+      S.stopped(srv)
+      -- ::1: the https line names localhost, which the certificate covers
+      srv = S.start { args = "-q --host ::1 --https-port 0 --tls " .. dir,
+                      lines = 2 }
+      assert.are.same({ "http://[::1]:" .. srv.port,
+                        "https://localhost:" .. srv.https_port }, srv.urls)
+      r = S.curl("GET", srv.urls[2] .. "/_crosstenant/health", nil,
+                 "--cacert " .. dir .. "/ca.pem")
       assert.are.equal(200, r.status)
       S.stopped(srv)
     end)
@@ -711,8 +820,25 @@ describe("crosstenant serve", function()
         { "cert", "missing DIR" },
         { "serve --now yesterday", "--now must be an ISO 8601 date-time, " ..
           "not 'yesterday' (invalid format)" },
-        { "serve --throttle 0/1s", "option 'throttle.requests' must be a " ..
-          "whole number of 1 or more" },
+        { "serve --throttle 0/1s", "--throttle needs 1 request or more " ..
+          "per window, not '0/1s'" },
+        -- a negative number after a flag that takes a value is its value
+        { "serve --port -1", "--port must be a port from 0 to 65535, " ..
+          "not '-1'" },
+        { "serve --port=-1", "--port must be a port from 0 to 65535, " ..
+          "not '-1'" },
+        { "serve --https-port -443 --tls d", "--https-port must be a port " ..
+          "from 0 to 65535, not '-443'" },
+        { "serve --failure-rate -0.5", "--failure-rate must be a number " ..
+          "from 0 to 1, not '-0.5'" },
+        { "serve --latency -5ms", "--latency must be MIN-MAX or one " ..
+          "duration in ms or s (0 needs no unit), at most 600s, such as " ..
+          "20-200ms, 50ms, 0.1-0.5s or 0, not '-5ms'" },
+        -- after `--`, words go to the script; options before it still count
+        { "serve --port -1 x.lua -- --port -1", "--port must be a port " ..
+          "from 0 to 65535, not '-1'" },
+        -- a word that is not a number is still read as an option
+        { "serve --port -x", "unknown option '-x'" },
       }
       for _, c in ipairs(cases) do
         local r = run(c[1])

@@ -124,16 +124,40 @@ describe("crosstenant serve --latency", function()
     assert.are.equal("000", statuses({ a })[1])
   end)
 
+  it("reads the grammar of --help: MIN takes MAX's unit, 0 needs none",
+     function()
+    local cli = require "crosstenant.cli"
+    for _, c in ipairs {
+      { "20-200ms", { 0.02, 0.2 } }, { "20ms-200ms", { 0.02, 0.2 } },
+      { "50ms", { 0.05, 0.05 } }, { "0.1-0.5s", { 0.1, 0.5 } },
+      { "1s-1500ms", { 1, 1.5 } }, { "0ms", { 0, 0 } }, { "0", { 0, 0 } },
+      { "0-0", { 0, 0 } }, { "0-200ms", { 0, 0.2 } },
+      { "0ms-0", { 0, 0 } }, { "600s", { 600, 600 } },
+    } do
+      local o, err = cli.parse { "serve", "--latency", c[1] }
+      assert.is_nil(err)
+      assert.are.same(c[2], o.latency, c[1])
+    end
+    -- and a server started with 0-0 answers at once, like 0ms
+    local srv = S.start { args = "--quiet --latency 0-0" }
+    assert.are.equal(200, S.curl("GET", srv.base .. "/beta" .. JOBS).status)
+    local j = journal(srv)
+    assert.are.same({ 1, 0 }, { #j, j[1].latency })
+    S.stopped(srv)
+  end)
+
   it("refuses a bad range with one line", function()
     local dir = S.tmpdir()
-    for _, v in ipairs { "50", "200-20ms", "601s", "fast", "1-2h" } do
+    for _, v in ipairs { "50", "200-20ms", "601s", "fast", "1-2h", "0-200",
+                         "20ms-200", "5m", "-1s", "0-601s" } do
       local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant serve --latency " ..
                          v .. " 2>" .. dir .. "/err")
       local out = p:read("a")
       local _, _, code = p:close()
       assert.are.same({ 2, "", "crosstenant: --latency must be MIN-MAX or " ..
-                        "one duration in ms or s, at most 600s, such as " ..
-                        "20-200ms, 50ms or 0.1-0.5s, not '" .. v .. "'\n" ..
+                        "one duration in ms or s (0 needs no unit), at " ..
+                        "most 600s, such as 20-200ms, 50ms, 0.1-0.5s or " ..
+                        "0, not '" .. v .. "'\n" ..
                         "Try 'crosstenant --help'.\n" },
                       { code, out, S.slurp(dir .. "/err") })
     end
@@ -230,8 +254,12 @@ describe("crosstenant run's fault options", function()
     for _, c in ipairs {
       { "--throttle 5", "--throttle must be REQUESTS/SECONDS such as " ..
         "100/10s, not '5'" },
-      { "--fault-rate 500=0.1", "option 'fault_rate' takes the statuses " ..
-        "429, 503 and 504 as keys, not 500" },
+      { "--fault-rate 500=0.1", "--fault-rate takes the statuses 429, " ..
+        "503 and 504, not 500 (in '500=0.1')" },
+      { "--throttle 0/10s", "--throttle needs 1 request or more per " ..
+        "window, not '0/10s'" },
+      { "--retry-after -3", "--retry-after must be a whole number of " ..
+        "seconds from 1 to 86400, not '-3'" },
     } do
       assert.are.same({ 2, "", "crosstenant: " .. c[2] .. "\n" ..
                         "Try 'crosstenant --help'.\n" },

@@ -559,8 +559,9 @@ end
 local function fault_rate_arg(value)
   local rates, sum = {}, 0
   for item in (value .. ","):gmatch("([^,]*),") do
-    local st, r = item:match("^%s*(%d+)%s*=%s*([%d.]+)%s*$")
-    st, r = math.tointeger(tonumber(st)), tonumber(r)
+    local st, given = item:match("^%s*(%d+)%s*=%s*([%d.]+)%s*$")
+    local r
+    st, r = math.tointeger(tonumber(st)), tonumber(given)
     if not st or not r then
       return nil, "--fault-rate must be STATUS=RATE[,...] such as " ..
                   "429=0.05,503=0.01, not '" .. value .. "'"
@@ -570,7 +571,7 @@ local function fault_rate_arg(value)
                   "not " .. st .. " (in '" .. value .. "')"
     end
     if r > 1 then
-      return nil, "--fault-rate's rates must be from 0 to 1, not " .. r ..
+      return nil, "--fault-rate's rates must be from 0 to 1, not " .. given ..
                   " (in '" .. value .. "')"
     end
     rates[st] = r

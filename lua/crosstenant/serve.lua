@@ -206,11 +206,17 @@ function M.check_cert_key(cert, key)
     local p = io.popen("(" .. cmd .. ") </dev/null 2>/dev/null", "r")
     if not p then return nil end
     local out = p:read("a")
-    local ok = p:close()
+    local ok, _, code = p:close()
+    if code == 127 then return nil, "no openssl" end
     return ok and out:find("-----BEGIN PUBLIC KEY-----", 1, true) and out
            or nil
   end
-  local from_cert = public_key("openssl x509 -noout -pubkey -in " .. q(cert))
+  local from_cert, none = public_key("openssl x509 -noout -pubkey -in " ..
+                                     q(cert))
+  if none then
+    return nil, "can't check the certificate '" .. cert .. "' against " ..
+                "the key '" .. key .. "': no openssl command"
+  end
   if not from_cert then
     return nil, "the certificate '" .. cert .. "' is not a PEM " ..
                 "certificate openssl can read"
