@@ -193,7 +193,8 @@ ctest-asan: deps $(CTESTS:spec/c/%.c=build/asan/ctest/%)
 # destructor deadlocks at exit (freelocale) in every child process (the
 # command's specs, coreutils).  Loaded by require, it does not; leak stacks
 # through the module may then lose its symbols once Lua unloads it.
-asan: deps build/asan/crosstenant/core.so build/asan/crosstenant/httpd.so $(NODE_STAMP)
+# spec/10 checks the command finds the tree's plain build by itself: build it.
+asan: deps build/asan/crosstenant/core.so build/asan/crosstenant/httpd.so build/plain/crosstenant/core.so $(NODE_STAMP)
 	LD_PRELOAD="$(ASAN_RT)" \
 	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	$(BUSTED) $(call BUSTED_ARGS,asan)
