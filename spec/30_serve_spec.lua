@@ -6,8 +6,7 @@ local crosstenant = require "crosstenant"
 local S = require "spec.support.server"
 local F = require "spec.support.fixtures"
 
-local JSON_TYPE = "application/json;odata.metadata=minimal;" ..
-                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+local JSON_TYPE = S.JSON_TYPE
 local JOBS = F.JOBS
 
 local function twin()

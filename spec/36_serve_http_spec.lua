@@ -7,23 +7,14 @@ local S = require "spec.support.server"
 local F = require "spec.support.fixtures"
 
 local JOBS = F.JOBS
-local JSON_TYPE = "application/json;odata.metadata=minimal;" ..
-                  "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-local GUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-" ..
-             "%x%x%x%x%x%x%x%x%x%x%x%x$"
+local JSON_TYPE, GUID = S.JSON_TYPE, S.GUID
 
 local function decode(s)
   return assert(crosstenant.decode(s))
 end
 
--- a server running `scenario` (Lua text; `graph` is the store)
-local function start(scenario, args, wrap)
-  if not scenario then return S.start { args = args or "", wrap = wrap } end
-  local dir = S.tmpdir()
-  S.spew(dir .. "/s.lua", "local graph = ...\n" .. scenario)
-  return S.start { args = (args or "") .. " " .. dir .. "/s.lua",
-                   wrap = wrap }
-end
+-- a server running `scenario` (spec/support/server.lua)
+local start = S.start_scenario
 
 -- the store a server without options serves, in-process
 local function twin()

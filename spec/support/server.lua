@@ -216,4 +216,23 @@ function S.curl(method, url, body, extra)
   return r
 end
 
+-- Graph's Content-Type of a JSON answer, spelt out here (not read from
+-- the module) so the specs pin the bytes the server sends
+S.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
+              "odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+-- a lowercase GUID, whole
+S.GUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-" ..
+         "%x%x%x%x%x%x%x%x%x%x%x%x$"
+
+--- A server running `scenario` (Lua text whose `graph` is the store), or
+-- none when nil, with extra command-line `args`; `wrap`: a command the
+-- server runs under (valgrind in `make valgrind`).  As S.start.
+function S.start_scenario(scenario, args, wrap)
+  if not scenario then return S.start { args = args or "", wrap = wrap } end
+  local dir = S.tmpdir()
+  S.spew(dir .. "/s.lua", "local graph = ...\n" .. scenario)
+  return S.start { args = (args or "") .. " " .. dir .. "/s.lua",
+                   wrap = wrap }
+end
+
 return S
