@@ -598,6 +598,8 @@ static int open_listener(ct_httpd_server *srv, listener *l, int tls,
   struct sockaddr_storage sa;
   const union MHD_DaemonInfo *info;
   struct epoll_event ev;
+  struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL },
+    { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
   memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
   if (ai->ai_family == AF_INET6) {
     flags |= MHD_USE_IPv6;
@@ -608,29 +610,24 @@ static int open_listener(ct_httpd_server *srv, listener *l, int tls,
   if (tls) flags |= MHD_USE_TLS;
   l->srv = srv;
   l->tls = tls;
+  /* one call for both kinds: the HTTPS listener adds its certificate and
+     key through an option array, which is empty for plain HTTP */
   if (tls) {
-    l->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, l,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
-        MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem,
-        MHD_OPTION_END);
-  } else {
-    l->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, l,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_END);
+    tls_opts[0].option = MHD_OPTION_HTTPS_MEM_CERT;
+    tls_opts[0].ptr_value = (void *)(uintptr_t)cfg->cert_pem;
+    tls_opts[1].option = MHD_OPTION_HTTPS_MEM_KEY;
+    tls_opts[1].ptr_value = (void *)(uintptr_t)cfg->key_pem;
   }
+  l->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, l,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
+      MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit,
+      MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+      MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_END);
   if (!l->d) {
     set_err(err, errlen, tls ? "can't listen (HTTPS) on %s port %d: the "
             "port is taken, the address is not local, or the certificate "
