@@ -33,13 +33,7 @@ static char dir[64];
 
 static const ct_jval *json(const char *text)
 {
-  ct_jval *v;
-  ct_jerr je;
-  if (ct_json_parse(&arena, text, strlen(text), &v, &je) != 0) {
-    printf("fixture JSON does not parse: %s\n", je.message);
-    exit(2);
-  }
-  return v;
+  return check_json(&arena, text);
 }
 
 static ct_store *new_store(void)

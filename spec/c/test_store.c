@@ -60,13 +60,7 @@ static ct_arena arena;            /* every parsed body, freed at the end */
 
 static const ct_jval *json(const char *text)
 {
-  ct_jval *v;
-  ct_jerr je;
-  if (ct_json_parse(&arena, text, strlen(text), &v, &je) != 0) {
-    printf("fixture JSON does not parse: %s\n  %s\n", je.message, text);
-    exit(2);
-  }
-  return v;
+  return check_json(&arena, text);
 }
 
 static ct_store *new_store(int strict, double failure_rate)
