@@ -1419,35 +1419,6 @@ static void test_civil(tally *t)
 
 /* ==================== mutation fuzzing ==================== */
 
-/* the tree as JSON text, with the buffer writers */
-static void write_tree(ct_buf *b, const ct_jval *v)
-{
-  size_t i;
-  switch (v->kind) {
-  case CT_JNULL: ct_buf_adds(b, "null"); break;
-  case CT_JFALSE: ct_buf_adds(b, "false"); break;
-  case CT_JTRUE: ct_buf_adds(b, "true"); break;
-  case CT_JINT: ct_buf_json_int(b, v->u.i); break;
-  case CT_JNUM: ct_buf_json_number(b, v->u.d); break;
-  case CT_JSTR: ct_buf_json_string(b, v->u.s, v->len); break;
-  case CT_JEMPTY: ct_buf_adds(b, "[]"); break;
-  case CT_JARR:
-  case CT_JOBJ:
-    ct_buf_addc(b, v->kind == CT_JARR ? '[' : '{');
-    for (i = 0; i < v->len; i++) {
-      const ct_jval *m = &v->u.items[i];
-      if (i) ct_buf_addc(b, ',');
-      if (v->kind == CT_JOBJ) {
-        ct_buf_json_string(b, m->key, m->keylen);
-        ct_buf_addc(b, ':');
-      }
-      write_tree(b, m);
-    }
-    ct_buf_addc(b, v->kind == CT_JARR ? ']' : '}');
-    break;
-  }
-}
-
 static int same_tree(const ct_jval *x, const ct_jval *y)
 {
   size_t i;
@@ -1547,7 +1518,7 @@ static void test_fuzz(tally *t)
     if (ct_json_parse(&a, copy, n, &v, &e) == 0) {
       oks++;
       b.len = 0;
-      write_tree(&b, v);
+      ct_buf_json_tree(&b, v);
       if (ct_json_parse(&a, b.p, b.len, &w, &e) != 0 || !same_tree(v, w))
         bad_rt++;
     } else {
