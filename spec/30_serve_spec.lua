@@ -644,14 +644,7 @@ describe("crosstenant serve", function()
 
   describe("a TLS directory of the user's", function()
     -- `crosstenant ARGS`, which must exit at once (bounded all the same)
-    local function run(args)
-      local dir = S.tmpdir()
-      local p = io.popen(S.ENV .. "timeout 60 lua5.4 bin/crosstenant " ..
-                         args .. " 2>" .. dir .. "/err")
-      local out = p:read("a")
-      local _, _, code = p:close()
-      return { code = code, out = out, err = S.slurp(dir .. "/err") }
-    end
+    local function run(args) return S.command(args, 60) end
 
     -- the files of `dir`, name -> bytes
     local function files(dir)
@@ -795,14 +788,7 @@ describe("crosstenant serve", function()
   end)
 
   describe("the command", function()
-    local function run(args)
-      local dir = S.tmpdir()
-      local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant " .. args ..
-                         " 2>" .. dir .. "/err")
-      local out = p:read("a")
-      local _, _, code = p:close()
-      return { code = code, out = out, err = S.slurp(dir .. "/err") }
-    end
+    local run = S.command
 
     it("exits 2 with one line on a usage error", function()
       local cases = {

@@ -222,12 +222,8 @@ describe("crosstenant run's fault options", function()
 
   -- crosstenant run ARGS; returns the exit status, stdout and stderr
   local function run(args)
-    local dir = S.tmpdir()
-    local p = io.popen(S.ENV .. "lua5.4 bin/crosstenant run " .. args ..
-                       " 2>" .. dir .. "/err")
-    local out = p:read("a")
-    local _, _, code = p:close()
-    return code, out, S.slurp(dir .. "/err")
+    local r = S.command("run " .. args)
+    return r.code, r.out, r.err
   end
 
   it("take --fault-rate and --retry-after as serve does, seeded",

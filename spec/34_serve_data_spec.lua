@@ -144,13 +144,8 @@ describe("crosstenant serve --data", function()
   it("says in one line of its own why DIR can't be made, exit 1",
      function()
     local function run(args)
-      local dir = S.tmpdir()
-      local p = io.popen(S.ENV .. "timeout 60 lua5.4 bin/crosstenant " ..
-                         "serve --port 0 -q " .. args .. " 2>" .. dir ..
-                         "/err")
-      local out = p:read("a")
-      local _, _, code = p:close()
-      return { code, out, S.slurp(dir .. "/err") }
+      local r = S.command("serve --port 0 -q " .. args, 60)
+      return { r.code, r.out, r.err }
     end
     local file = S.tmpdir() .. "/file"
     S.spew(file, "a regular file\n")

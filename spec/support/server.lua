@@ -216,6 +216,19 @@ function S.curl(method, url, body, extra)
   return r
 end
 
+--- Runs `lua5.4 bin/crosstenant ARGS` (shell text) to its end, in the
+-- tree's environment (S.ENV), bounded by `timeout` seconds when given.
+-- Returns { code = exit status, out = stdout, err = stderr }.
+function S.command(args, timeout)
+  local dir = S.tmpdir()
+  local p = assert(io.popen(S.ENV .. (timeout and ("timeout " .. timeout ..
+                            " ") or "") .. "lua5.4 bin/crosstenant " ..
+                            args .. " 2>" .. dir .. "/err"))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return { code = code, out = out, err = S.slurp(dir .. "/err") }
+end
+
 -- Graph's Content-Type of a JSON answer, spelt out here (not read from
 -- the module) so the specs pin the bytes the server sends
 S.JSON_TYPE = "application/json;odata.metadata=minimal;" ..
